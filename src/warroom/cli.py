@@ -1,0 +1,407 @@
+"""The warroom command: thin calls into the core. No logic of its own.
+
+User mistakes print one line on stderr and exit 2; nothing prints a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from warroom.config import ConfigError
+from warroom.room import Room, UsageError, parse_at
+from warroom.store import StoreError
+
+EXIT_USAGE = 2
+
+
+def _clean(text: str) -> str:
+    """Record text may come from another machine: inert before it reaches the terminal."""
+    from warroom.sanitize import sanitize
+
+    return sanitize(text, limit=20_000, multiline=True)
+
+
+def _room(args: argparse.Namespace) -> Room:
+    config = None
+    if args.dir:
+        config = Path(args.dir) / "warroom.toml"
+        if not config.is_file():
+            raise UsageError(f"{config}: no such file; is {args.dir} a war room? (`warroom init {args.dir}`)")
+    return Room.open(config, db=args.db)
+
+
+def _incident(room: Room, args: argparse.Namespace, say: bool = True):
+    incident = room.incident(getattr(args, "incident", None))
+    if say and not getattr(args, "incident", None):
+        print(f"on {incident.short_id} ({_clean(incident.title)})", file=sys.stderr)
+    return incident
+
+
+def _at(room: Room, text: str | None):
+    return parse_at(text, room.clock.now()) if text else None
+
+
+# --- commands ----------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from warroom.room import init
+
+    folder = Path(args.folder)
+    init(folder)
+    try:
+        from warroom.sync import git_setup, is_git_repo
+
+        if is_git_repo(folder):
+            git_setup(folder)
+    except ImportError:
+        pass
+    print(f"war room created in {folder}: warroom.toml, warroom.db, runbooks/, templates/, .gitattributes")
+    print(f"next: cd {folder} && warroom declare \"What is broken\" --severity P1")
+    return 0
+
+
+def cmd_declare(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        detected = _at(room, args.detected)
+        event = room.declare(args.title, args.severity, args.impact or "", args.ic or "", detected_at=detected,
+                             at=_at(room, args.at))
+        if args.started:
+            room.set_field(room.state.incidents[event.id], "impact_started_at",
+                           _iso(_at(room, args.started)))
+        incident = room.state.incidents[event.id]
+        print(f"declared {incident.short_id}: {incident.severity} {_clean(incident.title)}; "
+              f"IC {_clean(incident.holder('Incident Commander'))}")
+    return 0
+
+
+def _iso(at) -> str:
+    from warroom.events import format_time
+
+    return format_time(at)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        event = room.log(incident, " ".join(args.text), args.kind, _at(room, args.at))
+        print(f"logged {event.id[:8]} at {event.at[11:16]} UTC")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        room.edit(args.entry, " ".join(args.text), args.kind)
+        print(f"edited {args.entry}")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        room.delete(args.entry, restore=args.restore)
+        print(f"{'restored' if args.restore else 'deleted'} {args.entry} (the history keeps it)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        room.set_status(incident, args.status, at=_at(room, args.at))
+        print(f"{incident.short_id} is now {args.status.lower()}")
+    return 0
+
+
+def cmd_ack(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        room.acknowledge(incident, _at(room, args.at))
+        print(f"{incident.short_id} acknowledged")
+    return 0
+
+
+def cmd_severity(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        room.set_severity(incident, args.severity)
+        print(f"{incident.short_id} is now {room.severity_id(args.severity)}")
+    return 0
+
+
+def cmd_set(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        room.set_field(incident, args.field.replace("-", "_"), " ".join(args.value))
+        print(f"{incident.short_id}: {args.field} set")
+    return 0
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = _incident(room, args)
+        room.assign(incident, args.role, args.person)
+        print(f"{incident.short_id}: {room.config.role_name(args.role)} is {args.person}")
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from warroom import templates
+
+    with _room(args) as room:
+        incident = _incident(room, args)
+        name = args.template or templates.for_phase(incident.status)
+        text = " ".join(args.text) if args.text else templates.render(
+            name, incident, room.config, room.clock.now(), room.store.author)
+        if args.dry_run:
+            print(_clean(text), end="")
+            return 0
+        room.post_update(incident, text, template=name)
+        print(f"{incident.short_id}: update recorded ({name}); the countdown restarts")
+    return 0
+
+
+def cmd_action(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        if args.action_command == "add":
+            incident = _incident(room, args)
+            event = room.add_action(incident, " ".join(args.text), args.owner or "", args.due or "", args.priority)
+            print(f"action item {event.id[:8]} added to {incident.short_id}")
+        elif args.action_command == "done":
+            room.action_done(args.id)
+            print(f"action item {args.id} done")
+        else:
+            for incident in room.state.ordered:
+                for item in incident.actions:
+                    if item.done and not args.all:
+                        continue
+                    print(f"{item.id[:8]}  {incident.short_id}  {'done' if item.done else 'open':4}  "
+                          f"{item.priority:6}  {_clean(item.owner or '-'):12}  {item.due or '-':10}  "
+                          f"{_clean(item.text)}")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incidents = room.state.ordered
+        if not incidents:
+            print("no incidents yet; `warroom declare TITLE --severity ...` starts one")
+        for incident in incidents:
+            if args.open and not incident.open:
+                continue
+            print(f"{incident.short_id:10} {incident.severity:5} {incident.status:13} "
+                  f"{incident.declared_at[:16].replace('T', ' ')}  {_clean(incident.title)}")
+        _report_quarantine(room)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        incident = room.incident(args.incident, open_only=False) if args.incident else room.incident(None)
+        level = room.config.severity.level(incident.severity)
+        print(f"{incident.short_id}  {_clean(incident.title)}")
+        print(f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
+              f"status {incident.status}, declared {incident.declared_at[:16].replace('T', ' ')} UTC")
+        if incident.impact:
+            print(f"impact: {_clean(incident.impact)}")
+        print("roles: " + ", ".join(f"{name} {_clean(role.person) or '(unassigned)'}"
+                                     for name, role in incident.roles.items()))
+        print()
+        for entry in incident.timeline:
+            marker = "*" if entry.auto else " "
+            text = _clean(entry.text).replace("\n", "\n" + " " * 34)
+            print(f"{entry.at[11:19]} {entry.id[:8]} {marker}{entry.type:8} {_clean(entry.author)[:10]:10} {text}")
+        _report_quarantine(room)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from warroom import export
+
+    with _room(args) as room:
+        incident = room.incident(args.incident, open_only=False) if args.incident else _latest(room)
+        template = None
+        if args.template:
+            try:
+                template = Path(args.template).read_text(encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"--template {args.template}: cannot read ({exc.strerror})") from None
+        text = export.postmortem(incident, room.config, room.clock.now(), template)
+        if args.out == "-":
+            sys.stdout.write(text)
+            return 0
+        out = Path(args.out) if args.out else export.default_export_path(incident, room.config)
+        export.write_atomic(out, text)
+        print(f"post-mortem for {incident.short_id} written to {out}")
+    return 0
+
+
+def _latest(room: Room):
+    """The one open incident, else the most recently declared one."""
+    if len(room.state.open_incidents) == 1:
+        return room.state.open_incidents[0]
+    if room.state.open_incidents:
+        return room.incident(None)  # raises: several open, asks for --incident
+    if not room.state.ordered:
+        raise UsageError("no incidents in this war room yet")
+    return room.state.ordered[-1]
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from warroom import export
+
+    with _room(args) as room:
+        sys.stdout.write(export.report(room.state, room.config))
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from warroom.sources import health
+
+    with _room(args) as room:
+        if not room.config.checks:
+            print("no [[check]] in warroom.toml; nothing to run")
+            return 0
+        results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets))
+        print(health.format_table(results))
+        return 1 if any(r.state == "down" for r in results) else 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from warroom.ui.app import run_console
+
+    room = _room(args)
+    return run_console(room)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from warroom.demo import run_demo
+
+    return run_demo(keep=args.keep)
+
+
+def _report_quarantine(room: Room) -> None:
+    if room.state.quarantined:
+        print(f"warning: {len(room.state.quarantined)} malformed event(s) quarantined and ignored "
+              f"(first: {room.state.quarantined[0].reason})", file=sys.stderr)
+
+
+# --- the parser ----------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
+    parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
+    parser.add_argument("--db", help="the database file (default: the war room's warroom.db)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, func, help: str, incident: bool = False) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        if incident:
+            p.add_argument("--incident", "-I", help="incident id (default: the one open incident)")
+        return p
+
+    p = add("init", cmd_init, "create a war room folder")
+    p.add_argument("folder", nargs="?", default=".")
+    p = add("declare", cmd_declare, "declare an incident")
+    p.add_argument("title")
+    p.add_argument("--severity", "-s", required=True)
+    p.add_argument("--impact", default="")
+    p.add_argument("--ic", help="incident commander (default: you)")
+    p.add_argument("--detected", help="when it was detected (HH:MM or ISO)")
+    p.add_argument("--started", help="when the impact started (HH:MM or ISO)")
+    p.add_argument("--at", help="when it was declared (default: now)")
+    p = add("log", cmd_log, "log a timeline entry", incident=True)
+    p.add_argument("text", nargs="+")
+    p.add_argument("--kind", "-k", default="note", choices=["note", "action", "decision", "finding"])
+    p.add_argument("--at", help="backdate: HH:MM (today, local time) or an ISO time")
+    p = add("edit", cmd_edit, "edit a timeline entry (the old text stays in its history)")
+    p.add_argument("entry")
+    p.add_argument("text", nargs="+")
+    p.add_argument("--kind", "-k", choices=["note", "action", "decision", "finding"])
+    p = add("delete", cmd_delete, "delete a timeline entry (recorded; can be restored)")
+    p.add_argument("entry")
+    p.add_argument("--restore", action="store_true", help="undo a deletion")
+    p = add("status", cmd_status, "set the status: investigating, identified, monitoring, resolved, closed",
+            incident=True)
+    p.add_argument("status")
+    p.add_argument("--at")
+    p = add("ack", cmd_ack, "record that the incident was acknowledged", incident=True)
+    p.add_argument("--at")
+    p = add("severity", cmd_severity, "change the severity", incident=True)
+    p.add_argument("severity")
+    p = add("set", cmd_set, "set a field: root_cause, resolution, eta, impact, affected_users, went_well, "
+                            "could_improve, lessons, runbook, title", incident=True)
+    p.add_argument("field")
+    p.add_argument("value", nargs="+")
+    p = add("role", cmd_role, "assign or hand over a role (ic, tl, comms, scribe, or a configured role)",
+            incident=True)
+    p.add_argument("role")
+    p.add_argument("person")
+    p = add("update", cmd_update, "record a status update (default text: the template for the phase)",
+            incident=True)
+    p.add_argument("text", nargs="*")
+    p.add_argument("--template", "-t")
+    p.add_argument("--dry-run", action="store_true", help="print the filled template, record nothing")
+    p = add("action", cmd_action, "action items: add, done, list")
+    action_sub = p.add_subparsers(dest="action_command", metavar="add|done|list")
+    a = action_sub.add_parser("add", help="add an action item")
+    a.add_argument("text", nargs="+")
+    a.add_argument("--owner", default="")
+    a.add_argument("--due", default="", help="a date like 2026-12-01")
+    a.add_argument("--priority", default="medium", choices=["high", "medium", "low"])
+    a.add_argument("--incident", "-I")
+    a = action_sub.add_parser("done", help="mark an action item done")
+    a.add_argument("id")
+    a = action_sub.add_parser("list", help="list open action items")
+    a.add_argument("--all", action="store_true", help="include done items")
+    p = add("list", cmd_list, "list incidents")
+    p.add_argument("--open", action="store_true")
+    p = add("show", cmd_show, "show an incident and its timeline")
+    p.add_argument("incident", nargs="?")
+    p = add("export", cmd_export, "write the post-mortem (markdown)")
+    p.add_argument("--incident", "-I")
+    p.add_argument("--out", "-o", help="output file, or - for stdout (default: exports/INC-xxxx-postmortem.md)")
+    p.add_argument("--template", help="a post-mortem template of your own ({{placeholders}})")
+    add("report", cmd_report, "incident log and MTTA / MTTR / MTTD by severity")
+    add("check", cmd_check, "run every health check once and print a table (exit 1 if any is down)")
+    p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")
+    add("console", cmd_console, "open the console (the default)")
+    _add_sync_commands(sub)
+    return parser
+
+
+def _add_sync_commands(sub) -> None:
+    try:
+        from warroom import sync
+    except ImportError:
+        return
+    sync.add_commands(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.func = cmd_console
+    if args.command == "action" and not getattr(args, "action_command", None):
+        args.action_command = "list"
+        args.all = False
+    try:
+        return args.func(args) or 0
+    except (UsageError, ConfigError) as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except StoreError as exc:
+        print(f"warroom: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0

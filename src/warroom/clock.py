@@ -1,0 +1,109 @@
+"""Wall clocks (injectable, so tests freeze time) and the hybrid logical clock.
+
+An HLC stamp is a fixed-width string "PPPPPPPPPPPPP.CCCCC": physical milliseconds
+since the epoch and a counter. Fixed width makes string order equal causal order,
+so SQLite can sort stamps as text.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from typing import Protocol
+
+UTC = timezone.utc
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that only moves when told to; for tests and benchmarks."""
+
+    def __init__(self, at: datetime | str) -> None:
+        if isinstance(at, str):
+            at = datetime.fromisoformat(at)
+        if at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        self._at = at.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self._at
+
+    def advance(self, seconds: float = 0, **kwargs: float) -> None:
+        self._at += timedelta(seconds=seconds, **kwargs)
+
+    def set(self, at: datetime) -> None:
+        self._at = at.astimezone(UTC)
+
+
+class OffsetClock:
+    """The system clock shifted by a fixed amount: a machine whose clock is off."""
+
+    def __init__(self, offset: timedelta, base: Clock | None = None) -> None:
+        self.offset = offset
+        self.base = base or SystemClock()
+
+    def now(self) -> datetime:
+        return self.base.now() + self.offset
+
+
+_COUNTER_LIMIT = 99999
+
+
+def format_hlc(physical_ms: int, counter: int) -> str:
+    return f"{physical_ms:013d}.{counter:05d}"
+
+
+def parse_hlc(stamp: str) -> tuple[int, int]:
+    """Split a stamp; raises ValueError on anything that is not one."""
+    physical, sep, counter = stamp.partition(".")
+    if not sep or len(physical) != 13 or len(counter) != 5:
+        raise ValueError(f"not an HLC stamp: {stamp!r}")
+    if not (physical.isdigit() and counter.isdigit()):
+        raise ValueError(f"not an HLC stamp: {stamp!r}")
+    return int(physical), int(counter)
+
+
+def to_ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class HybridLogicalClock:
+    """Issues stamps that never go backwards and that exceed every stamp observed.
+
+    A machine whose wall clock is hours behind still stamps a reply after the
+    event it answers, because `observe` pulls the logical time forward.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or SystemClock()
+        self._physical = 0
+        self._counter = 0
+        self._lock = threading.Lock()
+
+    def observe(self, stamp: str) -> None:
+        physical, counter = parse_hlc(stamp)
+        with self._lock:
+            if (physical, counter) > (self._physical, self._counter):
+                self._physical, self._counter = physical, counter
+
+    def tick(self) -> str:
+        wall = to_ms(self.clock.now())
+        with self._lock:
+            if wall > self._physical:
+                self._physical, self._counter = wall, 0
+            else:
+                self._counter += 1
+                if self._counter > _COUNTER_LIMIT:
+                    self._physical, self._counter = self._physical + 1, 0
+            return format_hlc(self._physical, self._counter)

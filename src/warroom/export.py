@@ -1,0 +1,268 @@
+"""The post-mortem, the incident log and the metrics (MTTA, MTTR, MTTD).
+
+Text from the record is escaped so that no entry can change the document's
+structure: it cannot open a heading, a list, a code fence, a table cell or raw
+HTML. The output is CommonMark with GitHub tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from warroom.config import Config
+from warroom.events import parse_time
+from warroom.paths import DATA_DIR
+from warroom.state import Incident, State, duration_seconds
+from warroom.templates import fill, human_duration
+
+_INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")  # "#": a trailing " #" closes a heading
+_LINE_START = re.compile(r"^(\s*)(#|\+|-|=|>|\d+[.)])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def md_line(text: str) -> str:
+    """One line of untrusted text, inert in CommonMark: specials escaped, no line-start syntax."""
+    text = _CONTROL.sub(" ", text).strip()
+    text = _INLINE_SPECIAL.sub(r"\\\1", text)
+    return _LINE_START.sub(_escape_line_start, text)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    mark = match.group(2)
+    if mark[0].isdigit():  # "1." opens a list: escape the dot ("\1." would show the backslash)
+        return mark[:-1] + "\\" + mark[-1]
+    return "\\" + mark
+
+
+def md_inline(text: str) -> str:
+    """Untrusted text for a list item, a heading or a table cell: one line."""
+    return " ".join(md_line(line) for line in text.replace("\r", "\n").split("\n") if line.strip())
+
+
+def md_cell(text: str) -> str:
+    """A table cell: line breaks kept as <br>, everything else inert."""
+    return "<br>".join(md_line(line) for line in text.replace("\r", "\n").split("\n") if line.strip())
+
+
+def md_block(text: str) -> str:
+    """Paragraphs of untrusted text: line breaks kept (hard breaks), blank lines as paragraph breaks."""
+    paragraphs = re.split(r"\n\s*\n", text.replace("\r", "\n").strip())
+    out = []
+    for paragraph in paragraphs:
+        lines = [md_line(line) for line in paragraph.split("\n") if line.strip()]
+        if lines:
+            out.append("\\\n".join(lines))
+    return "\n\n".join(out)
+
+
+def placeholder(what: str) -> str:
+    return f"*To be written: {what}.*"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def utc(at: str) -> str:
+    return parse_time(at).strftime("%Y-%m-%d %H:%M UTC") if at else ""
+
+
+# --- metrics ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Times:
+    mtta: float | None
+    mttr: float | None
+    mttd: float | None
+
+
+def incident_times(incident: Incident) -> Times:
+    start = incident.detected_at or incident.declared_at
+    ack = incident.acknowledged_at or incident.declared_at
+    mtta = duration_seconds(start, ack) if (incident.acknowledged_at or incident.detected_at) else None
+    mttr = duration_seconds(start, incident.resolved_at)
+    mttd = duration_seconds(incident.field("impact_started_at"), incident.detected_at)
+    return Times(mtta, mttr, mttd)
+
+
+def _mean(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return statistics.fmean(known) if known else None
+
+
+def postmortem_due(incident: Incident, config: Config) -> str:
+    level = config.severity.level(incident.severity)
+    if level is None or level.postmortem == "optional":
+        return ""
+    if not level.postmortem_within or not incident.resolved_at:
+        return level.postmortem
+    due = parse_time(incident.resolved_at) + timedelta(seconds=level.postmortem_within)
+    return due.strftime("%Y-%m-%d %H:%M UTC")
+
+
+# --- the post-mortem -------------------------------------------------------
+
+_KIND_LABEL = {"note": "note", "action": "action", "decision": "decision", "finding": "finding"}
+
+
+def _timeline_table(incident: Incident) -> str:
+    rows = []
+    for entry in incident.timeline:
+        kind = _KIND_LABEL.get(entry.type, entry.type)
+        if entry.auto:
+            kind += f" ({entry.auto})"
+        text = entry.text + (" (edited)" if entry.edited else "")
+        if entry.source:
+            text = f"[{entry.source}] {text}"
+        rows.append([parse_time(entry.at).strftime("%Y-%m-%d %H:%M:%S"), md_cell(entry.author), kind,
+                     md_cell(text)])
+    if not rows:
+        return placeholder("the timeline")
+    return table(["Time (UTC)", "Who", "Kind", "Entry"], rows)
+
+
+def _actions_table(incident: Incident) -> str:
+    if not incident.actions:
+        return placeholder("action items, each with an owner and a due date")
+    rows = [[md_cell(a.text), md_cell(a.owner or "unassigned"), md_cell(a.due or "not set"),
+             md_cell(a.priority), "done" if a.done else "open"] for a in incident.actions]
+    return table(["Action", "Owner", "Due", "Priority", "Status"], rows)
+
+
+def _roles_table(incident: Incident) -> str:
+    rows = []
+    for name, role in incident.roles.items():
+        handovers = [h for h in role.history]
+        held = ", ".join(f"{md_cell(h.person or 'nobody')} from {utc(h.at)}" for h in handovers)
+        rows.append([md_cell(name), held or "unassigned"])
+    return table(["Role", "Held by"], rows)
+
+
+def _updates_list(incident: Incident) -> str:
+    if not incident.updates:
+        return placeholder("status updates sent (none were recorded)")
+    return "\n".join(f"- {utc(u.at)}, {md_inline(u.template or u.channel or 'update')}: "
+                     f"{md_inline(u.text)}" for u in incident.updates)
+
+
+def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict[str, str]:
+    level = config.severity.level(incident.severity)
+    times = incident_times(incident)
+    start = incident.detected_at or incident.declared_at
+    duration = duration_seconds(start, incident.resolved_at)
+    due = postmortem_due(incident, config)
+
+    def field(name: str, what: str) -> str:
+        return md_block(incident.field(name)) or placeholder(what)  # "" when nothing visible
+
+    return {
+        "incident_id": incident.short_id,
+        "title": md_inline(incident.title),
+        "date": parse_time(incident.declared_at).strftime("%Y-%m-%d"),
+        "duration": human_duration(duration) if duration is not None else "ongoing",
+        "severity": md_inline(incident.severity),
+        "severity_label": md_inline(level.label if level else "unknown level"),
+        "status": incident.status.capitalize(),
+        "impact": md_inline(incident.impact) if incident.impact.strip() else placeholder("who was affected and how"),
+        "affected_users": md_inline(incident.field("affected_users")) or placeholder("how many users"),
+        "detected_at": utc(incident.detected_at) or "not recorded",
+        "declared_at": utc(incident.declared_at),
+        "acknowledged_at": utc(incident.acknowledged_at) or "not recorded",
+        "mitigated_at": utc(incident.mitigated_at) or "not yet",
+        "resolved_at": utc(incident.resolved_at) or "not yet",
+        "ic": md_inline(incident.holder("Incident Commander") or "unassigned"),
+        "roles_table": _roles_table(incident),
+        "timeline_table": _timeline_table(incident),
+        "root_cause": field("root_cause", "the root cause and contributing factors"),
+        "resolution": field("resolution", "what fixed it"),
+        "action_items_table": _actions_table(incident),
+        "went_well": field("went_well", "what went well"),
+        "could_improve": field("could_improve", "what could be improved"),
+        "lessons": field("lessons", "lessons learned"),
+        "postmortem_due": (due if due and due[0].isdigit() else
+                           (f"{due} (deadline set once resolved)" if due else "not required for this severity")),
+        "mtta": human_duration(times.mtta) if times.mtta is not None else "not known",
+        "mttr": human_duration(times.mttr) if times.mttr is not None else "not resolved yet",
+        "updates_list": _updates_list(incident),
+        "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def postmortem(incident: Incident, config: Config, now: datetime, template: str | None = None) -> str:
+    if template is None:
+        template = (DATA_DIR / "postmortem.md").read_text(encoding="utf-8")
+    return fill(template, postmortem_values(incident, config, now)).rstrip() + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temp file and rename: never a half-written export."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def default_export_path(incident: Incident, config: Config) -> Path:
+    return config.root / "exports" / f"{incident.short_id}-postmortem.md"
+
+
+# --- the report ------------------------------------------------------------
+
+
+def report(state: State, config: Config) -> str:
+    incidents = state.ordered
+    rows = []
+    for incident in incidents:
+        times = incident_times(incident)
+        due = postmortem_due(incident, config)
+        rows.append([
+            parse_time(incident.declared_at).strftime("%Y-%m-%d"), incident.short_id, md_cell(incident.severity),
+            md_cell(incident.title), human_duration(times.mttr) if times.mttr is not None else incident.status,
+            md_cell(incident.field("root_cause") or "unknown"),
+            ("due " + due if due and due[0].isdigit() else due) or "not required",
+        ])
+    out = ["# Incident log", ""]
+    out.append(table(["Date", "Incident", "Severity", "Description", "Duration", "Root cause", "Post-mortem"], rows)
+               if rows else "No incidents recorded.")
+    out += ["", "## Response metrics by severity", ""]
+    metric_rows = []
+    for severity in sorted({i.severity for i in incidents}, key=config.severity.rank):
+        group = [i for i in incidents if i.severity == severity]
+        times = [incident_times(i) for i in group]
+
+        def cell(values: list[float | None]) -> str:
+            mean = _mean(values)
+            return human_duration(mean) if mean is not None else "n/a"
+
+        metric_rows.append([md_cell(severity), str(len(group)), cell([t.mtta for t in times]),
+                            cell([t.mttr for t in times]), cell([t.mttd for t in times])])
+    out.append(table(["Severity", "Incidents", "MTTA", "MTTR", "MTTD"], metric_rows)
+               if metric_rows else "No incidents, no metrics.")
+    open_items = [(i, a) for i in incidents for a in i.actions if not a.done]
+    out += ["", "## Open action items", ""]
+    if open_items:
+        out.append(table(["Incident", "Action", "Owner", "Due", "Priority", "Id"],
+                         [[i.short_id, md_cell(a.text), md_cell(a.owner or "unassigned"), md_cell(a.due or "not set"),
+                           md_cell(a.priority), a.id[:8]] for i, a in open_items]))
+    else:
+        out.append("None.")
+    out += ["", "MTTA: detection to acknowledgement. MTTR: detection (or declaration) to resolution. "
+                "MTTD: impact start to detection, where both are recorded."]
+    return "\n".join(out) + "\n"

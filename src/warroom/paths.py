@@ -1,0 +1,16 @@
+"""Where bundled files live, and where per-user files go."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DATA_DIR = PACKAGE_DIR / "data"
+THEMES_DIR = PACKAGE_DIR / "themes"
+
+
+def user_config_dir() -> Path:
+    """The platform's per-user config folder (XDG on Linux), for choices like the theme."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "warroom"

@@ -1,0 +1,649 @@
+"""Health checks: http, metrics (Prometheus text), statuspage and command.
+
+- One shared `httpx.AsyncClient` with explicit timeouts and limits. Redirects
+  are followed by hand and only within the same scheme, host and port, so the
+  configured headers (tokens) never reach another host: a redirect elsewhere
+  is reported, not followed.
+- Bodies are streamed and read up to `max_body` bytes (256 KiB), so a 1 GB
+  body costs no more than the cap; `Accept-Encoding: identity` is asked for and
+  gzip/deflate bodies are inflated only up to the cap.
+- Each check has an overall deadline (its `timeout`): a hanging server or a
+  stuck command (its whole process group is killed) cannot hold up the others.
+- Every detail shown is sanitized and has the config's secrets redacted.
+
+`HealthMonitor.run(on_result)` calls a plain callback; the UI turns it into messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import re
+import signal
+import ssl
+import socket
+import time
+import zlib
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterable, Sequence
+
+import httpx
+
+from warroom import __version__
+from warroom.clock import Clock, SystemClock
+from warroom.config import CheckConfig
+from warroom.sanitize import Sanitizer
+from warroom.sources import spawn
+
+__all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
+           "parse_prometheus", "find_sample", "parse_sample_spec"]
+
+STATES = ("up", "degraded", "down", "unknown")
+KNOWN_STATES = frozenset({"up", "degraded", "down"})
+MAX_BODY = 256 * 1024
+MAX_REDIRECTS = 5
+COMMAND_OUTPUT_TAIL = 64 * 1024
+DETAIL_LIMIT = 200
+_STATUSPAGE = {"none": "up", "minor": "degraded", "maintenance": "degraded",
+               "major": "down", "critical": "down"}
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    kind: str
+    state: str                # 'up' | 'degraded' | 'down' | 'unknown'
+    detail: str               # short, sanitized, secrets redacted
+    status_code: int | None   # HTTP status; a command check's exit code
+    latency: float | None     # seconds
+    at: datetime              # when the check finished (from the injected clock)
+
+
+def _duration(seconds: float) -> str:
+    """0.8 -> '800ms', 3.0 -> '3s', 1.23 -> '1.2s', 42.4 -> '42s'."""
+    if seconds < 1:
+        return f"{seconds * 1000:.0f}ms"
+    if seconds < 10:
+        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
+    return f"{seconds:.0f}s"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- Prometheus text format ------------------------------------------------------
+
+_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,?)')
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+def _unescape(value: str) -> str:
+    return _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+
+
+def _parse_labels(text: str, pos: int) -> tuple[dict[str, str], int] | None:
+    """Labels from `text[pos]` == '{' -> (labels, index after '}'), None if malformed."""
+    labels: dict[str, str] = {}
+    pos += 1
+    while True:
+        while pos < len(text) and text[pos] in " \t":
+            pos += 1
+        if pos < len(text) and text[pos] == "}":
+            return labels, pos + 1
+        match = _LABEL.match(text, pos)
+        if match is None:
+            return None
+        labels[match.group(1)] = _unescape(match.group(2))
+        pos = match.end()
+        if not match.group(3):
+            while pos < len(text) and text[pos] in " \t":
+                pos += 1
+            if pos < len(text) and text[pos] == "}":
+                return labels, pos + 1
+            return None
+
+
+def parse_sample_spec(spec: str) -> tuple[str, dict[str, str]] | None:
+    """'error_ratio{service="api"}' -> ('error_ratio', {'service': 'api'}); None if malformed."""
+    spec = spec.strip()
+    match = _NAME.match(spec)
+    if match is None:
+        return None
+    name, rest = match.group(), spec[match.end():].strip()
+    if not rest:
+        return name, {}
+    parsed = _parse_labels(rest, 0) if rest.startswith("{") else None
+    if parsed is None or rest[parsed[1]:].strip():
+        return None
+    return name, parsed[0]
+
+
+def parse_prometheus(text: str, only: str | None = None) -> Iterable[tuple[str, dict[str, str], float]]:
+    """Samples of the Prometheus (or OpenMetrics) text format: (name, labels, value).
+    Comments and malformed lines are skipped. `only` restricts to one metric name."""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if only is not None and not line.startswith(only):
+            continue
+        match = _NAME.match(line)
+        if match is None:
+            continue
+        name, pos = match.group(), match.end()
+        if only is not None and name != only:
+            continue
+        labels: dict[str, str] = {}
+        if pos < len(line) and line[pos] == "{":
+            parsed = _parse_labels(line, pos)
+            if parsed is None:
+                continue
+            labels, pos = parsed
+        fields = line[pos:].split()
+        if not fields:
+            continue
+        try:
+            value = float(fields[0])
+        except ValueError:
+            continue
+        yield name, labels, value
+
+
+def find_sample(text: str, name: str, labels: dict[str, str]) -> float | None:
+    """The value of the sample with exactly this name and label set, or None."""
+    for sample_name, sample_labels, value in parse_prometheus(text, only=name):
+        if sample_name == name and sample_labels == labels:
+            return value
+    return None
+
+
+# --- JSON paths -------------------------------------------------------------------
+
+_MISSING = object()
+
+
+def _lookup(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict):
+            if part not in data:
+                return _MISSING
+            data = data[part]
+        elif isinstance(data, list) and part.lstrip("-").isdigit():
+            index = int(part)
+            if not -len(data) <= index < len(data):
+                return _MISSING
+            data = data[index]
+        else:
+            return _MISSING
+    return data
+
+
+def _same(got: Any, want: Any) -> bool:
+    if isinstance(got, bool) or isinstance(want, bool):
+        return isinstance(got, bool) and isinstance(want, bool) and got == want
+    if isinstance(got, (int, float)) and isinstance(want, (int, float)):
+        return got == want
+    return type(got) is type(want) and got == want
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "…"
+
+
+# --- errors -----------------------------------------------------------------------
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    todo = [exc]
+    while todo and len(seen) < 20:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.append(current)
+        if isinstance(current, BaseExceptionGroup):
+            todo.extend(current.exceptions)
+        for linked in (current.__cause__, current.__context__):
+            if linked is not None:
+                todo.append(linked)
+    return seen
+
+
+def _describe_error(exc: BaseException, timeout: float) -> str:
+    chain = _chain(exc)
+    for item in chain:
+        if isinstance(item, ssl.SSLCertVerificationError):
+            return f"TLS error: {item.verify_message or item.reason or 'certificate verify failed'}"
+        if isinstance(item, ssl.SSLError):
+            return f"TLS error: {item.reason or item.__class__.__name__}"
+    for item in chain:
+        if isinstance(item, socket.gaierror):
+            return "DNS lookup failed"
+        if isinstance(item, ConnectionRefusedError):
+            return "connection refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return f"timeout after {_duration(timeout)}"
+    text = str(exc)
+    lower = text.lower()
+    if isinstance(exc, httpx.ConnectError):
+        if "refused" in lower or "all connection attempts failed" in lower:
+            return "connection refused"
+        if "name or service not known" in lower or "nodename nor servname" in lower \
+                or "name resolution" in lower or "getaddrinfo" in lower:
+            return "DNS lookup failed"
+        if "ssl" in lower or "certificate" in lower or "tls" in lower:
+            return f"TLS error: {text}"
+        return f"cannot connect: {text or type(exc).__name__}"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        if "without sending" in lower or "disconnected" in lower:
+            return "connection closed without a response"
+        return f"protocol error: {text}"
+    if isinstance(exc, httpx.ReadError):
+        return f"connection reset: {text}" if text else "connection reset"
+    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+        return f"invalid URL: {text}"
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {text}"
+    return f"check failed: {type(exc).__name__}: {text}"
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+@dataclass
+class _Fetched:
+    status: int
+    body: bytes
+    truncated: bool
+    latency: float
+    problem: str | None = None  # set when the body cannot be decoded
+
+
+class _Failure(Exception):
+    """A check's outcome known before its body is looked at."""
+
+    def __init__(self, state: str, detail: str, status: int | None = None,
+                 latency: float | None = None) -> None:
+        super().__init__(detail)
+        self.state, self.detail, self.status, self.latency = state, detail, status, latency
+
+
+# --- the monitor ------------------------------------------------------------------
+
+ResultCallback = Callable[[CheckResult, "str | None"], None]
+
+
+class HealthMonitor:
+    """Runs the configured checks; keeps a bounded history per check and reports flips."""
+
+    def __init__(self, checks: Sequence[CheckConfig], *, clock: Clock | None = None,
+                 secrets: Iterable[str] = (), history: int = 60, cwd: str | os.PathLike[str] | None = None,
+                 env: dict[str, str] | None = None, max_body: int = MAX_BODY,
+                 client: httpx.AsyncClient | None = None, trust_env: bool = True) -> None:
+        self.checks = tuple(checks)
+        self.clock = clock or SystemClock()
+        self.cwd = os.fspath(cwd) if cwd is not None else None
+        self.env = env
+        self.max_body = max_body
+        self.trust_env = trust_env
+        self._sanitize = Sanitizer(tuple(secrets), limit=DETAIL_LIMIT)
+        self._history_size = max(1, history)
+        self._history: dict[str, deque[CheckResult]] = {}
+        self._last_known: dict[str, str] = {}
+        self._client = client
+        self._own_client = client is None
+
+    # --- public ---------------------------------------------------------------
+
+    def history(self, name: str) -> list[CheckResult]:
+        return list(self._history.get(name, ()))
+
+    def latest(self, name: str) -> CheckResult | None:
+        results = self._history.get(name)
+        return results[-1] if results else None
+
+    def record(self, result: CheckResult) -> str | None:
+        """Add to the history; -> the previous state if this result flips between two of
+        up/degraded/down ('unknown' results neither flip nor break a flip), else None."""
+        self._history.setdefault(result.name, deque(maxlen=self._history_size)).append(result)
+        if result.state not in KNOWN_STATES:
+            return None
+        previous = self._last_known.get(result.name)
+        self._last_known[result.name] = result.state
+        return previous if previous is not None and previous != result.state else None
+
+    async def check_once(self, check: CheckConfig) -> CheckResult:
+        """Run one check within its timeout. Never raises; does not record history."""
+        try:
+            # command checks enforce their own timeout (and kill); this is the backstop
+            slack = 2.0 if check.kind == "command" else 0.05
+            async with asyncio.timeout(check.timeout + slack):
+                return await self._dispatch(check)
+        except TimeoutError:
+            return self._result(check, "down", f"timeout after {_duration(check.timeout)}")
+        except _Failure as failure:
+            return self._result(check, failure.state, failure.detail, failure.status, failure.latency)
+        except Exception as exc:
+            return self._result(check, "unknown", _describe_error(exc, check.timeout))
+
+    async def run_round(self) -> list[CheckResult]:
+        """Every check once, concurrently; results in config order (and recorded)."""
+        results = await asyncio.gather(*(self.check_once(check) for check in self.checks))
+        for result in results:
+            self.record(result)
+        return list(results)
+
+    async def run(self, on_result: ResultCallback) -> None:
+        """Run each check on its own interval, each in its own task, until cancelled.
+        `on_result(result, flipped_from)` is a plain callback (exceptions in it are ignored)."""
+        tasks = [asyncio.create_task(self._loop(check, on_result), name=f"check {check.name}")
+                 for check in self.checks]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        if self._client is not None and self._own_client:
+            client, self._client = self._client, None
+            try:
+                await client.aclose()
+            except Exception:  # pragma: no cover - closing must not fail the caller
+                pass
+
+    # --- internals ------------------------------------------------------------
+
+    async def _loop(self, check: CheckConfig, on_result: ResultCallback) -> None:
+        loop = asyncio.get_running_loop()
+        every = max(0.01, check.every)
+        next_at = loop.time()
+        while True:
+            result = await self.check_once(check)
+            flipped = self.record(result)
+            try:
+                on_result(result, flipped)
+            except Exception:
+                pass
+            next_at += every
+            now = loop.time()
+            if next_at < now:
+                next_at = now  # a slow check: skip the missed beats rather than burst
+            await asyncio.sleep(next_at - now)
+
+    def _result(self, check: CheckConfig, state: str, detail: str, status: int | None = None,
+                latency: float | None = None) -> CheckResult:
+        return CheckResult(name=check.name, kind=check.kind, state=state, detail=self._sanitize(detail),
+                           status_code=status, latency=latency, at=self.clock.now())
+
+    async def _dispatch(self, check: CheckConfig) -> CheckResult:
+        if check.kind == "http":
+            return await self._http(check)
+        if check.kind == "metrics":
+            return await self._metrics(check)
+        if check.kind == "statuspage":
+            return await self._statuspage(check)
+        if check.kind == "command":
+            return await self._command(check)
+        return self._result(check, "unknown", f"unknown check kind {check.kind!r}")
+
+    def _client_for(self) -> httpx.AsyncClient:
+        if self._client is None:
+            count = sum(1 for c in self.checks if c.kind != "command")
+            self._client = httpx.AsyncClient(
+                timeout=httpx.Timeout(10.0, connect=5.0),
+                # one connection per check at once: a round never queues on the pool
+                limits=httpx.Limits(max_connections=max(10, count),
+                                    max_keepalive_connections=max(10, count), keepalive_expiry=60.0),
+                follow_redirects=False,
+                headers={"User-Agent": f"warroom/{__version__} health-check",
+                         "Accept-Encoding": "identity"},
+                trust_env=self.trust_env,
+            )
+        return self._client
+
+    async def _fetch(self, check: CheckConfig, url: str) -> _Fetched:
+        client = self._client_for()
+        timeout = httpx.Timeout(check.timeout)
+        headers = dict(check.headers)
+        method = check.method or "GET"
+        try:
+            current = httpx.URL(url)
+        except Exception as exc:
+            raise _Failure("down", f"invalid URL: {exc}") from None
+        started = time.perf_counter()
+        try:
+            for hop in range(MAX_REDIRECTS + 1):
+                async with client.stream(method, current, headers=headers, timeout=timeout) as response:
+                    status = response.status_code
+                    if response.has_redirect_location and status != check.expect_status:
+                        target = current.join(response.headers["location"])
+                        if _origin(target) != _origin(current):
+                            raise _Failure("down", f"HTTP {status}: redirect to another host not followed "
+                                                   f"({target.scheme}://{target.netloc.decode('ascii', 'replace')})",
+                                           status, time.perf_counter() - started)
+                        if hop == MAX_REDIRECTS:
+                            raise _Failure("down", f"more than {MAX_REDIRECTS} redirects", status,
+                                           time.perf_counter() - started)
+                        if status == 303 or (status in (301, 302) and method == "POST"):
+                            method = "GET"
+                        current = target
+                        continue
+                    body, truncated, problem = await self._read_body(response)
+                    return _Fetched(status, body, truncated, time.perf_counter() - started, problem)
+        except (_Failure, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise _Failure("down", _describe_error(exc, check.timeout)) from None
+        raise _Failure("down", "no response")  # pragma: no cover
+
+    async def _read_body(self, response: httpx.Response) -> tuple[bytes, bool, str | None]:
+        cap = self.max_body
+        buffer = bytearray()
+        truncated = False
+        async for chunk in response.aiter_raw():
+            buffer += chunk
+            if len(buffer) > cap:
+                truncated = True
+                del buffer[cap:]
+                break
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding in ("", "identity"):
+            return bytes(buffer), truncated, None
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            for wbits in (47, -15):  # gzip or zlib header; raw deflate
+                try:
+                    inflater = zlib.decompressobj(wbits)
+                    body = inflater.decompress(bytes(buffer), cap)
+                    return body, truncated or bool(inflater.unconsumed_tail), None
+                except zlib.error:
+                    continue
+            return b"", truncated, "body cannot be inflated"
+        return b"", truncated, f"body is {encoding}-encoded"
+
+    def _status_ok(self, check: CheckConfig, fetched: _Fetched) -> None:
+        expected = check.expect_status
+        ok = fetched.status == expected if expected else 200 <= fetched.status < 300
+        if not ok:
+            raise _Failure("down", f"expected status {expected or '2xx'}, got {fetched.status}",
+                           fetched.status, fetched.latency)
+
+    def _json_body(self, fetched: _Fetched) -> Any:
+        if fetched.problem:
+            raise _Failure("down", fetched.problem, fetched.status, fetched.latency)
+        try:
+            return json.loads(fetched.body)
+        except (ValueError, UnicodeDecodeError):
+            cut = f" (cut at {self.max_body // 1024} KiB)" if fetched.truncated else ""
+            raise _Failure("down", f"body is not JSON{cut}", fetched.status, fetched.latency) from None
+
+    async def _http(self, check: CheckConfig) -> CheckResult:
+        fetched = await self._fetch(check, check.url)
+        self._status_ok(check, fetched)
+        if check.expect_json:
+            data = self._json_body(fetched)
+            for path, want in check.expect_json:
+                got = _lookup(data, path)
+                if got is _MISSING:
+                    raise _Failure("down", f"expected {path} == {_show(want)}, missing",
+                                   fetched.status, fetched.latency)
+                if not _same(got, want):
+                    raise _Failure("down", f"expected {path} == {_show(want)}, got {_show(got)}",
+                                   fetched.status, fetched.latency)
+        if check.max_latency is not None and fetched.latency > check.max_latency:
+            return self._result(check, "degraded",
+                                f"latency {_duration(fetched.latency)} over {_duration(check.max_latency)}",
+                                fetched.status, fetched.latency)
+        return self._result(check, "up", f"HTTP {fetched.status}", fetched.status, fetched.latency)
+
+    async def _metrics(self, check: CheckConfig) -> CheckResult:
+        spec = parse_sample_spec(check.sample)
+        if spec is None:
+            return self._result(check, "unknown", f"cannot read sample {check.sample!r}: "
+                                                  "expected name{label=\"value\",...}")
+        fetched = await self._fetch(check, check.url)
+        self._status_ok(check, fetched)
+        if fetched.problem:
+            raise _Failure("down", fetched.problem, fetched.status, fetched.latency)
+        name, labels = spec
+        value = find_sample(fetched.body.decode("utf-8", "replace"), name, labels)
+        if value is None:
+            cut = f" (body cut at {self.max_body // 1024} KiB)" if fetched.truncated else ""
+            return self._result(check, "down", f"sample {check.sample} not found{cut}",
+                                fetched.status, fetched.latency)
+        if math.isnan(value):
+            return self._result(check, "unknown", f"{name} is NaN", fetched.status, fetched.latency)
+        if check.down_above is not None and value > check.down_above:
+            state, detail = "down", f"{name} {_number(value)} > {_number(check.down_above)}"
+        elif check.degraded_above is not None and value > check.degraded_above:
+            state, detail = "degraded", f"{name} {_number(value)} > {_number(check.degraded_above)}"
+        else:
+            state, detail = "up", f"{name} {_number(value)}"
+        return self._result(check, state, detail, fetched.status, fetched.latency)
+
+    async def _statuspage(self, check: CheckConfig) -> CheckResult:
+        url = check.url
+        if not httpx.URL(url).path.endswith(".json"):
+            url = url.rstrip("/") + "/api/v2/status.json"
+        fetched = await self._fetch(check, url)
+        self._status_ok(check, fetched)
+        data = self._json_body(fetched)
+        status = data.get("status") if isinstance(data, dict) else None
+        indicator = status.get("indicator") if isinstance(status, dict) else None
+        description = status.get("description") if isinstance(status, dict) else None
+        if not isinstance(indicator, str):
+            return self._result(check, "unknown", "no status.indicator in the status page JSON",
+                                fetched.status, fetched.latency)
+        state = _STATUSPAGE.get(indicator.lower(), "unknown")
+        detail = description if isinstance(description, str) and description else indicator
+        return self._result(check, state, detail, fetched.status, fetched.latency)
+
+    async def _command(self, check: CheckConfig) -> CheckResult:
+        argv = check.command
+        if not argv:
+            return self._result(check, "unknown", "no command given")
+        name = argv[0]
+        started = time.perf_counter()
+        try:
+            spawned = await spawn(argv, env=self.env, cwd=self.cwd)
+        except FileNotFoundError:
+            if self.cwd is not None and not os.path.isdir(self.cwd):
+                return self._result(check, "down", f"working folder not found: {self.cwd}")
+            return self._result(check, "down", f"command not found: {name}")
+        except PermissionError:
+            return self._result(check, "down", f"permission denied: {name}")
+        except OSError as exc:
+            return self._result(check, "down", f"cannot run {name}: {exc.strerror or exc}")
+        tail = bytearray()
+
+        async def collect() -> None:
+            while True:
+                chunk = await spawned.stdout.read(65536)
+                if not chunk:
+                    break
+                tail.extend(chunk)
+                if len(tail) > COMMAND_OUTPUT_TAIL:
+                    del tail[: len(tail) - COMMAND_OUTPUT_TAIL]
+
+        reader = asyncio.ensure_future(collect())
+        try:
+            try:
+                await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=check.timeout)
+            except asyncio.TimeoutError:
+                return self._result(check, "down", f"timeout after {_duration(check.timeout)}")
+            try:  # the output a background child may still hold open is not waited for long
+                await asyncio.wait_for(asyncio.shield(reader), timeout=0.5)
+            except asyncio.TimeoutError:
+                pass
+        finally:
+            spawned.kill_group()  # on timeout, cancellation, and leftovers of a finished command
+            if not reader.done():
+                reader.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=2.0)
+            except (asyncio.TimeoutError, asyncio.CancelledError):  # pragma: no cover
+                pass
+            spawned.close()
+        code = spawned.returncode if spawned.returncode is not None else -9
+        latency = time.perf_counter() - started
+        last = ""
+        for line in reversed(bytes(tail).decode("utf-8", "replace").replace("\r", "\n").split("\n")):
+            if line.strip():
+                last = line.strip()
+                break
+        if code == 0:
+            return self._result(check, "up", last or "exit 0", code, latency)
+        reason = f"exit {code}" if code > 0 else f"killed by {_signal_name(-code)}"
+        return self._result(check, "down", f"{reason}: {last}" if last else reason, code, latency)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+# --- one round, for `warroom check` --------------------------------------------------
+
+
+def format_table(results: Sequence[CheckResult]) -> str:
+    """A plain-text table: name, kind, state, code, latency (ms), detail."""
+    header = ("NAME", "KIND", "STATE", "CODE", "LATENCY", "DETAIL")
+    clean = Sanitizer((), limit=DETAIL_LIMIT)
+    rows = [header]
+    for r in results:
+        rows.append((clean(r.name), r.kind, r.state.upper(),
+                     "-" if r.status_code is None else str(r.status_code),
+                     "-" if r.latency is None else f"{r.latency * 1000:.0f} ms",
+                     clean(r.detail)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(widths[i]) if i in (3, 4) else cell.ljust(widths[i])
+                 for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+async def check_all(config_checks: Sequence[CheckConfig], clock: Clock | None = None,
+                    secrets: Iterable[str] = (), cwd: str | os.PathLike[str] | None = None) -> list[CheckResult]:
+    """One round of every check; the client is closed afterwards."""
+    monitor = HealthMonitor(config_checks, clock=clock, secrets=secrets, cwd=cwd)
+    try:
+        return await monitor.run_round()
+    finally:
+        await monitor.aclose()

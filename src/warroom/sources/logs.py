@@ -1,0 +1,1024 @@
+"""Log sources: a local command's output or a followed file, as inert `LogLine`s.
+
+- Lines are split here from 64 KiB reads (no StreamReader.readline limit): LF,
+  CRLF and CR-only endings all end a line; a line of megabytes is capped (its
+  first part kept, the rest counted in a ' …[+N chars]' marker), never fatal.
+- Every line is decoded with replacement, made inert and redacted by
+  `warroom.sanitize`; JSON lines (pino, bunyan, structlog, wrangler tail, generic)
+  are summarised on one line; levels and timestamps are recognised.
+- Lines reach `on_lines` in batches (at most one call per `flush_interval`, or
+  every `max_batch` lines), so a flood costs the UI few calls; `lines` is a
+  bounded deque, `total` counts every line received.
+- Commands run with stdin from /dev/null in their own session (process group),
+  so `stop()` ends the whole group and reaps it; with `restart = true` they come
+  back with exponential backoff.
+- Nothing here raises into the caller's loop: problems become status strings.
+
+No textual here: plain callbacks only (the UI turns them into messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import re
+import signal
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from warroom.clock import Clock, SystemClock
+from warroom.config import LogConfig
+from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, sanitize
+from warroom.sources import Spawned, spawn
+
+__all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "LEVELS"]
+
+UTC = timezone.utc
+LEVELS = ("error", "warn", "info", "debug")
+_LEVEL_RANK = {"debug": 0, "info": 1, "warn": 2, "error": 3}
+READ_SIZE = 65536
+MAX_LINE_BYTES = 65536
+
+_SEQ = itertools.count(1)
+
+
+def next_seq() -> int:
+    """The next arrival number: global, increasing across all sources."""
+    return next(_SEQ)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    source: str
+    text: str            # sanitized, redacted, capped: show it as plain text
+    level: str | None    # 'error' | 'warn' | 'info' | 'debug' | None
+    at: datetime | None  # the line's own timestamp, aware UTC, if it has one
+    seq: int             # arrival order, increasing across sources
+
+
+# A frozen dataclass's __init__ goes through object.__setattr__ per field; for
+# the flood path, fill the slots directly (same object, about twice as fast).
+_new = object.__new__
+_set_source = LogLine.__dict__["source"].__set__
+_set_text = LogLine.__dict__["text"].__set__
+_set_level = LogLine.__dict__["level"].__set__
+_set_at = LogLine.__dict__["at"].__set__
+_set_seq = LogLine.__dict__["seq"].__set__
+
+
+def _line(source: str, text: str, level: str | None, at: datetime | None, seq: int) -> LogLine:
+    line = _new(LogLine)
+    _set_source(line, source)
+    _set_text(line, text)
+    _set_level(line, level)
+    _set_at(line, at)
+    _set_seq(line, seq)
+    return line
+
+
+# --- levels ------------------------------------------------------------------------
+
+_LEVEL_WORD = re.compile(r"(?:ERROR|ERR|FATAL|CRITICAL|WARNING|WARN|INFO|DEBUG)")
+_WORD_LEVEL = {"ERROR": "error", "ERR": "error", "FATAL": "error", "CRITICAL": "error",
+               "WARNING": "warn", "WARN": "warn", "INFO": "info", "DEBUG": "debug"}
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _plain_level(text: str) -> str | None:
+    """The first level word (ERROR, WARN, INFO, ...; any case) standing as a word."""
+    upper = text.upper()
+    search = _LEVEL_WORD.search
+    pos = 0
+    while True:
+        match = search(upper, pos)
+        if match is None:
+            return None
+        start, end = match.span()
+        if (start == 0 or not _is_word_char(upper[start - 1])) and \
+                (end == len(upper) or not _is_word_char(upper[end])):
+            return _WORD_LEVEL[match.group()]
+        pos = start + 1
+
+
+_NAMED_LEVELS = {
+    "trace": "debug", "debug": "debug", "verbose": "debug", "dbg": "debug", "fine": "debug",
+    "info": "info", "information": "info", "informational": "info", "notice": "info", "log": "info",
+    "default": "info", "inf": "info",
+    "warn": "warn", "warning": "warn", "wrn": "warn",
+    "error": "error", "err": "error", "fatal": "error", "critical": "error", "crit": "error",
+    "alert": "error", "emerg": "error", "emergency": "error", "panic": "error", "severe": "error",
+    "exception": "error",
+}
+
+
+def _level_value(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        # pino and bunyan: 10 trace, 20 debug, 30 info, 40 warn, 50 error, 60 fatal
+        if value >= 50:
+            return "error"
+        if value >= 40:
+            return "warn"
+        if value >= 30:
+            return "info"
+        return "debug"
+    if isinstance(value, str):
+        return _NAMED_LEVELS.get(value.strip().lower())
+    return None
+
+
+# --- timestamps ----------------------------------------------------------------------
+
+_TS_PREFIX = re.compile(
+    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)(Z|z|[+-]\d\d:?\d\d)?(?=\s|$)\s*")
+
+
+def _parse_iso(text: str) -> datetime | None:
+    try:
+        at = datetime.fromisoformat(text)
+    except (ValueError, TypeError):
+        return None
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)  # a zone-less stamp is taken as UTC
+    return at.astimezone(UTC)
+
+
+def _stamp(match: re.Match[str]) -> datetime | None:
+    """A _TS_PREFIX match -> aware UTC datetime (a missing zone is taken as UTC)."""
+    zone = match.group(2) or ""
+    return _parse_iso(match.group(1).replace(",", ".") + ("Z" if zone == "z" else zone))
+
+
+def _from_epoch(value: float) -> datetime | None:
+    try:
+        if value > 1e17:
+            value /= 1e9
+        elif value > 1e14:
+            value /= 1e6
+        elif value > 1e11:
+            value /= 1e3
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _time_value(value: Any) -> datetime | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return _from_epoch(float(value))
+    if isinstance(value, str):
+        value = value.strip()
+        if value.replace(".", "", 1).isdigit():
+            try:
+                return _from_epoch(float(value))
+            except ValueError:
+                return None
+        return _parse_iso(value)
+    return None
+
+
+# --- JSON records --------------------------------------------------------------------
+
+_LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel", "log_level")
+_MESSAGE_KEYS = ("msg", "message", "event", "text", "log")
+_TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "date", "t")
+_DROPPED_KEYS = frozenset({"v", "pid", "hostname"})
+_ERROR_KEYS = frozenset({"err", "error", "exception", "exc_info", "stack", "stack_trace",
+                         "traceback", "exc"})
+_FIELD_LIMIT = 300
+
+
+def _compact(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= _FIELD_LIMIT else text[:_FIELD_LIMIT] + "…"
+
+
+def _last_line(text: str) -> str:
+    for line in reversed(text.splitlines()):
+        if line.strip():
+            return line.strip()
+    return ""
+
+
+def _field_value(key: str, value: Any) -> str:
+    if isinstance(value, str):
+        if key in _ERROR_KEYS and "\n" in value:
+            return _last_line(value)  # a traceback: its last line names the exception
+        if value and not any(c.isspace() for c in value) and "=" not in value and '"' not in value:
+            return value
+        return _compact(value)
+    if isinstance(value, dict) and key in _ERROR_KEYS:
+        kind = value.get("type") or value.get("name") or value.get("code")
+        message = value.get("message") or value.get("msg")
+        if isinstance(message, str):
+            return f"{kind}: {message}" if isinstance(kind, str) and kind else message
+        stack = value.get("stack")
+        if isinstance(stack, str):
+            return stack.strip().splitlines()[0] if stack.strip() else ""
+    return _compact(value)
+
+
+def _message_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return " ".join(v if isinstance(v, str) else _compact(v) for v in value)
+    return _compact(value)
+
+
+def _json_record(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]:
+    if "outcome" in record and ("logs" in record or "exceptions" in record or "eventTimestamp" in record):
+        return _wrangler(record)
+    used: set[str] = set()
+    level = None
+    for key in _LEVEL_KEYS:
+        if key in record:
+            used.add(key)
+            level = _level_value(record[key])
+            if level is not None:
+                break
+    message = ""
+    for key in _MESSAGE_KEYS:
+        if key in record and record[key] not in (None, ""):
+            used.add(key)
+            message = _message_text(record[key])
+            break
+    at = None
+    for key in _TIME_KEYS:
+        if key in record:
+            used.add(key)
+            at = _time_value(record[key])
+            if at is not None:
+                break
+    fields = []
+    for key, value in record.items():
+        if key in used or key in _DROPPED_KEYS:
+            continue
+        fields.append(f"{key}={_field_value(key, value)}")
+    text = " ".join([message, *fields]) if message else " ".join(fields)
+    return text, level, at
+
+
+def _wrangler(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]:
+    """`wrangler tail --format json`: one invocation, summarised on one line."""
+    level = "info"
+    parts: list[str] = []
+
+    def raise_to(candidate: str | None) -> None:
+        nonlocal level
+        if candidate and _LEVEL_RANK[candidate] > _LEVEL_RANK[level]:
+            level = candidate
+
+    script = record.get("scriptName")
+    event = record.get("event") if isinstance(record.get("event"), dict) else {}
+    request = event.get("request") if isinstance(event.get("request"), dict) else None
+    if request is not None:
+        head = f"{request.get('method', '?')} {request.get('url', '?')}"
+        response = event.get("response")
+        if isinstance(response, dict) and isinstance(response.get("status"), int):
+            status = response["status"]
+            head += f" {status}"
+            raise_to("error" if status >= 500 else "warn" if status >= 400 else None)
+        parts.append(head)
+    elif "cron" in event:
+        parts.append(f"cron {event.get('cron')}")
+    elif "queue" in event:
+        parts.append(f"queue {event.get('queue')} ({event.get('batchSize', '?')} messages)")
+    elif "scheduledTime" in event:
+        parts.append("alarm")
+    outcome = record.get("outcome")
+    if outcome != "ok":
+        parts.append(f"outcome={outcome}")
+        raise_to("warn" if outcome == "canceled" else "error")
+    for exc in record.get("exceptions") or []:
+        if isinstance(exc, dict):
+            parts.append(f"{exc.get('name', 'Error')}: {exc.get('message', '')}")
+        else:
+            parts.append(_message_text(exc))
+        raise_to("error")
+    for entry in record.get("logs") or []:
+        if not isinstance(entry, dict):
+            continue
+        entry_level = _level_value(entry.get("level")) or "info"
+        raise_to(entry_level)
+        parts.append(f"{entry.get('level', 'log')}: {_message_text(entry.get('message', ''))}")
+    text = " | ".join(parts) if parts else _compact(record)
+    if isinstance(script, str) and script:
+        text = f"{script}: {text}"
+    return text, level, _time_value(record.get("eventTimestamp"))
+
+
+# --- the parser ----------------------------------------------------------------------
+
+
+class _Parser:
+    """Turns decoded lines into LogLines with one sanitizer (secrets, limit) fixed."""
+
+    def __init__(self, secrets: Iterable[str] | Redactor = (), limit: int = DEFAULT_LIMIT) -> None:
+        self.sanitizer = Sanitizer(secrets, limit=limit)
+        self.redactor = self.sanitizer.redactor
+        self.limit = self.sanitizer.limit
+
+    def parse(self, line: str, source: str, seq: int, hidden: int = 0) -> LogLine:
+        try:
+            return self._parse(line, source, seq, hidden, True)
+        except Exception:  # pragma: no cover - defensive: a line never takes the source down
+            return _line(source, sanitize(line, secrets=self.redactor.secrets), None, None, seq)
+
+    def _parse(self, line: str, source: str, seq: int, hidden: int, check: bool) -> LogLine:
+        at = None
+        first = line[:1]
+        if first.isdigit():
+            match = _TS_PREFIX.match(line)
+            if match is not None:
+                at = _stamp(match)
+                if at is not None and match.group(2):
+                    line = line[match.end():]  # docker -t / zoned stamp: now in `at`
+                    inner = _TS_PREFIX.match(line) if line[:1].isdigit() else None
+                    if inner is not None and inner.group(2):
+                        at = _stamp(inner) or at
+                        line = line[inner.end():]
+                first = line[:1]
+        if first == "{" or (first in (" ", "\t") and line.lstrip()[:1] == "{"):
+            try:
+                record = json.loads(line) if len(line) <= MAX_LINE_BYTES else None
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                text, level, json_at = _json_record(record)
+                return _line(source, self.sanitizer(text, hidden), level, json_at or at, seq)
+        if check or hidden or len(line) > self.limit:
+            text = self.sanitizer(line, hidden)
+        else:
+            text = line  # the caller checked the whole chunk: nothing to clean or redact
+        return _line(source, text, _plain_level(text), at, seq)
+
+    def parse_block(self, text: str, source: str) -> list[LogLine]:
+        """Many LF-separated lines at once; cheap checks over the whole block first."""
+        lines = text.split("\n")
+        check = _UNSAFE_NO_LF.search(text) is not None or self.redactor.might_match(text)
+        out = []
+        append = out.append
+        parse = self._parse
+        for line in lines:
+            try:
+                append(parse(line, source, next(_SEQ), 0, check))
+            except Exception:  # pragma: no cover - defensive
+                append(_line(source, sanitize(line, secrets=self.redactor.secrets), None, None, next(_SEQ)))
+        return out
+
+
+_UNSAFE_NO_LF = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
+                           "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+_PARSERS: dict[tuple[str, ...], _Parser] = {}
+
+
+def parse_line(raw: bytes | str, source: str, seq: int, secrets: Iterable[str] = ()) -> LogLine:
+    """One raw line (without or with its line ending) -> LogLine. Never raises."""
+    try:
+        key = tuple(s for s in secrets if isinstance(s, str))
+        parser = _PARSERS.get(key)
+        if parser is None:
+            if len(_PARSERS) > 32:
+                _PARSERS.clear()
+            parser = _PARSERS[key] = _Parser(key)
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            raw = bytes(raw)
+            hidden = 0
+            if len(raw) > MAX_LINE_BYTES:
+                hidden, raw = len(raw) - MAX_LINE_BYTES, raw[:MAX_LINE_BYTES]
+            text = raw.decode("utf-8", "replace")
+        else:
+            text, hidden = str(raw), 0
+        text = text.rstrip("\r\n")
+        return parser.parse(text, str(source), int(seq), hidden)
+    except Exception:  # pragma: no cover - defensive
+        return _line(str(source), sanitize(raw if isinstance(raw, (str, bytes)) else ""), None, None, seq)
+
+
+# --- splitting a byte stream into lines -----------------------------------------------
+
+
+class _Splitter:
+    """Bytes in, complete lines out. LF, CRLF and CR end a line; a line longer than
+    `cap` bytes keeps its first `cap` bytes and counts the rest."""
+
+    def __init__(self, cap: int = MAX_LINE_BYTES) -> None:
+        self.cap = cap
+        self.tail = b""
+        self.dropped = 0
+        self.after_cr = False
+
+    def feed(self, data: bytes) -> list[tuple[bytes, int]]:
+        """-> [(block, hidden)]: a block is LF-joined lines; hidden > 0 only for a capped line."""
+        if not data:
+            return []
+        if self.after_cr and data[:1] == b"\n":
+            data = data[1:]  # the LF of a CRLF cut in two by the reads
+        self.after_cr = False
+        if not data:
+            return []
+        self.after_cr = data[-1:] == b"\r"
+        if b"\r" in data:
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        out: list[tuple[bytes, int]] = []
+        if self.dropped:
+            index = data.find(b"\n")
+            if index < 0:
+                self.dropped += len(data)
+                return out
+            out.append((self.tail, self.dropped + index))
+            self.tail, self.dropped = b"", 0
+            data = data[index + 1:]
+        if self.tail:
+            data = self.tail + data
+            self.tail = b""
+        last = data.rfind(b"\n")
+        if last >= 0:
+            out.append((data[:last], 0))
+            rest = data[last + 1:]
+        else:
+            rest = data
+        if len(rest) > self.cap:
+            self.tail, self.dropped = rest[: self.cap], len(rest) - self.cap
+        else:
+            self.tail = rest
+        return out
+
+    def flush(self) -> list[tuple[bytes, int]]:
+        """End of stream: a last line without a line ending is still a line."""
+        out = [(self.tail, self.dropped)] if self.tail or self.dropped else []
+        self.tail, self.dropped, self.after_cr = b"", 0, False
+        return out
+
+
+# --- the source ------------------------------------------------------------------------
+
+StatusCallback = Callable[[str], None]
+LinesCallback = Callable[[list[LogLine]], None]
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g}s"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+class LogSource:
+    """A log source from the local config: a command's output, or a followed file.
+
+    `on_lines(batch)` and `on_status(text)` are plain callbacks called on the
+    event loop that runs the source; the UI turns them into messages.
+    """
+
+    def __init__(self, config: LogConfig, *, on_lines: LinesCallback, on_status: StatusCallback,
+                 secrets: Iterable[str] = (), clock: Clock | None = None,
+                 env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
+                 backoff_base: float = 1.0, backoff_max: float = 30.0, stable_after: float = 60.0,
+                 flush_interval: float = 0.05, max_batch: int = 5000, poll_interval: float = 0.25,
+                 initial_lines: int = 100, stop_grace: float = 1.0, drain_timeout: float = 1.0,
+                 limit: int = DEFAULT_LIMIT) -> None:
+        self.config = config
+        self.name = config.name
+        self.lines: deque[LogLine] = deque(maxlen=max(1, config.buffer))
+        self.total = 0
+        self.status = "not started"
+        self.pid: int | None = None
+        self.clock = clock or SystemClock()
+        self.env = env
+        self.cwd = os.fspath(cwd) if cwd is not None else None
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.stable_after = stable_after
+        self.flush_interval = flush_interval
+        self.max_batch = max_batch
+        self.poll_interval = poll_interval
+        self.initial_lines = initial_lines
+        self.stop_grace = stop_grace
+        self.drain_timeout = drain_timeout
+        self.restarts = 0
+        self._on_lines = on_lines
+        self._on_status = on_status
+        self._parser = _Parser(secrets, limit=limit)
+        self._splitter = _Splitter()
+        self._json_block: list[str] | None = None
+        self._json_block_size = 0
+        self._pending: list[LogLine] = []
+        self._flush_handle: asyncio.TimerHandle | None = None
+        self._last_flush = 0.0
+        self._last_text = ""
+        self._exit_code: int | None = None
+        self._spawned: Spawned | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._finished: asyncio.Event | None = None
+        self._started: asyncio.Event | None = None
+        self._stopping = False
+        self._following = False
+        self._callback_failed = False
+
+    # --- public ---------------------------------------------------------------------
+
+    @property
+    def exit_code(self) -> int | None:
+        """The last exit code (negative: killed by that signal; 127: command not found)."""
+        return self._exit_code
+
+    @property
+    def running(self) -> bool:
+        if self._following:
+            return True
+        spawned = self._spawned
+        return spawned is not None and not spawned.exited.done()
+
+    async def start(self) -> None:
+        """Start the command (or the follow) in a task; returns once it has started or failed."""
+        if self._task is not None:
+            return
+        self._stop_event = asyncio.Event()
+        self._finished = asyncio.Event()
+        self._started = asyncio.Event()
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._main(), name=f"log source {self.name}")
+        waiter = asyncio.ensure_future(self._started.wait())
+        try:
+            await asyncio.wait({waiter, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+
+    async def wait(self) -> int:
+        """Wait until the source is done (a one-shot command exited, or stop()); -> exit code.
+
+        127 when the command was not found, 126 when it could not be run, -1 for a file.
+        """
+        if self._finished is None:
+            await self.start()
+        assert self._finished is not None
+        await self._finished.wait()
+        return self._exit_code if self._exit_code is not None else -1
+
+    async def stop(self) -> None:
+        """Stop: end the process group (TERM, then KILL after `stop_grace`), reap it, flush."""
+        self._stopping = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        try:
+            await self._terminate()
+        except Exception:  # pragma: no cover - defensive
+            pass
+        task = self._task
+        if task is not None and not task.done():
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=self.stop_grace + 5)
+            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                task.cancel()
+                try:
+                    await task
+                except BaseException:
+                    pass
+        self._flush()
+        self._following = False
+        self._set_status("stopped")
+        if self._finished is not None:
+            self._finished.set()
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _set_status(self, text: str) -> None:
+        self.status = text
+        try:
+            self._on_status(text)
+        except Exception:
+            pass
+
+    async def _main(self) -> None:
+        try:
+            if self.config.command:
+                await self._run_command()
+            elif self.config.file:
+                await self._follow_file()
+            else:
+                self._set_status("nothing to run: give a command or a file")
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # never a traceback into the UI's loop
+            self._set_status(f"error: {type(exc).__name__}: {sanitize(str(exc), limit=200)}")
+        finally:
+            self._flush()
+            self._following = False
+            if self._started is not None:
+                self._started.set()
+            if self._finished is not None:
+                self._finished.set()
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Sleep unless stopped; True when stop() was called."""
+        assert self._stop_event is not None
+        try:
+            await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
+            return True
+        except asyncio.TimeoutError:
+            return self._stopping
+
+    # --- commands ---------------------------------------------------------------------
+
+    async def _run_command(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            began = time.monotonic()
+            await self._run_once()
+            if self._stopping or not self.config.restart:
+                return
+            if time.monotonic() - began >= self.stable_after:
+                attempt = 0
+            delay = min(self.backoff_base * (2 ** attempt), self.backoff_max)
+            attempt += 1
+            self._set_status(f"restarting in {_seconds(delay)}")
+            if await self._sleep(delay):
+                return
+            self.restarts += 1
+
+    async def _run_once(self) -> None:
+        argv = self.config.command
+        name = sanitize(argv[0], limit=200)
+        try:
+            spawned = await spawn(argv, env=self.env, cwd=self.cwd)
+        except FileNotFoundError:
+            self._exit_code = 127
+            if self.cwd is not None and not os.path.isdir(self.cwd):
+                self._set_status(f"working folder not found: {sanitize(self.cwd, limit=200)}")
+            else:
+                self._set_status(f"command not found: {name}")
+            return
+        except PermissionError:
+            self._exit_code = 126
+            self._set_status(f"permission denied: {name}")
+            return
+        except OSError as exc:
+            self._exit_code = 126
+            self._set_status(f"cannot start {name}: {sanitize(exc.strerror or str(exc), limit=200)}")
+            return
+        finally:
+            if self._started is not None:
+                self._started.set()
+        self._spawned = spawned
+        self.pid = spawned.pid
+        self._exit_code = None
+        self._last_text = ""
+        self._set_status(f"running (pid {spawned.pid})")
+        reader = asyncio.ensure_future(self._read_stream(spawned.stdout))
+        try:
+            await asyncio.shield(spawned.exited)
+            try:
+                # the output ends when every writer has closed the pipe
+                await asyncio.wait_for(asyncio.shield(reader), timeout=self.drain_timeout)
+            except asyncio.TimeoutError:
+                spawned.kill_group()  # a background child still holds the pipe: it goes too
+                try:
+                    await asyncio.wait_for(asyncio.shield(reader), timeout=1.0)
+                except asyncio.TimeoutError:  # held by something outside the group
+                    pass
+        finally:
+            if not reader.done():
+                reader.cancel()
+                self._feed(self._splitter.flush(), final=True)
+            spawned.kill_group()  # no leftovers from this run
+            if spawned.exited.done():
+                spawned.close()
+        code = spawned.returncode
+        self._exit_code = code
+        if self._stopping or code is None:
+            return
+        message = f"exited with code {code}" if code >= 0 else f"killed by {_signal_name(-code)}"
+        if self._last_text:
+            message += f": {self._last_text}"
+        self._set_status(message)
+
+    async def _read_stream(self, reader: asyncio.StreamReader) -> None:
+        read = reader.read
+        while True:
+            data = await read(READ_SIZE)
+            if not data:
+                break
+            self._feed(self._splitter.feed(data))
+        self._feed(self._splitter.flush(), final=True)
+
+    async def _terminate(self) -> None:
+        spawned = self._spawned
+        if spawned is None:
+            return
+        if not spawned.exited.done():
+            spawned.kill_group(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=self.stop_grace)
+            except asyncio.TimeoutError:
+                pass
+        spawned.kill_group(signal.SIGKILL)
+        try:
+            await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=5.0)
+        except asyncio.TimeoutError:  # pragma: no cover - SIGKILL is not ignorable
+            pass
+
+    # --- lines ------------------------------------------------------------------------
+
+    def _feed(self, blocks: list[tuple[bytes, int]], final: bool = False) -> None:
+        batch: list[LogLine] = []
+        for block, hidden in blocks:
+            if hidden:
+                text = block.decode("utf-8", "replace")
+                if self._json_block is not None:
+                    batch.extend(self._end_json_block(False))
+                batch.append(self._parser.parse(text, self.name, next(_SEQ), hidden))
+                continue
+            text = block.decode("utf-8", "replace")
+            if self._json_block is not None or _may_open_json_block(text):
+                batch.extend(self._with_json_blocks(text))
+            else:
+                batch.extend(self._parser.parse_block(text, self.name))
+        if final and self._json_block is not None:
+            batch.extend(self._end_json_block(False))
+        if batch:
+            self._deliver(batch)
+
+    def _with_json_blocks(self, text: str) -> list[LogLine]:
+        """wrangler tail --format json pretty-prints each event over many lines:
+        a '{' line to a '}' line is put together and parsed as one record."""
+        out: list[LogLine] = []
+        plain: list[str] = []
+
+        def flush_plain() -> None:
+            if plain:
+                out.extend(self._parser.parse_block("\n".join(plain), self.name))
+                plain.clear()
+
+        for line in text.split("\n"):
+            if self._json_block is not None:
+                self._json_block.append(line)
+                self._json_block_size += len(line) + 1
+                if line.rstrip() == "}":
+                    flush_plain()
+                    out.extend(self._end_json_block(True))
+                elif self._json_block_size > MAX_LINE_BYTES or len(self._json_block) > 5000:
+                    flush_plain()
+                    out.extend(self._end_json_block(False))
+            elif line.rstrip() == "{":
+                flush_plain()
+                self._json_block = [line]
+                self._json_block_size = len(line) + 1
+            else:
+                plain.append(line)
+        flush_plain()
+        return out
+
+    def _end_json_block(self, complete: bool) -> list[LogLine]:
+        lines, self._json_block, self._json_block_size = self._json_block or [], None, 0
+        if complete:
+            joined = "\n".join(lines)
+            try:
+                record = json.loads(joined)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                return [self._parser.parse(joined.replace("\n", " "), self.name, next(_SEQ))]
+        return self._parser.parse_block("\n".join(lines), self.name) if lines else []
+
+    def _deliver(self, batch: list[LogLine]) -> None:
+        self.lines.extend(batch)
+        self.total += len(batch)
+        for line in reversed(batch):
+            if line.text.strip():
+                self._last_text = line.text.strip()
+                break
+        self._pending.extend(batch)
+        now = time.monotonic()
+        if len(self._pending) >= self.max_batch or now - self._last_flush >= self.flush_interval:
+            self._flush()
+        elif self._flush_handle is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:  # pragma: no cover
+                self._flush()
+                return
+            delay = max(0.0, self.flush_interval - (now - self._last_flush))
+            self._flush_handle = loop.call_later(delay, self._flush)
+
+    def _flush(self) -> None:
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
+        if not self._pending:
+            return
+        batch, self._pending = self._pending, []
+        self._last_flush = time.monotonic()
+        try:
+            self._on_lines(batch)
+        except Exception as exc:
+            if not self._callback_failed:
+                self._callback_failed = True
+                self._set_status(f"on_lines callback failed: {type(exc).__name__}")
+
+    # --- files ------------------------------------------------------------------------
+
+    async def _follow_file(self) -> None:
+        path = Path(os.path.expanduser(self.config.file))
+        if not path.is_absolute() and self.cwd is not None:
+            path = Path(self.cwd) / path
+        follower = _FileFollower(path, self.initial_lines)
+        shown = sanitize(str(path), limit=300)
+        self._following = True
+        first = True
+        try:
+            while not self._stopping:
+                items = await asyncio.to_thread(follower.poll)
+                got_data = False
+                for kind, value in items:
+                    if kind == "data":
+                        got_data = True
+                        self._feed(self._splitter.feed(value))
+                        await asyncio.sleep(0)  # let keypresses through between 64 KiB pieces
+                    elif kind == "reset":
+                        self._feed(self._splitter.flush(), final=True)
+                    else:
+                        self._set_status(value.replace("{path}", shown))
+                if first:
+                    first = False
+                    if self._started is not None:
+                        self._started.set()
+                if not got_data and await self._sleep(self.poll_interval):
+                    break
+        finally:
+            self._following = False
+            follower.close()
+
+
+class _FileFollower:
+    """Poll-based `tail -F`: reopens on rotation (inode changed), rereads on truncation.
+    Runs in a worker thread; one poll at a time."""
+
+    MAX_PER_POLL = 4 << 20
+
+    def __init__(self, path: Path, initial_lines: int) -> None:
+        self.path = path
+        self.initial_lines = initial_lines
+        self.handle: Any = None
+        self.ident: tuple[int, int] | None = None
+        self.position = 0
+        self.first_open = True
+        self.waiting = False
+
+    def close(self) -> None:
+        """Close the handle; the next poll opens the path again (reading it from its start)."""
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            except OSError:
+                pass
+            self.handle = None
+
+    def _read(self, limit: int) -> list[bytes]:
+        chunks = []
+        total = 0
+        while total < limit:
+            data = self.handle.read(READ_SIZE)
+            if not data:
+                break
+            chunks.append(data)
+            total += len(data)
+        self.position += total
+        return chunks
+
+    def _open(self, stat: os.stat_result) -> list[bytes]:
+        self.handle = open(self.path, "rb")  # noqa: SIM115 - kept open while following
+        self.ident = (stat.st_dev, stat.st_ino)
+        self.position = 0
+        if self.first_open:
+            self.first_open = False
+            size = os.fstat(self.handle.fileno()).st_size
+            start = max(0, size - READ_SIZE)
+            self.handle.seek(start)
+            data = self.handle.read(size - start)
+            self.position = start + len(data)
+            lines = data.split(b"\n")
+            if start > 0:
+                lines = lines[1:]  # the first piece is probably a partial line
+            if lines and lines[-1] == b"":
+                lines = lines[:-1]
+                keep = lines[-self.initial_lines:] if self.initial_lines > 0 else []
+                return [b"\n".join(keep) + b"\n"] if keep else []
+            # the file ends without a newline: keep the partial last line open
+            keep = lines[-(self.initial_lines + 1):] if self.initial_lines > 0 else lines[-1:]
+            return [b"\n".join(keep)] if keep else []
+        return self._read(self.MAX_PER_POLL)
+
+    def poll(self) -> list[tuple[str, Any]]:
+        """-> items in order: ("data", bytes), ("reset", None) (a partial line ends
+        here), ("status", text with {path})."""
+        items: list[tuple[str, Any]] = []
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError:
+            if self.handle is not None:  # renamed away: drain what is left, wait for the new file
+                return [("data", chunk) for chunk in self._read(self.MAX_PER_POLL)]
+            if not self.waiting:
+                self.waiting = True
+                items.append(("status", "waiting for {path} (not found)"))
+            return items
+        except OSError as exc:
+            return [("status", f"cannot read {{path}}: {exc.strerror}")]
+        try:
+            if self.handle is None:
+                self.waiting = False
+                rotated = not self.first_open
+                chunks = self._open(stat)
+                items.append(("status", "reopened {path} (rotated)" if rotated else "following {path}"))
+            elif (stat.st_dev, stat.st_ino) != self.ident:
+                # rotated: first what the old file got before the rename, then the new file
+                items.extend(("data", chunk) for chunk in self._read(16 << 20))
+                self.close()
+                items.append(("reset", None))
+                chunks = self._open(stat)
+                items.append(("status", "reopened {path} (rotated)"))
+            elif stat.st_size < self.position:
+                self.handle.seek(0)
+                self.position = 0
+                items.extend([("reset", None), ("status", "{path} was truncated: reading from its start")])
+                chunks = self._read(self.MAX_PER_POLL)
+            else:
+                chunks = self._read(self.MAX_PER_POLL)
+            items.extend(("data", chunk) for chunk in chunks)
+            return items
+        except OSError as exc:
+            self.close()
+            return items + [("status", f"cannot read {{path}}: {exc.strerror}")]
+
+
+def _may_open_json_block(text: str) -> bool:
+    return text == "{" or text.startswith(("{\n", "{ \n")) or "\n{\n" in text or text.endswith("\n{") \
+        or "\n{ \n" in text
+
+
+# --- error rate ----------------------------------------------------------------------
+
+
+class ErrorRate:
+    """Errors per minute, per source, for a sparkline. Bounded: old minutes are dropped."""
+
+    def __init__(self, clock: Clock | None = None, keep_minutes: int = 240) -> None:
+        self.clock = clock or SystemClock()
+        self.keep_minutes = keep_minutes
+        self._buckets: dict[str, dict[int, int]] = {}
+
+    @staticmethod
+    def _minute(at: datetime) -> int:
+        return int(at.timestamp() // 60)
+
+    def add(self, line: LogLine, now: datetime | None = None) -> None:
+        """Count `line` if it is an error, in the minute it arrived (`now`, else the clock)."""
+        if line.level != "error":
+            return
+        minute = self._minute(now or self.clock.now())
+        buckets = self._buckets.setdefault(line.source, {})
+        buckets[minute] = buckets.get(minute, 0) + 1
+        if len(buckets) > self.keep_minutes + 16:
+            cutoff = minute - self.keep_minutes
+            for old in [m for m in buckets if m < cutoff]:
+                del buckets[old]
+
+    def add_lines(self, lines: Iterable[LogLine], now: datetime | None = None) -> None:
+        now = now or self.clock.now()
+        for line in lines:
+            if line.level == "error":
+                self.add(line, now)
+
+    def per_minute(self, now: datetime | None = None, minutes: int = 30,
+                   source: str | None = None) -> list[int]:
+        """Counts for the last `minutes` minutes, oldest first; the last is the current minute.
+        `source=None` sums every source."""
+        current = self._minute(now or self.clock.now())
+        first = current - minutes + 1
+        sources = [self._buckets.get(source, {})] if source is not None else list(self._buckets.values())
+        return [sum(b.get(m, 0) for b in sources) for m in range(first, current + 1)]
+
+    def sources(self) -> list[str]:
+        return list(self._buckets)

@@ -1,0 +1,92 @@
+"""The top line: which incident, how bad, what phase, how long, when the next update is due."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from warroom.clock import Clock
+from warroom.state import update_countdown
+from warroom.templates import human_duration
+from warroom.ui.view import ConsoleView, inert
+
+
+def countdown_text(remaining: float) -> str:
+    sign = "-" if remaining < 0 else ""
+    seconds = int(abs(remaining))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
+
+
+class IncidentHeader(Horizontal):
+    view: reactive[ConsoleView | None] = reactive(None, always_update=True)
+
+    def __init__(self, clock: Clock, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.clock = clock
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="hdr-id")
+        yield Static("", id="hdr-sev")
+        yield Static("", id="hdr-title")
+        yield Static("", id="hdr-status")
+        yield Static("", id="hdr-elapsed")
+        yield Static("", id="hdr-next")
+
+    def on_mount(self) -> None:
+        self.set_interval(1, self.refresh_times)
+
+    def watch_view(self, view: ConsoleView | None) -> None:
+        if not self.is_mounted:
+            return
+        sev = self.query_one("#hdr-sev", Static)
+        for cls in [c for c in sev.classes if c.startswith("sev-")]:
+            sev.remove_class(cls)
+        incident = view.incident if view else None
+        if incident is None:
+            self.query_one("#hdr-id", Static).update(Text("warroom"))
+            sev.update("")
+            open_count = len(view.state.open_incidents) if view else 0
+            hint = ("No open incident. Press D to declare one." if not open_count
+                    else f"{open_count} open incident(s): press I to pick one.")
+            self.query_one("#hdr-title", Static).update(Text(hint))
+            self.query_one("#hdr-status", Static).update("")
+            self.refresh_times()
+            return
+        level = view.config.severity.level(incident.severity)
+        self.query_one("#hdr-id", Static).update(Text(incident.short_id))
+        sev.add_class(view.severity_class())
+        sev.update(Text(f" {incident.severity} {level.label if level else ''} "))
+        self.query_one("#hdr-title", Static).update(inert(incident.title, limit=200))
+        self.query_one("#hdr-status", Static).update(Text(incident.status.capitalize()))
+        self.refresh_times()
+
+    def refresh_times(self) -> None:
+        view = self.view
+        elapsed = self.query_one("#hdr-elapsed", Static)
+        nxt = self.query_one("#hdr-next", Static)
+        nxt.remove_class("soon", "overdue")
+        if view is None or view.incident is None:
+            elapsed.update(Text(self.clock.now().strftime("%H:%M:%S UTC")))
+            nxt.update("")
+            return
+        incident = view.incident
+        now = self.clock.now()
+        from warroom.events import parse_time
+        since = human_duration((now - parse_time(incident.declared_at)).total_seconds())
+        elapsed.update(Text(f"{since} since declared"))
+        level = view.config.severity.level(incident.severity)
+        if level is None or not incident.open:
+            nxt.update(Text("no updates due"))
+            return
+        countdown = update_countdown(incident, level.update_every, now)
+        if countdown.phase == "overdue":
+            nxt.update(Text(f"UPDATE OVERDUE {countdown_text(-countdown.remaining)}"))
+        else:
+            nxt.update(Text(f"next update {countdown_text(countdown.remaining)}"))
+        if countdown.phase != "ok":
+            nxt.add_class(countdown.phase)

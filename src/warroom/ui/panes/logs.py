@@ -1,0 +1,183 @@
+"""The Logs pane: one tab per log source plus "all", a status line and an error sparkline."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import Static, TabbedContent, TabPane
+
+from warroom.config import LogConfig
+from warroom.ui.panes.logview import LogView
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARK[0] * len(values)
+    return "".join(SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1) + 0.5))] for v in values)
+
+
+class AllLogView(LogView):
+    """Every source merged: in arrival order, except that lines carrying their own
+    timestamp are placed by it among the recent lines."""
+
+    def add_lines(self, lines) -> None:
+        lines = list(lines)
+        out_of_order = False
+        for line in lines:
+            if line.at is not None and self.buffer_lines and self._last_at is not None and line.at < self._last_at:
+                out_of_order = True
+            if line.at is not None and (self._last_at is None or line.at > self._last_at):
+                self._last_at = line.at
+        if not out_of_order:
+            super().add_lines(lines)
+            return
+        super().add_lines(lines)
+        ordered = sorted(list(self.buffer_lines)[-len(lines) * 4:],
+                         key=lambda l: (l.at.timestamp() if l.at else float("inf"), l.seq))
+        keep = len(self.buffer_lines) - len(ordered)
+        head = list(self.buffer_lines)[:keep]
+        self.buffer_lines.clear()
+        self.buffer_lines.extend(head + ordered)
+        self._refilter()
+        self._update_size()
+
+    _last_at = None
+
+
+class LogsPane(Vertical):
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("h", "highlight", "Highlight"),
+        Binding("l", "level", "Min level"),
+    ]
+
+    def __init__(self, sources: tuple[LogConfig, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.sources = sources
+        self.last_filter = ""
+        self.errors: dict[str, deque[float]] = {}
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(id="log-tabs"):
+            with TabPane("all", id="tab-all"):
+                yield AllLogView("all", show_source=True, id="log-all")
+            for index, source in enumerate(self.sources):
+                with TabPane(source.name, id=f"tab-{index}"):
+                    yield LogView(source.name, buffer=source.buffer, id=f"log-{index}")
+        yield Static("", id="log-status")
+
+    def on_mount(self) -> None:
+        self.border_title = "Logs"
+        if not self.sources:
+            self.query_one("#log-all", LogView).status = "no [[log]] sources in warroom.toml"
+        self.set_interval(2, self.refresh_status)
+        self.refresh_status()
+
+    def view_for(self, name: str) -> LogView | None:
+        for index, source in enumerate(self.sources):
+            if source.name == name:
+                return self.query_one(f"#log-{index}", LogView)
+        return None
+
+    def add_lines(self, name: str, lines: list) -> None:
+        view = self.view_for(name)
+        if view is not None:
+            view.add_lines(lines)
+        self.query_one("#log-all", AllLogView).add_lines(lines)
+        now = time.time()
+        bucket = self.errors.setdefault(name, deque(maxlen=5000))
+        bucket.extend(now for line in lines if line.level == "error")
+
+    def set_status(self, name: str, status: str) -> None:
+        view = self.view_for(name)
+        if view is not None:
+            view.status = status
+            self.refresh_status()
+
+    def add_tab(self, name: str, buffer: int = 2000) -> LogView:
+        """A tab for something run from the console (a runbook step)."""
+        tabs = self.query_one(TabbedContent)
+        index = len(self.sources) + len(self.query(LogView))
+        view = LogView(name, buffer=buffer, id=f"log-extra-{index}")
+        tabs.add_pane(TabPane(name, view, id=f"tab-extra-{index}"))
+        tabs.active = f"tab-extra-{index}"
+        return view
+
+    def active_view(self) -> LogView:
+        tabs = self.query_one(TabbedContent)
+        pane = tabs.active_pane
+        if pane is not None:
+            views = list(pane.query(LogView))
+            if views:
+                return views[0]
+        return self.query_one("#log-all", AllLogView)
+
+    def errors_per_minute(self, name: str | None, minutes: int = 20) -> list[int]:
+        now = time.time()
+        counts = [0] * minutes
+        buckets = [self.errors.get(name, ())] if name else list(self.errors.values())
+        for bucket in buckets:
+            for at in bucket:
+                age = int((now - at) // 60)
+                if 0 <= age < minutes:
+                    counts[minutes - 1 - age] += 1
+        return counts
+
+    def refresh_status(self) -> None:
+        view = self.active_view()
+        name = None if view.source_name == "all" else view.source_name
+        counts = self.errors_per_minute(name)
+        text = Text(view.status_line(), style="dim")
+        text.append("  errors/min ")
+        text.append(sparkline(counts), style="red")
+        text.append(f" {counts[-1]}" if counts else "")
+        self.query_one("#log-status", Static).update(text)
+
+    def on_log_view_changed(self, event: LogView.Changed) -> None:
+        event.stop()
+        if event.view is self.active_view():
+            self.refresh_status()
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_status()
+
+    def action_filter(self) -> None:
+        from warroom.ui.screens.prompt import PromptScreen
+
+        def apply(values: dict[str, str] | None) -> None:
+            if values is None:
+                return
+            self.last_filter = values["filter"]
+            message = self.active_view().set_filter(values["filter"])
+            if message:
+                self.notify(message, severity="warning", markup=False)
+            self.refresh_status()
+
+        self.app.push_screen(PromptScreen("Filter log lines (text or regex; empty clears)",
+                                          [("filter", "Filter:", self.last_filter, "timeout|5\\d\\d")]), apply)
+
+    def action_highlight(self) -> None:
+        self.active_view().toggle_highlight()
+        self.refresh_status()
+
+    def action_level(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+
+        def apply(level: str | None) -> None:
+            if level:
+                self.active_view().set_min_level(level)
+                self.refresh_status()
+
+        self.app.push_screen(PickScreen("Show lines at or above", [("debug", "debug (everything)"),
+                                        ("info", "info"), ("warn", "warn"), ("error", "error")],
+                                        self.active_view().min_level), apply)

@@ -1,0 +1,247 @@
+"""One tailed log: a Line API view over a bounded buffer, with filter, level, follow and a cursor.
+
+Lines arrive already sanitized and redacted (sources/logs.py); they are drawn as
+Text, never as markup. Only the visible rows are rendered, so a flood costs the
+UI a repaint per frame, not a widget per line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+LEVELS = ("debug", "info", "warn", "error")
+LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
+                "info": Style(), "debug": Style(dim=True), None: Style()}
+LEVEL_TAGS = {"error": "ERR", "warn": "WRN", "info": "INF", "debug": "DBG", None: "   "}
+CURSOR_STYLE = Style(reverse=True)
+MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
+
+
+def level_rank(level: str | None) -> int:
+    return LEVELS.index(level) if level in LEVELS else 1  # unknown counts as info
+
+
+class LogView(ScrollView, can_focus=True):
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "cursor(-20)", "Page up", show=False),
+        Binding("pagedown", "cursor(20)", "Page down", show=False),
+        Binding("home", "cursor_home", "Top", show=False),
+        Binding("end", "cursor_end", "Bottom", show=False),
+        Binding("f", "toggle_follow", "Follow/pause"),
+        Binding("p", "pin", "Pin line"),
+        Binding("c", "clear", "Clear"),
+    ]
+
+    follow: reactive[bool] = reactive(True)
+
+    @dataclass
+    class Pinned(Message):
+        line: object  # LogLine
+
+    @dataclass
+    class Changed(Message):
+        """Counts changed (for the tab's status line)."""
+        view: "LogView"
+
+    def __init__(self, name: str, buffer: int = 10_000, show_source: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.source_name = name
+        self.buffer_lines: deque = deque(maxlen=buffer)
+        self.show_source = show_source
+        self.shown: list = []
+        self.filter_text = ""
+        self.pattern: re.Pattern[str] | None = None
+        self.highlight_only = False
+        self.min_level = "debug"
+        self.cursor = -1            # index into visible; -1 = follow the end
+        self.total = 0
+        self.folded = 0
+        self.arrived_while_paused = 0
+        self.status = "not started"
+
+    # --- feeding -----------------------------------------------------------
+
+    def add_lines(self, lines: Iterable) -> None:
+        lines = list(lines)
+        if not lines:
+            return
+        overflow = max(0, len(self.buffer_lines) + len(lines) - (self.buffer_lines.maxlen or 0))
+        self.total += len(lines)
+        if overflow:
+            self.folded += overflow
+        self.buffer_lines.extend(lines)
+        if not self.follow:
+            self.arrived_while_paused += len(lines)
+        if overflow and self.shown:
+            self._refilter()  # lines left the buffer: rebuild the view (rare: only past the bound)
+        else:
+            self.shown.extend(line for line in lines if self._passes(line))
+        self._update_size()
+
+    def _passes(self, line) -> bool:
+        if level_rank(line.level) < level_rank(self.min_level) and line.level is not None:
+            return False
+        if self.pattern is not None and not self.highlight_only:
+            return bool(self.pattern.search(line.text))
+        return True
+
+    def _refilter(self) -> None:
+        self.shown = [line for line in self.buffer_lines if self._passes(line)]
+        if self.cursor >= len(self.shown):
+            self.cursor = len(self.shown) - 1
+
+    def _update_size(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.shown))
+        if self.follow:
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
+        self.refresh()
+        self.post_message(self.Changed(self))
+
+    # --- controls ------------------------------------------------------------
+
+    def set_filter(self, text: str, highlight: bool | None = None) -> str | None:
+        """Plain text or a regex. Returns an error message for an invalid regex (nothing changes)."""
+        if text:
+            try:
+                pattern = re.compile(text, re.IGNORECASE)
+            except re.error as exc:
+                try:
+                    pattern = re.compile(re.escape(text), re.IGNORECASE)
+                except re.error:
+                    return f"invalid filter {text!r}: {exc}"
+                self.pattern, self.filter_text = pattern, text
+                self._after_filter(highlight)
+                return f"not a valid regex ({exc}); matching it as plain text"
+            self.pattern = pattern
+        else:
+            self.pattern = None
+        self.filter_text = text
+        self._after_filter(highlight)
+        return None
+
+    def _after_filter(self, highlight: bool | None) -> None:
+        if highlight is not None:
+            self.highlight_only = highlight
+        self._refilter()
+        self._update_size()
+
+    def toggle_highlight(self) -> None:
+        self.highlight_only = not self.highlight_only
+        self._refilter()
+        self._update_size()
+
+    def set_min_level(self, level: str) -> None:
+        self.min_level = level
+        self._refilter()
+        self._update_size()
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+
+    def watch_follow(self, follow: bool) -> None:
+        if follow:
+            self.arrived_while_paused = 0
+            self.cursor = -1
+            self.scroll_end(animate=False, immediate=False, x_axis=False)
+        self.refresh()
+        self.post_message(self.Changed(self))
+
+    def action_clear(self) -> None:
+        self.buffer_lines.clear()
+        self.shown = []
+        self.cursor = -1
+        self.folded = 0
+        self._update_size()
+
+    def action_cursor(self, delta: int) -> None:
+        if not self.shown:
+            return
+        current = self.cursor if self.cursor >= 0 else len(self.shown) - 1
+        self.cursor = max(0, min(len(self.shown) - 1, current + delta))
+        if self.cursor < len(self.shown) - 1:
+            self.follow = False
+        self.scroll_to_region_of_cursor()
+        self.refresh()
+
+    def action_cursor_home(self) -> None:
+        self.action_cursor(-len(self.shown))
+
+    def action_cursor_end(self) -> None:
+        self.follow = True
+
+    def scroll_to_region_of_cursor(self) -> None:
+        height = self.scrollable_content_region.height
+        if self.cursor < self.scroll_y:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= self.scroll_y + height:
+            self.scroll_to(y=self.cursor - height + 1, animate=False)
+
+    def selected_line(self):
+        if not self.shown:
+            return None
+        index = self.cursor if self.cursor >= 0 else len(self.shown) - 1
+        return self.shown[index]
+
+    def action_pin(self) -> None:
+        line = self.selected_line()
+        if line is not None:
+            self.post_message(self.Pinned(line))
+
+    # --- drawing ---------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.size.width
+        if index >= len(self.shown):
+            return Strip.blank(width)
+        line = self.shown[index]
+        text = self.line_text(line)
+        if index == (self.cursor if self.cursor >= 0 else -2):
+            text.stylize(CURSOR_STYLE)
+        segments = list(text.render(self.app.console))
+        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
+        return strip
+
+    def line_text(self, line) -> Text:
+        text = Text(no_wrap=True, end="")
+        if line.at is not None:
+            text.append(line.at.strftime("%H:%M:%S "), style="dim")
+        text.append(LEVEL_TAGS.get(line.level, "   ") + " ", style=LEVEL_STYLES.get(line.level, Style()))
+        if self.show_source:
+            text.append(f"{line.source[:10]:<10} ", style="cyan")
+        body = Text(line.text, style=LEVEL_STYLES.get(line.level, Style()) if line.level == "error" else "")
+        if self.pattern is not None:
+            for match in self.pattern.finditer(line.text):
+                if match.end() > match.start():
+                    body.stylize(MATCH_STYLE, match.start(), match.end())
+        text.append_text(body)
+        return text
+
+    def status_line(self) -> str:
+        parts = [f"{self.total:,} lines"]
+        if self.folded:
+            parts.append(f"{self.folded:,} folded (over the {self.buffer_lines.maxlen:,}-line buffer)")
+        if not self.follow:
+            parts.append(f"PAUSED, {self.arrived_while_paused:,} new")
+        if self.pattern is not None:
+            parts.append(("highlight " if self.highlight_only else "filter ") + repr(self.filter_text))
+        if self.min_level != "debug":
+            parts.append(f"level >= {self.min_level}")
+        parts.append(self.status)
+        return " · ".join(parts)

@@ -1,0 +1,53 @@
+"""Who holds each role and since when; an unclaimed role is flagged."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import DataTable
+
+from warroom.ui.view import ConsoleView, inert
+
+
+SHORT_ROLE = {"Incident Commander": "IC", "Tech Lead": "Tech lead", "Communications Lead": "Comms"}
+
+
+class RosterPane(DataTable):
+    view: reactive[ConsoleView | None] = reactive(None, always_update=True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=False, show_header=False, **kwargs)
+
+    def on_mount(self) -> None:
+        self.border_title = "Roster"
+        self.add_column("role", key="role")
+        self.add_column("who", key="who")
+        self.add_column("since", key="since")
+
+    def watch_view(self, view: ConsoleView | None) -> None:
+        if not self.is_mounted:
+            return
+        cursor = self.cursor_row
+        self.clear()
+        if view is None or view.incident is None:
+            for role in (view.config.roles if view else ()):
+                self.add_row(Text(role), Text("-", style="dim"), Text(""), key=role)
+            return
+        for name, role in view.incident.roles.items():
+            if role.person:
+                who = inert(role.person, limit=60)
+                since = Text(role.since[11:16], style="dim")
+                if len(role.history) > 1:
+                    since.append(f" ({len(role.history) - 1} handover{'s' if len(role.history) > 2 else ''})")
+            else:
+                who = Text("⚠ unassigned", style="bold yellow")
+                since = Text("")
+            label = SHORT_ROLE.get(name, name) if self.screen.has_class("compact") else name
+            self.add_row(Text(label), who, since, key=name)
+        if self.row_count:
+            self.move_cursor(row=min(cursor, self.row_count - 1))
+
+    def selected_role(self) -> str | None:
+        if not self.row_count:
+            return None
+        return str(self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value)

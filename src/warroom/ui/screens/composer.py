@@ -1,0 +1,65 @@
+"""The status-update composer: a template filled from the state, editable, then posted.
+
+Posting records the update on the timeline (which restarts the countdown) and
+copies the text to the clipboard, with a file as fallback for terminals that
+ignore OSC 52.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Label, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+from rich.text import Text
+
+
+class ComposerScreen(ModalScreen[dict[str, str] | None]):
+    BINDINGS = [
+        Binding("ctrl+s", "post", "Post update", priority=True),
+        Binding("escape", "cancel", "Cancel"),
+        Binding("ctrl+t", "focus_templates", "Templates"),
+    ]
+
+    def __init__(self, incident_label: str, templates: dict[str, str], selected: str) -> None:
+        """templates: name -> text already filled from the state."""
+        super().__init__()
+        self.incident_label = incident_label
+        self.templates = templates
+        self.selected = selected if selected in templates else next(iter(templates), "")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="composer"):
+            yield Label(Text(f"Status update for {self.incident_label}"), classes="dialog-title")
+            with Horizontal():
+                yield OptionList(*[Option(Text(name), id=name) for name in self.templates], id="composer-templates")
+                yield TextArea(self.templates.get(self.selected, ""), id="composer-text", soft_wrap=True)
+            yield Static(Text("ctrl+s: post (records it, restarts the countdown, copies it)    "
+                              "ctrl+t: templates    Esc: cancel"), classes="dialog-help")
+
+    def on_mount(self) -> None:
+        names = list(self.templates)
+        if self.selected in names:
+            self.query_one(OptionList).highlighted = names.index(self.selected)
+        area = self.query_one(TextArea)
+        area.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.selected = event.option.id or self.selected
+        area = self.query_one(TextArea)
+        area.text = self.templates[self.selected]
+        area.focus()
+
+    def action_focus_templates(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def action_post(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        if text:
+            self.dismiss({"text": text, "template": self.selected})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,64 @@
+"""Building the real console on a temp war room, with a frozen clock and stable ids."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from warroom import config as config_mod
+from warroom.clock import FrozenClock
+from warroom.events import format_time
+from warroom.room import Room
+from warroom.store import Store
+
+
+def seeded_ids(seed: int = 7) -> Callable[[], str]:
+    rng = random.Random(seed)
+    return lambda: str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def open_room(folder: Path, clock: FrozenClock, author: str = "alice", seed: int | None = 7) -> Room:
+    config = config_mod.load(folder / "warroom.toml")
+    store = Store(config.db_path, clock=clock, author=author,
+                  id_factory=seeded_ids(seed) if seed is not None else None)
+    return Room(config, store, clock)
+
+
+def story(room: Room, clock: FrozenClock) -> str:
+    """A small incident in progress: declared 20 minutes before `clock`, a few entries."""
+    start = clock.now()
+    clock.advance(minutes=-20)
+    event = room.declare("Checkout returns 500", "P1", "EU shoppers cannot pay",
+                         detected_at=clock.now())
+    incident = room.state.incidents[event.id]
+    clock.advance(minutes=2)
+    room.acknowledge(incident)
+    room.assign(incident, "tl", "bob")
+    room.assign(incident, "scribe", "carol")
+    clock.advance(minutes=3)
+    room.log(incident, "Error rate at 30% on /checkout since deploy 4812", "finding")
+    room.log(incident, "Roll back deploy 4812", "decision")
+    clock.advance(minutes=2)
+    room.set_status(incident, "identified")
+    room.post_update(incident, "We are investigating failed payments.", template="statuspage-investigating")
+    clock.advance(minutes=3)
+    room.log(incident, "Rolled back; error rate falling", "action")
+    clock.set(start)
+    return event.id
+
+
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Let the app run until predicate() holds (the recorder thread writes asynchronously)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await pilot.pause(0.05)
+
+
+def stamp(clock: FrozenClock) -> str:
+    return format_time(clock.now())
