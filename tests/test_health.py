@@ -55,6 +55,12 @@ def free_port() -> int:
     return port
 
 
+@pytest.fixture(autouse=True)
+def no_proxies(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture(scope="module")
 def server():
     with serve() as srv:
@@ -468,6 +474,11 @@ def test_secrets_are_redacted_from_details(server):
 
 
 # --- warroom check ----------------------------------------------------------------------------
+
+
+def test_loopback_is_never_proxied(server, monkeypatch):
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    assert run(once(http(url=server.url("/healthy")))).state == "up"
 
 
 def test_check_all_and_format_table(server):

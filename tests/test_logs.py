@@ -174,6 +174,22 @@ def test_plain_timestamps():
     assert parse_line(b"12345 not a date", "p", 6).at is None
 
 
+@pytest.mark.parametrize("text", [
+    "2026-11-24T05:32:42.123456789Z ERROR x", "2026-11-24T05:32:42Z  INFO  two spaces",
+    "2026-11-24T07:32:42+02:00 WARN offset", "2026-11-24T05:32:42,5Z info comma",
+    "2026-11-24T05:32:42 naive debug", "2026-11-24 05:32:42 space sep", "2026-11-24T05:32:42Z",
+    '2026-11-24T05:32:42.5Z {"level":30,"msg":"json"}', "2026-11-24T99:32:42Z bad hour",
+    "12345 digits", "2026-11-24T05:32:42z lower zone", "2026-11-24T05:32:42.5Z 2026-11-24T05:32:43Z twice",
+    "plain INFO line", "  indented ERROR", '{"msg":"x","level":"warn"}',
+])
+def test_block_fast_path_matches_the_full_parse(text):
+    from warroom.sources.logs import _Parser
+
+    fast = _Parser(()).parse_block(text, "s", clean=True)[0]
+    full = parse_line(text.encode(), "s", fast.seq)
+    assert (fast.text, fast.level, fast.at) == (full.text, full.level, full.at)
+
+
 def test_parse_line_is_inert_capped_and_redacted():
     line = parse_line(b"\x1b[31mERROR\x1b[0m token=abcdef \xff " + b"x" * 10_000 + b"\r\n", "p", 1,
                       secrets=["abcdef"])
@@ -560,6 +576,14 @@ def test_follow_file_start_shows_the_tail_only(tmp_path):
 
     run(go())
     assert collector.texts == ["line 99997", "line 99998", "line 99999"]
+
+
+def test_logs_import_neither_textual_nor_httpx():
+    import subprocess
+
+    code = ("import sys, warroom.sources.logs; "
+            "sys.exit(any(m in sys.modules for m in ('textual', 'httpx')))")
+    assert subprocess.run([PY, "-c", code], timeout=60).returncode == 0
 
 
 # --- error rate -------------------------------------------------------------------------------

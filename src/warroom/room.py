@@ -96,6 +96,7 @@ class Room:
         self._events: list[Event] = []
         self._quarantined_rows: list = []
         self._state: State | None = None
+        self._generation = store.generation
 
     @classmethod
     def open(cls, config_path: Path | str | None = None, *, clock: Clock | None = None,
@@ -125,6 +126,8 @@ class Room:
         """Pick up events written by anyone since the last look. True when there were any."""
         if self.store.replaced():
             self.store.reopen()
+        if self.store.generation != self._generation:  # a new file (git pull): read it whole
+            self._generation = self.store.generation
             self._events, self._quarantined_rows = [], []
         loaded = self.store.load_new()
         if not loaded.events and not loaded.quarantined and self._state is not None:
@@ -346,7 +349,7 @@ roles = []
 """
 
 GITATTRIBUTES = "warroom.db merge=warroom diff=warroom\n"
-GITIGNORE = "*.db-wal\n*.db-shm\n*.db.creating\nexports/\n"
+GITIGNORE = "*.db-wal\n*.db-shm\n*.db.creating\n*.warroom-tmp\nexports/\n"
 
 
 def init(folder: Path) -> list[Path]:

@@ -47,9 +47,11 @@ TAB_SIZE = 4
 _ESCAPES = re.compile(
     # CSI: ESC [ or 8-bit CSI, parameters, intermediates, final byte (maybe missing)
     "(?:\x1b\\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?"
-    # OSC, DCS, SOS, PM, APC strings, ended by BEL or ST, cut short by CAN, SUB,
-    # ESC or a newline, or running to the end of the text
-    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c\x18\x1a\n]*(?:\x07|\x1b\\\\|\x9c)?"
+    # OSC, DCS, SOS, PM, APC strings ended by BEL or ST go whole (titles, OSC 8 links,
+    # OSC 52 clipboard writes). A string that is not ended before a newline, another
+    # control string or the end loses only its introducer: what follows stays visible
+    # (as inert text), so an unterminated title cannot hide the rest of a line.
+    "|(?:\x1b[\\]PX^_]|[\x90\x98\x9d\x9e\x9f])(?:[^\x07\x1b\x9c\x18\x1a\n\x90\x98\x9d\x9e\x9f]*(?:\x07|\x1b\\\\|\x9c))?"
     # any other ESC sequence (charset selection, DECSC, RIS, keypad modes) or a lone ESC
     "|\x1b[\x20-\x2f]*[\x30-\x7e]?"
 )
@@ -147,10 +149,12 @@ def _kv_replace(match: re.Match[str]) -> str:
     return head + REDACTED
 
 
-# Cheap substring triggers: a text with none of them cannot match any pattern.
-_TRIGGERS = ("private key", "authorization", "bearer", "passw", "passphrase", "secret", "token",
-             "key", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox",
-             "_live_", "_test_", "eyj")
+# Cheap pre-checks: a text that has none of these cannot match any pattern.
+# Case-insensitive words are looked for in the lowered text; token shapes, whose
+# case is fixed, in the text itself (fast literal searches).
+_WORD_TRIGGERS = ("key", "pass", "secret", "token", "bearer", "authorization")
+_SHAPE_TRIGGERS = ("eyJ", "xox", "_live_", "_test_", "PRIVATE KEY")
+_SHAPE_PREFIXES = re.compile(r"g(?:h[pousr]_|ithub_pat_)|A(?:KIA|SIA)")
 
 
 class Redactor:
@@ -159,7 +163,7 @@ class Redactor:
     Build one per set of secrets and call it; `redact()` caches them.
     """
 
-    __slots__ = ("secrets", "_exact", "_quick")
+    __slots__ = ("secrets", "_exact")
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         values: set[str] = set()
@@ -172,32 +176,38 @@ class Redactor:
         self.secrets = tuple(sorted(values, key=len, reverse=True))
         self._exact = (re.compile("|".join(re.escape(s) for s in self.secrets))
                        if self.secrets else None)
-        self._quick = tuple(s for s in self.secrets)
 
     def might_match(self, text: str) -> bool:
         """False when `text` certainly holds nothing to redact (a fast pre-check)."""
-        for secret in self._quick:
+        for secret in self.secrets:
             if secret in text:
                 return True
         if "@" in text and "://" in text:
             return True
+        for trigger in _SHAPE_TRIGGERS:
+            if trigger in text:
+                return True
+        if _SHAPE_PREFIXES.search(text) is not None:
+            return True
         low = text.lower()
-        for trigger in _TRIGGERS:
+        for trigger in _WORD_TRIGGERS:
             if trigger in low:
                 return True
         return False
 
     def __call__(self, text: str) -> str:
         try:
-            if not self.might_match(text):
-                return text
-            if self._exact is not None:
-                text = self._exact.sub(REDACTED, text)
-            for pattern, replacement in _PATTERNS:
-                text = pattern.sub(replacement if replacement is not None else _kv_replace, text)
-            return text
+            return self._apply(text) if self.might_match(text) else text
         except Exception:  # pragma: no cover - defensive: never raise, never leak
             return REDACTED
+
+    def _apply(self, text: str) -> str:
+        """Every replacement, without the pre-check."""
+        if self._exact is not None:
+            text = self._exact.sub(REDACTED, text)
+        for pattern, replacement in _PATTERNS:
+            text = pattern.sub(replacement if replacement is not None else _kv_replace, text)
+        return text
 
 
 @lru_cache(maxsize=32)

@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterator
 from sqlite_utils import Database
 
 from warroom.clock import Clock, HybridLogicalClock, SystemClock
-from warroom.events import Event, format_time, from_row, new_id
+from warroom.events import Event, format_time, from_values, gc_paused, new_id
+from warroom.events import _HLC as _HLC_STAMP
 
 SCHEMA_VERSION = 1
 APP_ID = "warroom"
@@ -30,6 +31,14 @@ BUSY_TIMEOUT_MS = 15_000
 
 class StoreError(Exception):
     """A database problem the user can act on: printed as one line."""
+
+    exit_code = 1
+
+
+class RefusedFile(StoreError):
+    """The file given is not a warroom database this version can use: a usage error."""
+
+    exit_code = 2
 
 
 @dataclass
@@ -68,11 +77,11 @@ def check_file(path: Path) -> None:
         with open(path, "rb") as handle:
             header = handle.read(len(SQLITE_HEADER))
     except IsADirectoryError:
-        raise StoreError(f"{path}: is a folder, not a warroom database") from None
+        raise RefusedFile(f"{path}: is a folder, not a warroom database") from None
     except OSError as exc:
-        raise StoreError(f"{path}: cannot read: {exc.strerror}") from None
+        raise RefusedFile(f"{path}: cannot read: {exc.strerror}") from None
     if header != SQLITE_HEADER:
-        raise StoreError(f"{path}: not a warroom database (not an SQLite file); "
+        raise RefusedFile(f"{path}: not a warroom database (not an SQLite file); "
                          f"left untouched. Point --db at a warroom.db or run `warroom init`.")
     # Opening a WAL file, even read-only, creates -wal and -shm beside it: when the file
     # is refused, take away the ones this check made, so it is truly left as it was.
@@ -94,23 +103,23 @@ def _inspect(path: Path) -> None:
         try:
             tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
             if "meta" not in tables or "events" not in tables:
-                raise StoreError(f"{path}: an SQLite file but not a warroom database "
+                raise RefusedFile(f"{path}: an SQLite file but not a warroom database "
                                  f"(no events table); left untouched.")
             meta = dict(conn.execute("select key, value from meta"))
             if meta.get("app") != APP_ID:
-                raise StoreError(f"{path}: an SQLite file of another application; left untouched.")
+                raise RefusedFile(f"{path}: an SQLite file of another application; left untouched.")
             version = int(meta.get("schema_version", "0"))
             if version > SCHEMA_VERSION:
-                raise StoreError(f"{path}: written by a newer warroom (schema {version}, this one "
+                raise RefusedFile(f"{path}: written by a newer warroom (schema {version}, this one "
                                  f"reads {SCHEMA_VERSION}); upgrade warroom. The file was not changed.")
             result = conn.execute("pragma quick_check").fetchone()[0]
             if result != "ok":
-                raise StoreError(f"{path}: the database is damaged ({result}); left untouched. "
+                raise RefusedFile(f"{path}: the database is damaged ({result}); left untouched. "
                                  f"Restore it from git (`git checkout -- {path.name}`) or a backup.")
         finally:
             conn.close()
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"{path}: the database is damaged or truncated ({exc}); left untouched. "
+        raise RefusedFile(f"{path}: the database is damaged or truncated ({exc}); left untouched. "
                          f"Restore it from git (`git checkout -- {path.name}`) or a backup.") from None
 
 
@@ -157,7 +166,7 @@ class Store:
         self.author = author or default_author()
         if not self.path.exists():
             if not create_missing:
-                raise StoreError(f"{self.path}: no such database; run `warroom init` to create "
+                raise RefusedFile(f"{self.path}: no such database; run `warroom init` to create "
                                  f"a war room, or cd into one")
             create(self.path)
         check_file(self.path)
@@ -170,11 +179,23 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open: {exc}") from None
         self.db = Database(self.conn)
+        self.generation = getattr(self, "generation", 0) + 1  # readers restart when the file is swapped
         self._identity = self._file_identity()
         self.last_rowid = 0
-        top = self.conn.execute("select max(hlc) from events").fetchone()[0]
-        if top:
-            self.hlc.observe(top)
+        self._observe_newest()
+
+    def _observe_newest(self) -> None:
+        """Pull the HLC past the newest well-formed stamp in the file. A malformed stamp
+        (a pulled record is untrusted) is skipped here and quarantined by the fold."""
+        # Stamps are digits: '<:' keeps the range on the index and text like 'zzz' out of it.
+        sql = "select hlc from events where hlc < ':' order by hlc desc"
+        for limit in (" limit 8", ""):
+            for (stamp,) in self.conn.execute(sql + limit).fetchall():
+                try:
+                    self.hlc.observe(stamp)
+                    return
+                except (ValueError, TypeError, AttributeError):
+                    continue
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
@@ -210,11 +231,15 @@ class Store:
         for attempt in range(50):
             try:
                 self.conn.execute("begin immediate")
+                if self.replaced():
+                    # git swapped the file under us (pull, fast-forward): writing now would put our
+                    # pages in the old file's WAL. Reopen the new file and try again.
+                    self.conn.execute("rollback")
+                    self.reopen()
+                    continue
                 try:
                     # Another process may have written since we last looked: stay ahead of it.
-                    top = self.conn.execute("select max(hlc) from events").fetchone()[0]
-                    if top:
-                        self.hlc.observe(top)
+                    self._observe_newest()
                     event = self.make_event(kind, incident, body, at=at, author=author)
                     self._insert(event)
                     self.conn.execute("commit")
@@ -261,20 +286,24 @@ class Store:
 
     def _decode(self, rows: Iterator[tuple]) -> Loaded:
         loaded = Loaded()
+        append = loaded.events.append
         top = self.last_rowid
-        for rowid, *values in rows:
-            top = max(top, rowid)
-            row = dict(zip(("id", "incident", "hlc", "author", "kind", "at", "body"), values))
-            try:
-                loaded.events.append(from_row(row))
-            except (ValueError, TypeError) as exc:
-                loaded.quarantined.append(Quarantined(str(row.get("id"))[:64], f"undecodable: {exc}"))
+        with gc_paused():  # 100k new objects would set the cycle collector off again and again
+            for rowid, event_id, incident, hlc, author, kind, at, body in rows:
+                if rowid > top:
+                    top = rowid
+                try:
+                    append(from_values(event_id, incident, hlc, author, kind, at, body))
+                except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: [[[[...]]]]
+                    loaded.quarantined.append(Quarantined(str(event_id)[:64], f"undecodable: {exc}"))
         self.last_rowid = top
         if loaded.events:
             try:
                 self.hlc.observe(max(e.hlc for e in loaded.events))
-            except ValueError:
-                pass  # a malformed stamp: the fold quarantines that event
+            except ValueError:  # a malformed stamp sorts last: observe the newest good one
+                stamps = [e.hlc for e in loaded.events if _HLC_STAMP.match(e.hlc)]
+                if stamps:
+                    self.hlc.observe(max(stamps))
         return loaded
 
     def count(self) -> int:

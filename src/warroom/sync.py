@@ -120,7 +120,7 @@ def _checked(path: Path, what: str = "") -> None:
             check_file(path)
         except StoreError as exc:
             if what:
-                raise StoreError(f"{what}: {exc}") from None
+                raise type(exc)(f"{what}: {exc}") from None  # keeps RefusedFile's exit status
             raise
 
 
@@ -608,8 +608,8 @@ class _Repo:
             if "couldn't find remote ref" in exc.stderr.lower():
                 return None
             raise SyncError(f"cannot fetch from remote {self.remote!r} ({exc.line}); the local record is "
-                            f"intact and committed. Check the network or `git remote -v`, then run "
-                            f"`warroom sync` again") from None
+                            f"intact{'' if dry_run else ' and committed'}. Check the network or "
+                            f"`git remote -v`, then run `warroom sync` again") from None
         return self.rev("FETCH_HEAD" if dry_run else self.tracking)
 
     def room_paths(self) -> list[str]:
@@ -617,8 +617,14 @@ class _Repo:
             (self.folder / name).resolve().relative_to(self.top).as_posix() for name in ROOM_FILES]
         return [n for n in dict.fromkeys(names) if (self.top / n).exists()]
 
-    def dirty(self, paths: list[str]) -> bool:
-        return bool(self.run("status", "--porcelain", "--untracked-files=all", "--", *paths).stdout.strip())
+    def stage(self, paths: list[str]) -> bool:
+        """Stage the war room's files; True when that changes anything. The record is added with
+        -f: a global `*.db` ignore rule must not keep it out of the shared history."""
+        self.run("add", "-f", "--", self.rel)
+        others = [p for p in paths if p != self.rel]
+        if others:
+            self.run("add", "-A", "--", *others)
+        return self.run("diff", "--cached", "--quiet", "--", *paths, check=False).returncode != 0
 
     def commit(self, message: str, paths: list[str] | None) -> None:
         args = ["commit", "--quiet", "--no-verify", "-m", message]
@@ -641,11 +647,13 @@ class _Repo:
         return [line for line in self.run("diff", "--name-only", "--diff-filter=U").stdout.splitlines() if line]
 
 
-def _quiesce(conn: sqlite3.Connection, db: Path, attempts: int = 200) -> None:
+def _quiesce(conn: sqlite3.Connection, db: Path, patience: float = 30.0) -> None:
     """Hold the record's write lock with the WAL folded into the file: the file on disk is then
     complete (fit to commit) and no writer can touch it until we roll back."""
     wal = _sidecars(db)[0]
-    for _ in range(attempts):
+    deadline = time.monotonic() + patience
+    conn.execute(f"pragma busy_timeout={int(patience * 1000 / 4)}")
+    while time.monotonic() < deadline:
         try:
             conn.execute("pragma main.wal_checkpoint(TRUNCATE)").fetchone()
             conn.execute("begin immediate")
@@ -837,7 +845,7 @@ def _integrate(repo: _Repo, tmp: Path, theirs_rev: str | None, report: SyncRepor
             absorbed = 0
         local = _ids_missing(conn, "main", "head", "theirs")
         paths = repo.room_paths()
-        if repo.dirty(paths):
+        if repo.stage(paths):
             if local:
                 subject, body = describe(local, _short_ids(conn))
             elif repo.rev("HEAD") is None:
@@ -848,9 +856,8 @@ def _integrate(repo: _Repo, tmp: Path, theirs_rev: str | None, report: SyncRepor
                 subject, body = "warroom: update war room files", ""
             if absorbed and local:
                 body += f"\n\n+{absorbed} event(s) merged from {repo.remote}/{repo.branch}"
-            repo.run("add", "-A", "--", *paths)
             repo.commit(subject + ("\n\n" + body.strip() if body.strip() else ""), paths)
-            report.committed = subject
+            report.committed = report.committed or subject  # a retry's commit: keep the first
             report.local.update(Counter(kind for kind, _, _ in local))
         finish = _merge_remote(repo, theirs_rev) if incoming else False
         report.pushed = Counter(row[0] for row in _ids_missing(conn, "main", "theirs"))
@@ -903,7 +910,15 @@ def sync(folder: Path | str, *, push: bool = True, dry_run: bool = False, remote
     Raises SyncError with one line naming the remote and what to do; the record and any
     local commit are intact when it does, and the next sync picks up from there.
     """
-    folder = Path(folder).resolve()
+    try:
+        return _sync(Path(folder).resolve(), push=push, dry_run=dry_run, remote=remote, retries=retries, db=db)
+    except _GitFailed as exc:
+        raise SyncError(f"`git {' '.join(exc.args_[:2])}` failed ({exc.line}); the record is intact. "
+                        f"Fix that and run `warroom sync` again") from None
+
+
+def _sync(folder: Path, *, push: bool, dry_run: bool, remote: str, retries: int,
+          db: Path | str | None) -> SyncReport:
     if not is_git_repo(folder):
         raise SyncError(f"{folder}: not a git repository; run `git init` there and "
                         f"`git remote add origin URL`, then `warroom sync`")
@@ -1039,7 +1054,7 @@ def cmd_dump(args) -> int:
     out = sys.stdout.buffer
     batch: list[str] = []
     for line in dump(path):
-        batch.append(line)
+        batch.append(_clean(line))
         if len(batch) >= 2000:
             out.write(("\n".join(batch) + "\n").encode("utf-8", "replace"))
             batch.clear()

@@ -77,7 +77,7 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     elapsed = ((parse_time(end) if end else now) - parse_time(start)).total_seconds()
     timeline = incident.timeline
     actions = [e.text for e in timeline if e.type == "action" and not e.auto][-3:]
-    findings = [e.text.splitlines()[0] for e in timeline if e.type == "finding"][-3:]
+    findings = [(e.text.splitlines() or [""])[0] for e in timeline if e.type == "finding"][-3:]
     next_update = ""
     if level and incident.open:
         next_update = hhmm(update_countdown(incident, level.update_every, now).due_at)

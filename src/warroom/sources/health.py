@@ -24,6 +24,7 @@ import re
 import signal
 import ssl
 import socket
+import sys
 import time
 import zlib
 from collections import deque
@@ -32,6 +33,13 @@ from datetime import datetime
 from typing import Any, Callable, Iterable, Sequence
 
 import httpx
+
+try:  # httpcore imports sniffio on every request; anyio 4 no longer brings it along
+    import sniffio  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    # a failed import is not cached, so each request searched all of sys.path again
+    # (about 2 ms per request); remember the failure so it fails fast
+    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from warroom import __version__
 from warroom.clock import Clock, SystemClock
@@ -46,6 +54,7 @@ STATES = ("up", "degraded", "down", "unknown")
 KNOWN_STATES = frozenset({"up", "degraded", "down"})
 MAX_BODY = 256 * 1024
 MAX_REDIRECTS = 5
+POOL_SIZE = 64  # HTTP checks per shared client (see HealthMonitor._client_for)
 COMMAND_OUTPUT_TAIL = 64 * 1024
 DETAIL_LIMIT = 200
 _STATUSPAGE = {"none": "up", "minor": "degraded", "maintenance": "degraded",
@@ -291,7 +300,8 @@ class HealthMonitor:
     def __init__(self, checks: Sequence[CheckConfig], *, clock: Clock | None = None,
                  secrets: Iterable[str] = (), history: int = 60, cwd: str | os.PathLike[str] | None = None,
                  env: dict[str, str] | None = None, max_body: int = MAX_BODY,
-                 client: httpx.AsyncClient | None = None, trust_env: bool = True) -> None:
+                 client: httpx.AsyncClient | None = None, trust_env: bool = True,
+                 verify: bool = True) -> None:
         self.checks = tuple(checks)
         self.clock = clock or SystemClock()
         self.cwd = os.fspath(cwd) if cwd is not None else None
@@ -302,8 +312,10 @@ class HealthMonitor:
         self._history_size = max(1, history)
         self._history: dict[str, deque[CheckResult]] = {}
         self._last_known: dict[str, str] = {}
-        self._client = client
-        self._own_client = client is None
+        self._client = client  # given: used for every check, and closed by its owner
+        self._clients: list[httpx.AsyncClient] = []
+        self._group_of: dict[str, int] = {}
+        self.verify = verify
 
     # --- public ---------------------------------------------------------------
 
@@ -358,8 +370,8 @@ class HealthMonitor:
             await asyncio.gather(*tasks, return_exceptions=True)
 
     async def aclose(self) -> None:
-        if self._client is not None and self._own_client:
-            client, self._client = self._client, None
+        clients, self._clients = self._clients, []
+        for client in clients:
             try:
                 await client.aclose()
             except Exception:  # pragma: no cover - closing must not fail the caller
@@ -400,23 +412,38 @@ class HealthMonitor:
             return await self._command(check)
         return self._result(check, "unknown", f"unknown check kind {check.kind!r}")
 
-    def _client_for(self) -> httpx.AsyncClient:
-        if self._client is None:
-            count = sum(1 for c in self.checks if c.kind != "command")
-            self._client = httpx.AsyncClient(
+    def _client_for(self, check: CheckConfig) -> httpx.AsyncClient:
+        """The client shared by this check's group. Up to POOL_SIZE HTTP checks share one
+        client (so a usual config has exactly one); beyond that, checks are spread over
+        a few clients, because httpcore's pool scans all its connections on every request
+        (quadratic in their number). The clients share one TLS context."""
+        if self._client is not None:
+            return self._client
+        if not self._clients:
+            http_checks = [c.name for c in self.checks if c.kind != "command"]
+            groups = max(1, -(-len(http_checks) // POOL_SIZE))
+            self._group_of = {name: i % groups for i, name in enumerate(http_checks)}
+            size = max(10, -(-len(http_checks) // groups))
+            # httpx's own default TLS setup (certifi, SSL_CERT_FILE), built once for all
+            verify = httpx.create_ssl_context(verify=self.verify, trust_env=self.trust_env)
+            self._clients = [httpx.AsyncClient(
                 timeout=httpx.Timeout(10.0, connect=5.0),
-                # one connection per check at once: a round never queues on the pool
-                limits=httpx.Limits(max_connections=max(10, count),
-                                    max_keepalive_connections=max(10, count), keepalive_expiry=60.0),
+                # a connection per check at once, so a round never queues on the pool; no
+                # keep-alive: each check opens a fresh connection, as a new visitor would,
+                # and a server that dropped an idle connection is not mistaken for down
+                limits=httpx.Limits(max_connections=size, max_keepalive_connections=0),
                 follow_redirects=False,
                 headers={"User-Agent": f"warroom/{__version__} health-check",
                          "Accept-Encoding": "identity"},
+                verify=verify,
                 trust_env=self.trust_env,
-            )
-        return self._client
+                # proxies from the environment apply, but never to this machine's own services
+                mounts=dict.fromkeys(("all://localhost", "all://127.0.0.1", "all://[::1]")),
+            ) for _ in range(groups)]
+        return self._clients[self._group_of.get(check.name, 0) % len(self._clients)]
 
     async def _fetch(self, check: CheckConfig, url: str) -> _Fetched:
-        client = self._client_for()
+        client = self._client_for(check)
         timeout = httpx.Timeout(check.timeout)
         headers = dict(check.headers)
         method = check.method or "GET"

@@ -37,7 +37,7 @@ from warroom.config import LogConfig
 from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, sanitize
 from warroom.sources import Spawned, spawn
 
-__all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "LEVELS"]
+__all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
 
 UTC = timezone.utc
 LEVELS = ("error", "warn", "info", "debug")
@@ -84,29 +84,27 @@ def _line(source: str, text: str, level: str | None, at: datetime | None, seq: i
 
 # --- levels ------------------------------------------------------------------------
 
-_LEVEL_WORD = re.compile(r"(?:ERROR|ERR|FATAL|CRITICAL|WARNING|WARN|INFO|DEBUG)")
+# Searched in the upper-cased line. No leading \b: a pattern that starts with
+# literal letters lets the regex engine skip ahead fast; the left edge is checked by hand.
+_LEVEL_WORD = re.compile(r"(?:E(?:RROR|RR)|FATAL|CRITICAL|WARN(?:ING)?|INFO|DEBUG)\b")
 _WORD_LEVEL = {"ERROR": "error", "ERR": "error", "FATAL": "error", "CRITICAL": "error",
                "WARNING": "warn", "WARN": "warn", "INFO": "info", "DEBUG": "debug"}
 
 
-def _is_word_char(char: str) -> bool:
-    return char.isalnum() or char == "_"
-
-
 def _plain_level(text: str) -> str | None:
-    """The first level word (ERROR, WARN, INFO, ...; any case) standing as a word."""
+    """The first level word (ERROR, ERR, FATAL, CRITICAL, WARN, WARNING, INFO, DEBUG;
+    any case) standing as a word of its own."""
     upper = text.upper()
-    search = _LEVEL_WORD.search
-    pos = 0
-    while True:
-        match = search(upper, pos)
-        if match is None:
-            return None
-        start, end = match.span()
-        if (start == 0 or not _is_word_char(upper[start - 1])) and \
-                (end == len(upper) or not _is_word_char(upper[end])):
+    match = _LEVEL_WORD.search(upper)
+    while match is not None:
+        start = match.start()
+        if start == 0:
             return _WORD_LEVEL[match.group()]
-        pos = start + 1
+        before = upper[start - 1]
+        if not (before.isalnum() or before == "_"):
+            return _WORD_LEVEL[match.group()]
+        match = _LEVEL_WORD.search(upper, start + 1)
+    return None
 
 
 _NAMED_LEVELS = {
@@ -148,6 +146,8 @@ def _parse_iso(text: str) -> datetime | None:
         at = datetime.fromisoformat(text)
     except (ValueError, TypeError):
         return None
+    if at.tzinfo is UTC:
+        return at
     if at.tzinfo is None:
         return at.replace(tzinfo=UTC)  # a zone-less stamp is taken as UTC
     return at.astimezone(UTC)
@@ -155,8 +155,16 @@ def _parse_iso(text: str) -> datetime | None:
 
 def _stamp(match: re.Match[str]) -> datetime | None:
     """A _TS_PREFIX match -> aware UTC datetime (a missing zone is taken as UTC)."""
-    zone = match.group(2) or ""
-    return _parse_iso(match.group(1).replace(",", ".") + ("Z" if zone == "z" else zone))
+    stamp, zone = match.group(1), match.group(2)
+    if "," in stamp:
+        stamp = stamp.replace(",", ".")
+    try:
+        at = datetime.fromisoformat(stamp + ("Z" if zone == "z" else zone) if zone else stamp)
+    except ValueError:
+        return None
+    if at.tzinfo is UTC:
+        return at
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
 def _from_epoch(value: float) -> datetime | None:
@@ -364,24 +372,91 @@ class _Parser:
         if check or hidden or len(line) > self.limit:
             text = self.sanitizer(line, hidden)
         else:
-            text = line  # the caller checked the whole chunk: nothing to clean or redact
+            text = line  # the caller checked the whole block: nothing to clean or redact
         return _line(source, text, _plain_level(text), at, seq)
 
-    def parse_block(self, text: str, source: str) -> list[LogLine]:
-        """Many LF-separated lines at once; cheap checks over the whole block first."""
+    def parse_block(self, text: str, source: str, clean: bool | None = None) -> list[LogLine]:
+        """Many LF-separated lines at once: the checks for controls and secrets run over
+        the whole block, and plain lines (maybe after a timestamp) take a short path.
+        `clean=True`: the caller knows the block has no control or non-ASCII character."""
         lines = text.split("\n")
-        check = _UNSAFE_NO_LF.search(text) is not None or self.redactor.might_match(text)
-        out = []
+        if clean is None:
+            clean = _UNSAFE_NO_LF.search(text) is None
+        check = not clean or self.redactor.might_match(text)
+        out: list[LogLine] = []
         append = out.append
         parse = self._parse
-        for line in lines:
+        limit = self.limit
+        special = _SPECIAL_FIRST
+        digits = _DIGITS
+        fromiso = datetime.fromisoformat
+        search = _LEVEL_WORD.search
+        levels = _WORD_LEVEL
+        seqs = _SEQ
+        new, cls = _new, LogLine
+        set_source, set_text, set_level, set_at, set_seq = _set_source, _set_text, _set_level, _set_at, _set_seq
+        for raw in lines:
             try:
-                append(parse(line, source, next(_SEQ), 0, check))
+                line = raw
+                at = None
+                first = line[:1]
+                if first in digits and not check and line[10:11] == "T" and line[4:5] == "-":
+                    # an RFC 3339 stamp and a space (docker -t): the common case, without
+                    # the regex; anything else goes to the full parse below
+                    end = line.find(" ", 19, 48)
+                    if end > 0:
+                        try:
+                            at = fromiso(line[:end])
+                        except ValueError:
+                            at = None
+                        if at is not None:
+                            zone = at.tzinfo
+                            if zone is None:
+                                at = None  # zone-less: the full parse keeps it in the text
+                            else:
+                                if zone is not UTC:
+                                    at = at.astimezone(UTC)
+                                line = line[end + 1:]
+                                if line[:1].isspace():
+                                    line = line.lstrip()
+                                first = line[:1]
+                if check or first in special or len(line) > limit:
+                    append(parse(raw, source, next(seqs), 0, check))
+                    continue
+                # the flood path: _plain_level and _line, inline
+                level = None
+                upper = line.upper()
+                match = search(upper)
+                while match is not None:
+                    start = match.start()
+                    if start == 0 or not (upper[start - 1].isalnum() or upper[start - 1] == "_"):
+                        level = levels[match.group()]
+                        break
+                    match = search(upper, start + 1)
+                item = new(cls)
+                set_source(item, source)
+                set_text(item, line)
+                set_level(item, level)
+                set_at(item, at)
+                set_seq(item, next(seqs))
+                append(item)
             except Exception:  # pragma: no cover - defensive
-                append(_line(source, sanitize(line, secrets=self.redactor.secrets), None, None, next(_SEQ)))
+                append(_line(source, sanitize(raw, secrets=self.redactor.secrets), None, None, next(seqs)))
         return out
 
 
+_DIGITS = frozenset("0123456789")
+_CONTROL_BYTES = bytes(range(0x00, 0x0A)) + bytes(range(0x0B, 0x20)) + b"\x7f"
+
+
+def _ascii_clean(block: bytes) -> bool:
+    """True when the bytes are ASCII without controls (LF aside): nothing to neutralise.
+    (Much faster than a regex over the decoded text; False just means "look closer".)"""
+    return block.isascii() and len(block.translate(None, _CONTROL_BYTES)) == len(block)
+
+
+# Lines starting with one of these may hold a timestamp or JSON: the full parse.
+_SPECIAL_FIRST = frozenset("0123456789{ \t")
 _UNSAFE_NO_LF = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
                            "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
@@ -553,9 +628,12 @@ class LogSource:
         return spawned is not None and not spawned.exited.done()
 
     async def start(self) -> None:
-        """Start the command (or the follow) in a task; returns once it has started or failed."""
-        if self._task is not None:
+        """Start the command (or the follow) in a task; returns once it has started or failed.
+        After stop() (or a one-shot's end), start() runs it again; `lines` and `total` carry on."""
+        if self._task is not None and not self._task.done():
             return
+        self._splitter = _Splitter()
+        self._json_block, self._json_block_size = None, 0
         self._stop_event = asyncio.Event()
         self._finished = asyncio.Event()
         self._started = asyncio.Event()
@@ -589,14 +667,10 @@ class LogSource:
             pass
         task = self._task
         if task is not None and not task.done():
-            try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=self.stop_grace + 5)
-            except (asyncio.TimeoutError, asyncio.CancelledError, Exception):
+            done, _ = await asyncio.wait({task}, timeout=self.stop_grace + 5)
+            if not done:  # pragma: no cover - the task ends once its process is gone
                 task.cancel()
-                try:
-                    await task
-                except BaseException:
-                    pass
+                await asyncio.wait({task}, timeout=5)
         self._flush()
         self._following = False
         self._set_status("stopped")
@@ -755,7 +829,7 @@ class LogSource:
             if self._json_block is not None or _may_open_json_block(text):
                 batch.extend(self._with_json_blocks(text))
             else:
-                batch.extend(self._parser.parse_block(text, self.name))
+                batch.extend(self._parser.parse_block(text, self.name, _ascii_clean(block) or None))
         if final and self._json_block is not None:
             batch.extend(self._end_json_block(False))
         if batch:

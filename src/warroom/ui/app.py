@@ -54,7 +54,8 @@ KEYS_HELP = [
     ("Logs", [("/", "filter (text or regex)"), ("h", "highlight matches instead of filtering"),
               ("f", "follow or pause"), ("l", "minimum level"), ("p", "pin the selected line to the timeline"),
               ("c", "clear")]),
-    ("Moving", [("tab / shift+tab", "next / previous pane"), ("?", "this help"), ("q", "quit")]),
+    ("Moving", [("tab / shift+tab", "next / previous pane"), ("L T H R", "jump to logs, timeline, health, roster"),
+                ("?", "this help"), ("q", "quit")]),
 ]
 
 
@@ -75,6 +76,10 @@ class WarroomApp(App[int]):
         Binding("I", "switch_incident", "Incident", show=False),
         Binding("E", "export", "Export"),
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False),
+        Binding("L", "focus_pane('logs')", "Logs", show=False),
+        Binding("T", "focus_pane('timeline')", "Timeline", show=False),
+        Binding("H", "focus_pane('health')", "Health", show=False),
+        Binding("R", "focus_pane('roster')", "Roster", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("q", "quit", "Quit"),
     ]
@@ -243,6 +248,14 @@ class WarroomApp(App[int]):
         if self.last_deleted:
             target, self.last_deleted = self.last_deleted, None
             self.record(lambda room: room.delete(target, restore=True), done="Entry restored.")
+
+    def action_focus_pane(self, pane: str) -> None:
+        targets = {"logs": LogsPane, "timeline": "#timeline-table", "health": "#health", "roster": "#roster"}
+        target = targets[pane]
+        if target is LogsPane:
+            self.query_one(LogsPane).active_view().focus()
+        else:
+            self.query_one(target).focus()
 
     def action_focus_input(self) -> None:
         self.query_one(TimelinePane).focus_input()
@@ -506,7 +519,8 @@ class WarroomApp(App[int]):
     async def run_health_checks(self) -> None:
         from warroom.sources.health import HealthMonitor
 
-        monitor = HealthMonitor(self.config.checks, clock=self.clock, secrets=self.config.secrets)
+        monitor = HealthMonitor(self.config.checks, clock=self.clock, secrets=self.config.secrets,
+                                cwd=str(self.config.root))
         self.health_monitor = monitor
         pane = self.query_one(HealthPane)
 

@@ -1,58 +1,69 @@
-"""The Health pane: each configured check, its state, latency, history and reason."""
+"""The Health pane: each configured check, its state, latency history and reason.
+
+Two lines a check, so the reason a check is down is always visible, even in a narrow column.
+"""
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import DataTable
+from textual.widgets import Static
 
 from warroom.config import CheckConfig
 from warroom.ui.panes.logs import sparkline
-from warroom.ui.view import inert
+from warroom.sanitize import sanitize
 
 STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim"}
 STATE_MARK = {"up": "●", "degraded": "◐", "down": "✖", "unknown": "○"}
 STRIP_MARK = {"up": "▁", "degraded": "▄", "down": "█", "unknown": " "}
 
 
-class HealthPane(DataTable):
+class HealthPane(Static, can_focus=True):
     def __init__(self, checks: tuple[CheckConfig, ...], **kwargs) -> None:
-        super().__init__(cursor_type="row", show_header=False, **kwargs)
+        super().__init__("", **kwargs)
         self.checks = checks
+        self.results: dict[str, object] = {}
+        self.histories: dict[str, list] = {}
 
     def on_mount(self) -> None:
         self.border_title = "Health"
-        self.add_column("check", key="check")
-        self.add_column("state", key="state")
-        self.add_column("latency", key="latency")
-        self.add_column("history", key="history")
-        self.add_column("detail", key="detail")
-        for check in self.checks:
-            self.add_row(Text(check.name), Text("○ not started", style="dim"), Text(""), Text(""),
-                         Text(check.kind, style="dim"), key=check.name)
-        if not self.checks:
-            self.add_row(Text("no checks", style="dim"), Text(""), Text(""), Text(""),
-                         Text("add [[check]] to warroom.toml", style="dim"), key="-none-")
-        self.border_subtitle = ""
+        self.redraw()
 
     def show_result(self, result, history: list) -> None:
         """result: sources.health.CheckResult; history: that check's recent results, oldest first."""
-        if result.name not in self.rows:
-            return
-        state = result.state
-        self.update_cell(result.name, "state", Text(f"{STATE_MARK.get(state, '?')} {state}",
-                                                    style=STATE_STYLE.get(state, "")))
-        latency = f"{result.latency * 1000:.0f}ms" if result.latency is not None else ""
-        self.update_cell(result.name, "latency", Text(latency))
-        strip = Text()
-        for past in history[-12:]:
-            strip.append(STRIP_MARK.get(past.state, " "), style=STATE_STYLE.get(past.state, ""))
-        latencies = [p.latency or 0.0 for p in history[-12:]]
-        strip.append(" ")
-        strip.append(sparkline(latencies), style="cyan")
-        self.update_cell(result.name, "history", strip)
-        self.update_cell(result.name, "detail", inert(result.detail, limit=200), update_width=False)
-        down = sum(1 for name in self.rows if self.get_cell(name, "state").plain.endswith(" down"))
-        self.border_subtitle = f"{down} down" if down else "all up" if self._all_known() else ""
+        self.results[result.name] = result
+        self.histories[result.name] = list(history)[-12:]
+        self.redraw()
 
-    def _all_known(self) -> bool:
-        return all(not self.get_cell(name, "state").plain.endswith("not started") for name in self.rows)
+    def states(self) -> dict[str, str]:
+        return {check.name: getattr(self.results.get(check.name), "state", "not started") for check in self.checks}
+
+    def redraw(self) -> None:
+        if not self.checks:
+            self.update(Text("No checks configured.\nAdd [[check]] to warroom.toml.", style="dim"))
+            return
+        width = max(len(check.name) for check in self.checks)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for check in self.checks:
+            result = self.results.get(check.name)
+            if result is None:
+                text.append(f"○ {check.name:<{width}}  not started\n", style="dim")
+                text.append(f"  {check.kind} every {check.every:g}s\n", style="dim")
+                continue
+            history = self.histories.get(check.name, [])
+            style = STATE_STYLE.get(result.state, "")
+            text.append(f"{STATE_MARK.get(result.state, '?')} ", style=style)
+            text.append(f"{check.name:<{width}} ", style="bold")
+            text.append(f"{result.state:<8} ", style=style)
+            text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
+            text.append(sparkline([p.latency or 0.0 for p in history[-8:]]), style="cyan")
+            text.append(" ")
+            for past in history[-8:]:
+                text.append(STRIP_MARK.get(past.state, " "), style=STATE_STYLE.get(past.state, ""))
+            text.append("\n")
+            detail = sanitize(result.detail, limit=300).replace("\n", " ")
+            text.append(f"  {detail}\n", style="dim" if result.state == "up" else style.replace("bold ", ""))
+        self.update(text)
+        down = sum(1 for state in self.states().values() if state == "down")
+        known = all(state != "not started" for state in self.states().values())
+        self.border_subtitle = f"{down} down" if down else ("all up" if known and all(
+            s == "up" for s in self.states().values()) else "")

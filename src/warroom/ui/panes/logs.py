@@ -78,8 +78,9 @@ class LogsPane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Logs"
-        if not self.sources:
-            self.query_one("#log-all", LogView).status = "no [[log]] sources in warroom.toml"
+        everything = self.query_one("#log-all", LogView)
+        everything.status = (f"{len(self.sources)} source(s) merged" if self.sources
+                             else "no [[log]] sources in warroom.toml")
         self.set_interval(2, self.refresh_status)
         self.refresh_status()
 

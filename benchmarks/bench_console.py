@@ -1,0 +1,434 @@
+"""The console: first frame, keypress-to-durable, and the logs pane under a flood.
+
+1. Time to first frame. `python -m warroom --dir ROOM` (a war room with an incident
+   of a few dozen entries) and a bare Textual app that shows one Static, each run as a
+   whole process under a pseudo-terminal (120x40, TERM=xterm-256color): the time from
+   starting the process to the first screen output that holds a marker string
+   ("Timeline" for warroom, "hello" for the bare app). Interleaved runs, medians.
+   Target: ratio <= 1.5.
+
+2. Keypress-to-durable latency. The real app (make_app + run_test, headless), the
+   entry input focused; for each of 1,000 entries the text is put in the input and an
+   Enter key event is delivered to the app as the terminal driver delivers it; the
+   latency is from that moment to the moment Store.append returns for that entry
+   (committed: WAL, synchronous=FULL), taken inside the recorder thread. Entries go one
+   after the other, as a scribe types. Against Store.append alone (1,000 appends into a
+   fresh file in the same folder) in the same run. Figures: p50 (target: ratio <= 2)
+   and p99 (target: < 50 ms, a keystroke's budget; Store.append's p99 beside it).
+
+3. The logs pane under a flood. benchmarks/bench_logs.py measures LogSource alone;
+   here the lines go on into the real LogsPane (the source's tab and "all") of a
+   run_test app:
+   - lines/s: a subprocess prints 300,000 log lines; from starting the source to the
+     pane having counted all of them, against reading the same subprocess raw (64 KiB
+     reads, newlines counted) in the same run; target ratio >= 0.5;
+   - key latency during a 1,000,000-line flood: a key bound to a cheap action (`f`,
+     follow/pause on the focused log view) delivered every 10-30 ms; the time from the
+     key's delivery to the action running; p99, target < 50 ms;
+   - memory: peak RSS (VmHWM) of a fresh interpreter running the app with 1,000,000
+     lines through the pane, against the same with 10,000; target within 100 MB.
+
+Run: /tmp/venv/bin/python benchmarks/run.py console   (or this file directly)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import fcntl
+import os
+import random
+import select
+import shutil
+import signal
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "src"))
+
+from common import Figure, percentile  # noqa: E402
+
+FRAME_RUNS = 5
+ENTRIES = 1_000
+FLOOD_LINES = 300_000
+FLOOD_RUNS = 3
+KEY_FLOOD_LINES = 1_000_000
+SIZE = (120, 40)
+FRAME = 1 / 60  # one frame: the screen catches up before the next key
+
+BARE_APP = """\
+from textual.app import App
+from textual.widgets import Static
+
+
+class Bare(App):
+    def compose(self):
+        yield Static("hello")
+
+
+Bare().run()
+"""
+
+PRODUCER = r"""
+import sys
+n = int(sys.argv[1])
+write = sys.stdout.write
+for i in range(n):
+    write(f"2026-11-24T05:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}Z INFO GET /api/orders/{i} 200 {i % 97}ms\n")
+sys.stdout.flush()
+"""
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(TERM="xterm-256color", COLORTERM="truecolor", WARROOM_USER="bench", TZ="UTC",
+               XDG_CONFIG_HOME=str(tmp / "xdg"), COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
+    for name in ("TEXTUAL", "TEXTUAL_DRIVER", "NO_COLOR", "TEXTUAL_SCREENSHOT"):
+        env.pop(name, None)
+    return env
+
+
+def _make_room(folder: Path, entries: int = 40):
+    """A war room with one incident in progress; returns (config path)."""
+    from warroom.clock import SystemClock
+    from warroom.room import Room, init
+
+    init(folder)
+    with Room.open(folder / "warroom.toml", clock=SystemClock(), author="bench") as room:
+        event = room.declare("Checkout returns 500", "P1", "EU shoppers cannot pay")
+        incident = room.state.incidents[event.id]
+        room.assign(incident, "tl", "bob")
+        for i in range(entries):
+            room.log(incident, f"entry {i}: error rate on /checkout still above 20%", "note")
+    return folder / "warroom.toml"
+
+
+# --- 1. time to first frame -----------------------------------------------------------------
+
+
+def _first_frame(argv: list[str], marker: bytes, env: dict[str, str], cwd: Path) -> float:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    began = time.perf_counter()
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd,
+                            start_new_session=True, close_fds=True)
+    os.close(slave)
+    seen = b""
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], 30)
+            if not ready:
+                raise RuntimeError(f"{argv}: no first frame within 30 s: {seen[-400:]!r}")
+            try:
+                data = os.read(master, 1 << 16)
+            except OSError:
+                data = b""
+            if not data:
+                raise RuntimeError(f"{argv}: exited before its first frame: {seen[-2000:]!r}")
+            # keep a tail: the marker may straddle two reads
+            seen = seen[-len(marker):] + data if len(seen) > 1 << 16 else seen + data
+            if marker in seen:
+                return time.perf_counter() - began
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        os.close(master)
+
+
+def bench_first_frame() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        tmp_path = Path(tmp)
+        _make_room(tmp_path / "room")
+        bare = tmp_path / "bare.py"
+        bare.write_text(BARE_APP)
+        env = _env(tmp_path)
+        ours_argv = [sys.executable, "-m", "warroom", "--dir", str(tmp_path / "room")]
+        bare_argv = [sys.executable, str(bare)]
+        # one warm-up each: the page cache, .pyc files
+        _first_frame(ours_argv, b"Timeline", env, tmp_path)
+        _first_frame(bare_argv, b"hello", env, tmp_path)
+        ours, raw = [], []
+        for _ in range(FRAME_RUNS):
+            ours.append(_first_frame(ours_argv, b"Timeline", env, tmp_path) * 1000)
+            raw.append(_first_frame(bare_argv, b"hello", env, tmp_path) * 1000)
+    value, limit = statistics.median(ours), statistics.median(raw)
+    return [Figure(name="console: time to first frame (whole process)", value=value, unit="ms",
+                   against="bare Textual app, one Static", limit=limit, target="ratio <= 1.5",
+                   met=value <= 1.5 * limit)]
+
+
+# --- 2. keypress-to-durable -------------------------------------------------------------------
+
+
+async def _typed_latencies(config_path: Path, n: int) -> list[float]:
+    from textual import events
+    from textual.widgets import DataTable, Input
+
+    from warroom import config as config_mod
+    from warroom.clock import SystemClock
+    from warroom.room import Room
+    from warroom.store import Store
+    from warroom.ui.app import make_app
+
+    config = config_mod.load(config_path)
+    clock = SystemClock()
+    room = Room(config, Store(config.db_path, clock=clock, author="bench"), clock)
+    committed: list[float] = []
+    append = room.store.append
+
+    def timed_append(*args, **kwargs):
+        event = append(*args, **kwargs)
+        committed.append(time.perf_counter())  # the transaction is committed: durable
+        return event
+
+    room.store.append = timed_append
+    app = make_app(room, clock, start_sources=False, watch=False)
+    laps: list[float] = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app)
+            await pilot.press("n")
+            entry_input = app.query_one("#entry-input", Input)
+            table = app.query_one("#timeline-table", DataTable)
+            assert app.focused is entry_input
+            driver = app._driver
+            for i in range(n):
+                rows = table.row_count
+                entry_input.value = f"entry {i}: rolled back deploy 4812, error rate falling"
+                before = len(committed)
+                began = time.perf_counter()
+                driver.send_message(events.Key("enter", "\r"))  # as the terminal delivers it
+                deadline = began + 30
+                while len(committed) == before:
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"entry {i} was not committed within 30 s")
+                    await asyncio.sleep(0.0005)
+                laps.append(committed[before] - began)
+                # The scribe sees the line land, then types the next one.
+                while table.row_count <= rows:
+                    if time.perf_counter() > deadline:
+                        raise RuntimeError(f"entry {i} did not reach the timeline within 30 s")
+                    await asyncio.sleep(0.002)
+                await asyncio.sleep(FRAME)
+            await settle(app)
+            logged = sum(1 for e in app.incident.entries if "deploy 4812" in e.text)
+            assert logged == n, (logged, n)
+    finally:
+        room.close()
+    return laps
+
+
+async def settle(app, timeout: float = 30) -> None:
+    """Wait until the recorder has no job left. Recorder.wait_idle blocks; called on the app's
+    own thread it would hold up the jobs that call back into the UI, so wait from a thread."""
+    loop = asyncio.get_running_loop()
+    if not await loop.run_in_executor(None, app.recorder.wait_idle, timeout):
+        raise RuntimeError(f"the recorder was still busy after {timeout} s")
+    await asyncio.sleep(FRAME)
+
+
+def _raw_appends(folder: Path, n: int) -> list[float]:
+    from warroom.clock import SystemClock
+    from warroom.store import Store
+
+    store = Store(folder / "raw.db", clock=SystemClock(), author="bench", create_missing=True)
+    incident = store.append("incident.declared", None, {"title": "raw", "severity": "P1"}).id
+    laps = []
+    for i in range(n):
+        began = time.perf_counter()
+        store.append("entry.logged", incident, {"text": f"entry {i}: rolled back deploy 4812, error rate falling",
+                                                "type": "note"})
+        laps.append(time.perf_counter() - began)
+    store.close()
+    return laps
+
+
+def bench_keypress_to_durable() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        tmp_path = Path(tmp)
+        os.environ["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+        config_path = _make_room(tmp_path / "room")
+        raw = _raw_appends(tmp_path, ENTRIES)
+        ours = asyncio.run(_typed_latencies(config_path, ENTRIES))
+    ours_ms = [lap * 1000 for lap in ours]
+    raw_ms = [lap * 1000 for lap in raw]
+    p50, p99 = percentile(ours_ms, 50), percentile(ours_ms, 99)
+    raw50, raw99 = percentile(raw_ms, 50), percentile(raw_ms, 99)
+    return [
+        Figure(name=f"console: Enter to durable entry, p50 ({ENTRIES:,})", value=p50, unit="ms",
+               against="Store.append alone, p50", limit=raw50, target="ratio <= 2", met=p50 <= 2 * raw50),
+        Figure(name=f"console: Enter to durable entry, p99 ({ENTRIES:,})", value=p99, unit="ms",
+               against="Store.append alone, p99", limit=raw99, target="< 50 ms", met=p99 < 50),
+    ]
+
+
+# --- 3. the logs pane under a flood -----------------------------------------------------------
+
+
+def _producer(folder: Path, n: int) -> tuple[str, ...]:
+    script = folder / "producer.py"
+    if not script.exists():
+        script.write_text(PRODUCER)
+    return (sys.executable, str(script), str(n))
+
+
+async def _raw_read(argv: tuple[str, ...], n: int) -> float:
+    began = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(*argv, stdout=asyncio.subprocess.PIPE,
+                                                stdin=asyncio.subprocess.DEVNULL)
+    assert proc.stdout is not None
+    newlines = 0
+    while True:
+        data = await proc.stdout.read(65536)
+        if not data:
+            break
+        newlines += data.count(b"\n")
+    await proc.wait()
+    elapsed = time.perf_counter() - began
+    assert newlines == n, (newlines, n)
+    return elapsed
+
+
+def _flood_room(folder: Path, n: int):
+    from warroom import config as config_mod
+    from warroom.clock import SystemClock
+    from warroom.config import LogConfig
+    from warroom.room import Room
+    from warroom.store import Store
+
+    if not (folder / "warroom.toml").exists():
+        _make_room(folder, entries=5)
+    config = config_mod.load(folder / "warroom.toml")
+    source = LogConfig(name="api", command=_producer(folder.parent, n))
+    config = dataclasses.replace(config, logs=(source,))
+    clock = SystemClock()
+    return Room(config, Store(config.db_path, clock=clock, author="bench"), clock), source
+
+
+async def _through_pane(folder: Path, n: int, keys: bool = False) -> tuple[float, list[float]]:
+    """Flood n lines into the real pane; -> (seconds until the pane counted them all, key latencies)."""
+    from textual import events
+
+    from warroom.ui.app import make_app
+    from warroom.ui.panes.logview import LogView
+
+    room, source = _flood_room(folder, n)
+    app = make_app(room, room.clock, start_sources=False, watch=False)
+    latencies: list[float] = []
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app)
+            view = app.query_one("#log-0", LogView)
+            all_view = app.query_one("#log-all", LogView)
+            handled: list[float] = []
+            toggle = all_view.action_toggle_follow
+
+            def timed_toggle() -> None:
+                handled.append(time.perf_counter())
+                toggle()
+
+            all_view.action_toggle_follow = timed_toggle  # the binding `f` runs this
+            all_view.focus()
+            await pilot.pause()
+            began = time.perf_counter()
+            app.run_log_source(source)
+            driver = app._driver
+            rng = random.Random(5)
+            deadline = began + 300
+            next_key = began + 0.2
+            while view.total < n:
+                now = time.perf_counter()
+                if now > deadline:
+                    raise RuntimeError(f"the pane counted {view.total} of {n} lines in 300 s")
+                if keys and now >= next_key and view.total > 0:
+                    before = len(handled)
+                    sent = time.perf_counter()
+                    driver.send_message(events.Key("f", "f"))
+                    while len(handled) == before and time.perf_counter() < sent + 10:
+                        await asyncio.sleep(0.0005)
+                    if len(handled) > before:
+                        latencies.append(handled[before] - sent)
+                    next_key = time.perf_counter() + rng.uniform(0.010, 0.030)
+                await asyncio.sleep(0.001)
+            elapsed = time.perf_counter() - began
+            assert all_view.total == n, (all_view.total, n)
+    finally:
+        room.close()
+    return elapsed, latencies
+
+
+def _peak_rss_mb(n: int) -> float:
+    done = subprocess.run([sys.executable, __file__, "--memory", str(n)], capture_output=True, text=True,
+                          timeout=600)
+    if done.returncode != 0:
+        raise RuntimeError(done.stderr[-3000:])
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def _memory_main(n: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "xdg")
+        asyncio.run(_through_pane(Path(tmp) / "room", n))
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            print(int(line.split()[1]) / 1024)
+            return
+    import resource
+
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+def bench_logs_pane() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
+        tmp_path = Path(tmp)
+        os.environ["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+        folder = tmp_path / "room"
+        argv = _producer(tmp_path, FLOOD_LINES)
+        asyncio.run(_raw_read(argv, FLOOD_LINES))  # warm up
+        raw_times, pane_times = [], []
+        for _ in range(FLOOD_RUNS):
+            raw_times.append(asyncio.run(_raw_read(argv, FLOOD_LINES)))
+            pane_times.append(asyncio.run(_through_pane(folder, FLOOD_LINES))[0])
+        _, latencies = asyncio.run(_through_pane(folder, KEY_FLOOD_LINES, keys=True))
+    raw_rate = FLOOD_LINES / statistics.median(raw_times)
+    pane_rate = FLOOD_LINES / statistics.median(pane_times)
+    if not latencies:
+        raise RuntimeError("no key was sent during the flood")
+    p99 = percentile([lat * 1000 for lat in latencies], 99)
+    p50 = percentile([lat * 1000 for lat in latencies], 50)
+    small = _peak_rss_mb(10_000)
+    large = _peak_rss_mb(1_000_000)
+    return [
+        Figure(name=f"logs pane: lines/s into the pane ({FLOOD_LINES // 1000}k)", value=pane_rate, unit="l/s",
+               against="raw read of the same subprocess", limit=raw_rate, target="ratio >= 0.5",
+               met=pane_rate / raw_rate >= 0.5),
+        Figure(name=f"logs pane: key latency in a flood, p99 (n={len(latencies)})", value=p99, unit="ms",
+               against=f"50 ms target (p50 {p50:.1f} ms)", limit=50.0, target="< 50 ms", met=p99 < 50),
+        Figure(name="logs pane: peak RSS after 1M lines", value=large, unit="MB",
+               against="peak RSS after 10k lines", limit=small, target="<= +100 MB", met=large - small <= 100),
+    ]
+
+
+def run() -> list[Figure]:
+    return bench_first_frame() + bench_keypress_to_durable() + bench_logs_pane()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "--memory":
+        _memory_main(int(sys.argv[2]))
+    else:
+        started = time.perf_counter()
+        for figure in run():
+            print(figure, f"ratio={figure.ratio:.2f}")
+        print(f"took {time.perf_counter() - started:.0f} s")

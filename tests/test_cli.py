@@ -1,0 +1,275 @@
+"""The warroom command end to end: `python -m warroom` as a subprocess in a real war room."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, time, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from markdown_it import MarkdownIt
+
+from conftest import assert_user_error, run_cli
+from warroom.events import Event, format_time
+from warroom.store import SCHEMA_VERSION, Store, create
+
+SHORT = re.compile(r"INC-[0-9a-f]{4,}")
+
+
+def events(room: Path, kind: str | None = None) -> list[sqlite3.Row]:
+    conn = sqlite3.connect(room / "warroom.db")
+    conn.row_factory = sqlite3.Row
+    sql = "select * from events" + (" where kind = ?" if kind else "") + " order by hlc"
+    rows = conn.execute(sql, (kind,) if kind else ()).fetchall()
+    conn.close()
+    return rows
+
+
+def expected_backdate(now: datetime, hhmm: str, zone: str) -> str:
+    local = now.astimezone(ZoneInfo(zone))
+    hour, minute = map(int, hhmm.split(":"))
+    at = datetime.combine(local.date(), time(hour, minute), tzinfo=ZoneInfo(zone))
+    if at > local + timedelta(minutes=1):
+        at = datetime.combine(local.date() - timedelta(days=1), time(hour, minute), tzinfo=ZoneInfo(zone))
+    return format_time(at)
+
+
+def test_the_issue_scenario_end_to_end(tmp_path: Path):
+    created = run_cli("init", "room", cwd=tmp_path).ok()
+    assert "war room created" in created.out
+    room = tmp_path / "room"
+    for name in ("warroom.toml", "warroom.db", "runbooks", "templates", ".gitattributes"):
+        assert (room / name).exists(), name
+
+    def cli(*args: str, user: str = "alice", **env: str):
+        return run_cli(*args, cwd=room, user=user, env=env or None)
+
+    declared = cli("declare", "Checkout returns 500", "--severity", "P1", "--impact", "EU shoppers cannot pay").ok()
+    short = SHORT.search(declared.out).group()
+    assert "P1 Checkout returns 500" in declared.out and "IC alice" in declared.out
+    cli("role", "ic", "alice").ok()
+    said = cli("role", "scribe", "carol").ok()
+    assert f"on {short} (Checkout returns 500)" in said.err  # says which incident it acted on
+    logged = cli("log", "Rolled back deploy 4812", "--kind", "action", user="carol").ok()
+    action_entry = re.search(r"logged ([0-9a-f]{8})", logged.out).group(1)
+
+    before = datetime.now(timezone.utc)
+    cli("log", "14:05 on-call acknowledged", "--at", "14:05", user="carol", TZ="America/New_York").ok()
+    after = datetime.now(timezone.utc)
+    backdated = [r for r in events(room, "entry.logged") if r["body"].find("on-call acknowledged") >= 0]
+    assert len(backdated) == 1
+    assert backdated[0]["at"] in {expected_backdate(before, "14:05", "America/New_York"),
+                                  expected_backdate(after, "14:05", "America/New_York")}
+    assert backdated[0]["author"] == "carol"
+
+    cli("status", "identified").ok()
+    cli("status", "resolved").ok()
+
+    # Post-incident work acts on the incident just resolved.
+    cli("set", "root_cause", "A deploy removed the connection pool limit").ok()
+    added = cli("action", "add", "Add a canary stage", "--owner", "bob", "--due", "2026-12-01").ok()
+    action_id = re.search(r"action item ([0-9a-f]{8})", added.out).group(1)
+    listed = cli("action", "list").ok()
+    assert action_id in listed.out and "bob" in listed.out and "2026-12-01" in listed.out
+    cli("action", "done", action_id).ok()
+    assert action_id not in cli("action", "list").ok().out
+    assert re.search(rf"{action_id}.*done", cli("action", "list", "--all").ok().out)
+
+    # Edits and deletions are new events; the history keeps the old text.
+    cli("edit", action_entry, "Rolled back deploy 4812 to 4811").ok()
+    shown = cli("show").ok().out
+    assert "Rolled back deploy 4812 to 4811" in shown and short in shown
+    assert "on-call acknowledged" in shown
+    cli("delete", action_entry).ok()
+    assert "Rolled back deploy" not in cli("show", short).ok().out
+    cli("delete", action_entry, "--restore").ok()
+    assert "Rolled back deploy 4812 to 4811" in cli("show").ok().out
+    kinds = [r["kind"] for r in events(room)]
+    assert kinds.count("entry.edited") == 1 and kinds.count("entry.deleted") == 1
+    assert kinds.count("entry.restored") == 1
+    assert any("Rolled back deploy 4812\"" in r["body"] for r in events(room, "entry.logged"))
+
+    exported = cli("export", "--out", "postmortem.md").ok()
+    assert "postmortem.md" in exported.out
+    doc = (room / "postmortem.md").read_text()
+    tokens = MarkdownIt("commonmark").enable("table").parse(doc)
+    headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
+    assert headings[0] == "Post-mortem: Checkout returns 500"
+    for heading in ("Summary", "Timeline (UTC)", "Root cause", "Impact", "Resolution", "Action items",
+                    "What went well", "What could be improved"):
+        assert heading in headings
+    assert "Rolled back deploy 4812 to 4811 (edited)" in doc
+    assert "A deploy removed the connection pool limit" in doc
+    assert re.search(r"\| Add a canary stage \| bob \| 2026-12-01 \| medium \| done \|", doc)
+    assert "*To be written: what fixed it.*" in doc
+    assert "EU shoppers cannot pay" in doc
+
+    report = cli("report").ok().out
+    assert re.search(rf"\| \d{{4}}-\d\d-\d\d \| {short} \| P1 \| Checkout returns 500 \|", report)
+    p1 = next(line for line in report.splitlines() if line.startswith("| P1 | 1 |"))
+    assert p1.count("|") == 6
+    assert "MTTA" in report and "MTTR" in report
+
+    assert "resolved" in cli("list").ok().out
+    cli("status", "closed").ok()
+    listed = cli("list").ok().out
+    assert short in listed and "closed" in listed
+    authors = {r["author"] for r in events(room)}
+    assert authors == {"alice", "carol"}
+
+
+def test_author_falls_back_to_git_user_name(room_dir: Path, tmp_path: Path):
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Gita Ops\n")
+    env = {"GIT_CONFIG_GLOBAL": str(gitconfig)}
+    run_cli("declare", "t", "--severity", "P2", cwd=room_dir, user="", env=env).ok()
+    assert events(room_dir)[0]["author"] == "Gita Ops"
+
+
+def test_several_open_incidents_ask_for_incident(cli, room_dir: Path):
+    first = SHORT.search(cli("declare", "Checkout down", "--severity", "P1").ok().out).group()
+    second = SHORT.search(cli("declare", "Search slow", "--severity", "P3").ok().out).group()
+    line = assert_user_error(cli("log", "which one?"), "--incident", first, second, "Checkout down", "Search slow")
+    assert "several open incidents" in line
+    assert not [r for r in events(room_dir, "entry.logged")]
+    cli("log", "this one", "--incident", second).ok()
+    cli("log", "by uuid prefix", "--incident", events(room_dir)[0]["id"][:8]).ok()
+    declares = events(room_dir, "incident.declared")
+    by_title = {("Checkout down" if "Checkout" in r["body"] else "Search slow"): r["id"] for r in declares}
+    assert second == "INC-" + by_title["Search slow"][:len(second) - 4]
+    rows = {("this one" in r["body"]): r["incident"] for r in events(room_dir, "entry.logged")}
+    assert rows == {True: by_title["Search slow"], False: by_title["Checkout down"]}
+    assert_user_error(cli("export", "--out", "x.md"), "--incident")
+
+
+def insert(room: Path, event: Event) -> None:
+    with Store(room / "warroom.db", author="x") as store:
+        store.conn.execute("begin immediate")
+        store._insert(event)
+        store.conn.execute("commit")
+
+
+def test_short_ids_lengthen_on_a_clash(cli, room_dir: Path):
+    for event_id, title in (("abcd1234-0000-4000-8000-000000000001", "first"),
+                            ("abcd5678-0000-4000-8000-000000000002", "second")):
+        insert(room_dir, Event(id=event_id, incident=event_id, hlc="1764000000000.00000", author="x",
+                               kind="incident.declared", at="2026-11-24T14:00:00.000Z",
+                               body={"title": title, "severity": "P2"}))
+    listed = cli("list").ok().out
+    assert "INC-abcd1 " in listed and "INC-abcd5 " in listed
+    assert "INC-abcd " not in listed
+    assert "second" in cli("show", "INC-abcd5").ok().out
+    assert "first" in cli("show", "abcd1234").ok().out
+    assert_user_error(cli("show", "INC-abcd"), "matches several incidents", "INC-abcd1", "INC-abcd5")
+    cli("log", "on the first", "--incident", "INC-abcd1").ok()
+    assert events(room_dir, "entry.logged")[0]["incident"].startswith("abcd1234")
+
+
+# --- bad input: one clear line, exit status 2, no traceback -------------------------------
+
+
+BAD_CONFIGS = {
+    "malformed": ('severity_profile = "P1-P4\n', ["not valid TOML"]),
+    "unknown keys": ('severity = "P1"\nchekcs = []\n', ["unknown keys", "chekcs", "severity"]),
+    "bad duration": ('[[check]]\nname = "api"\nkind = "http"\nurl = "https://x"\ntimeout = "3 secs"\n',
+                     ["check[0].timeout", "3 secs"]),
+    "unset variable": ('[[check]]\nname = "api"\nkind = "http"\nurl = "https://x"\n'
+                       'headers = { Authorization = "Bearer ${WARROOM_TEST_UNSET_TOKEN}" }\n',
+                       ["WARROOM_TEST_UNSET_TOKEN", "check[0].headers.Authorization"]),
+    "check without url": ('[[check]]\nname = "api"\nkind = "http"\n', ["check[0].url", "required"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config(cli, room_dir: Path, case: str):
+    text, needles = BAD_CONFIGS[case]
+    (room_dir / "warroom.toml").write_text(text)
+    assert_user_error(cli("list"), str((room_dir / "warroom.toml").resolve()), *needles)
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["declare", "t", "--severity", "P9"], ["'P9'", "P1, P2, P3, P4"]),
+    (["log", "x", "--at", "25:99"], ["25:99", "HH:MM"]),
+    (["log", "x", "--incident", "INC-0000"], ["INC-0000", "warroom list"]),
+    (["show", "INC-ffff"], ["INC-ffff"]),
+    (["status", "on-fire"], ["on-fire", "investigating"]),
+    (["action", "add", "x", "--due", "friday"], ["friday"]),
+    (["export", "--template", "missing.md"], ["missing.md"]),
+])
+def test_bad_arguments(cli, room_dir: Path, args: list[str], needles: list[str]):
+    cli("declare", "Checkout down", "--severity", "P1").ok()
+    count = len(events(room_dir))
+    assert_user_error(cli(*args), *needles)
+    assert len(events(room_dir)) == count  # nothing was recorded
+
+
+def untouched(path: Path):
+    before = (path.read_bytes(), path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir()))
+    return lambda: (path.read_bytes(), path.stat().st_mtime_ns, sorted(p.name for p in path.parent.iterdir()))\
+        == before
+
+
+def test_text_file_as_db_is_refused_untouched(cli, tmp_path: Path):
+    path = tmp_path / "notes" / "notes.txt"
+    path.parent.mkdir()
+    path.write_text("my notes\n")
+    same = untouched(path)
+    assert_user_error(cli("--db", str(path), "list"), str(path), "not an SQLite file")
+    assert same()
+
+
+def test_truncated_db_is_refused_untouched(cli, room_dir: Path, tmp_path: Path):
+    cli("declare", "Checkout down", "--severity", "P1").ok()
+    with Store(room_dir / "warroom.db", author="x") as store:
+        incident = store.load().events[0].id
+        for i in range(300):
+            store.append("entry.logged", incident, {"text": f"entry {i} " + "x" * 300, "type": "note"})
+        store.checkpoint()
+    data = (room_dir / "warroom.db").read_bytes()
+    path = tmp_path / "cut" / "warroom.db"
+    path.parent.mkdir()
+    path.write_bytes(data[: len(data) // 2])
+    same = untouched(path)
+    assert_user_error(cli("--db", str(path), "show"), str(path), "damaged")
+    assert_user_error(cli("--db", str(path), "log", "x"), str(path), "damaged")
+    assert same()
+
+
+def test_foreign_sqlite_db_is_refused_untouched(cli, tmp_path: Path):
+    path = tmp_path / "other" / "app.db"
+    path.parent.mkdir()
+    conn = sqlite3.connect(path)
+    conn.execute("create table users (id integer primary key)")
+    conn.commit()
+    conn.close()
+    same = untouched(path)
+    assert_user_error(cli("--db", str(path), "list"), str(path), "not a warroom database")
+    assert same()
+
+
+def test_newer_schema_db_is_refused_untouched(cli, tmp_path: Path):
+    path = tmp_path / "future" / "warroom.db"
+    path.parent.mkdir()
+    create(path)  # a real warroom file (WAL mode) ...
+    conn = sqlite3.connect(path)
+    conn.execute("update meta set value = ? where key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
+    conn.commit()
+    conn.close()  # ... from a newer version
+    same = untouched(path)
+    assert_user_error(cli("--db", str(path), "log", "x"), str(path), "newer warroom")
+    assert same()
+
+
+def test_outside_a_war_room(tmp_path: Path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_user_error(run_cli("list", cwd=empty), "no warroom.toml", "warroom init")
+    assert list(empty.iterdir()) == []
+
+
+def test_dir_option_and_init_twice(tmp_path: Path, room_dir: Path):
+    run_cli("--dir", str(room_dir), "declare", "elsewhere", "--severity", "P2", cwd=tmp_path).ok()
+    assert "elsewhere" in run_cli("--dir", str(room_dir), "list", cwd=tmp_path).ok().out
+    assert_user_error(run_cli("init", str(room_dir), cwd=tmp_path), "already a war room")
