@@ -400,6 +400,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "action" and not getattr(args, "action_command", None):
         args.action_command = "list"
         args.all = False
+    _NOTES.clear()  # main() may run more than once in a process (tests, the console)
     try:
         code = args.func(args) or 0
         for note in _NOTES:
@@ -416,3 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:  # a bug, not the user's mistake: one line, the record untouched
+        if os.environ.get("WARROOM_DEBUG"):
+            raise
+        print(f"warroom: internal error: {exc!r}. Nothing was half-written (every entry is one "
+              f"transaction). Run with WARROOM_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        return 70
