@@ -325,3 +325,31 @@ async def test_help_lists_all_keys(app_room, clock):
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.__class__.__name__ != "HelpScreen"
+
+
+async def test_a_file_swapped_by_git_pull_is_reloaded(app_room, clock, tmp_path):
+    import os
+    import shutil
+
+    app = make_app(app_room, clock, start_sources=False, watch=True)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("n", *"typed here first", "enter")
+        await wait_until(pilot, lambda: "typed here first" in table_texts(app))
+        app.recorder.wait_idle()
+        await pilot.press(*"still typing")
+        # What a fast-forward pull does: a new file, with a teammate's entry, renamed over ours.
+        incoming = tmp_path / "incoming.db"
+        shutil.copy(db, incoming)
+        with Store(incoming, author="dana") as other:
+            incident = app_room.state.ordered[0]
+            other.append("entry.logged", incident.id, {"text": "from a teammate", "type": "note"})
+            other.checkpoint()
+        os.replace(incoming, db)
+        await wait_until(pilot, lambda: "from a teammate" in table_texts(app), timeout=5)
+        assert "typed here first" in table_texts(app)
+        assert app.query_one("#entry-input", Input).value == "still typing"
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(e.body.get("text") == "still typing" for e in events(db, "entry.logged")))
+    with Store(db, author="reader") as store:
+        assert store.conn.execute("pragma integrity_check").fetchone()[0] == "ok"

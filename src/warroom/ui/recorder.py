@@ -90,4 +90,14 @@ class Recorder:
                 self.on_error(f"internal error in {job.label or 'an operation'}: {exc!r}", job)
             finally:
                 if self._queue.empty():
+                    if job.label != "reload":
+                        self._fold_wal()
                     self._idle.set()
+
+    def _fold_wal(self) -> None:
+        """Keep the WAL empty while idle: a `git pull` that swaps warroom.db must never
+        meet a WAL full of the old file's pages, and a copy of the file alone is complete."""
+        try:
+            self.room.store.checkpoint()
+        except Exception:  # busy or read-only: the next idle moment tries again
+            pass

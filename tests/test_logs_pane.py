@@ -1,0 +1,184 @@
+"""The Logs pane in the real console, fed by real subprocesses through LogSource.
+
+The hostile corpus goes through the exact path the pane uses (subprocess ->
+LogSource -> LogView.render_line) and the assertions are on the rendered strips.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from console_support import open_room, story, wait_until
+from warroom.store import Store
+from warroom.ui.app import make_app
+from warroom.ui.panes.logs import LogsPane
+from warroom.ui.panes.logview import LogView
+
+pytestmark = pytest.mark.anyio
+SCRIPTS = Path(__file__).parent / "scripts"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def add_log_sources(room_dir: Path, sources: dict[str, list[str]]) -> None:
+    config = room_dir / "warroom.toml"
+    text = config.read_text()
+    for name, argv in sources.items():
+        quoted = ", ".join(f'"{arg}"' for arg in argv)
+        text += f'\n[[log]]\nname = "{name}"\ncommand = [{quoted}]\n'
+    config.write_text(text)
+
+
+def rendered(view: LogView) -> list[str]:
+    """What the pane draws: each visible line as the terminal would receive it."""
+    return ["".join(segment.text for segment in view.render_line(y)) for y in range(view.size.height)]
+
+
+def all_rendered(view: LogView) -> list[str]:
+    return ["".join(seg.text for seg in view.line_text(line).render(view.app.console)) for line in view.shown]
+
+
+@pytest.fixture
+def console(room_dir, clock):
+    py = sys.executable
+    add_log_sources(room_dir, {
+        "formats": [py, str(SCRIPTS / "formats.py")],
+        "hostile": [py, str(SCRIPTS / "hostile_corpus.py")],
+        "crashy": [py, str(SCRIPTS / "exit_with.py"), "3", "about to fail"],
+    })
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    app = make_app(room, clock, start_sources=True, watch=False)
+    yield app, room
+    room.close()
+
+
+def view_of(app, name: str) -> LogView:
+    return app.query_one(LogsPane).view_for(name)
+
+
+async def test_hostile_corpus_renders_inert(console):
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        hostile = view_of(app, "hostile")
+        await wait_until(pilot, lambda: any(l.text.startswith("invalid") for l in hostile.buffer_lines))
+        lines = all_rendered(hostile)
+        joined = "\n".join(lines)
+        assert "\x1b" not in joined and "\x07" not in joined and "\x00" not in joined
+        assert not any(0x80 <= ord(ch) <= 0x9f for ch in joined)
+        assert "[@click=app.quit]x[/]" in joined          # markup shown as text, not run
+        assert "[bold red]not markup[/bold red]" in joined
+        assert "hunter2hunter2" not in joined and "s3cr3t-pass" not in joined
+        assert "eyJzdWIiOiIxIn0" not in joined and "AKIAIOSFODNN7EXAMPLE" not in joined
+        assert "invalid" in joined and "\ufffd" in joined  # invalid UTF-8 replaced, not dropped
+        assert app.is_running
+        # the on-screen strips too
+        app.query_one(LogsPane).query_one("TabbedContent").active = "tab-1"
+        await pilot.pause(0.2)
+        screen_text = "\n".join(rendered(hostile))
+        assert "\x1b" not in screen_text
+
+
+async def test_formats_levels_and_min_level(console):
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        formats = view_of(app, "formats")
+        await wait_until(pilot, lambda: formats.total >= 6)
+        levels = {line.level for line in formats.buffer_lines}
+        assert {"info", "error", "warn"} <= levels
+        formats.set_min_level("error")
+        assert formats.shown and all(line.level == "error" for line in formats.shown)
+        formats.set_min_level("debug")
+        assert len(formats.shown) == formats.total
+
+
+async def test_filter_highlight_invalid_regex_and_recall(console):
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        pane = app.query_one(LogsPane)
+        formats = view_of(app, "formats")
+        await wait_until(pilot, lambda: formats.total >= 6)
+        pane.query_one("TabbedContent").active = "tab-0"
+        await pilot.pause()
+        formats.focus()
+        await pilot.press("slash", *"timed out|declined", "enter")
+        await pilot.pause()
+        assert formats.shown and all(("timed out" in l.text or "declined" in l.text) for l in formats.shown)
+        assert len(formats.shown) < formats.total
+        await pilot.press("h")   # highlight: everything shown again, matches marked
+        assert len(formats.shown) == formats.total
+        await pilot.press("h")
+        await pilot.press("slash")
+        await pilot.pause()
+        assert app.screen.query_one("Input").value == "timed out|declined"  # the last filter is recalled
+        app.screen.query_one("Input").value = "(["
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.is_running
+        assert formats.filter_text == "(["   # taken as plain text, with a message instead of a crash
+
+
+async def test_follow_pause_and_clear(console):
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        hostile = view_of(app, "hostile")
+        await wait_until(pilot, lambda: hostile.total >= 30)
+        hostile.follow = False
+        hostile.add_lines(list(hostile.buffer_lines)[:3])  # three more lines arrive while paused
+        assert hostile.arrived_while_paused == 3
+        assert "PAUSED, 3 new" in hostile.status_line()
+        hostile.follow = True
+        assert hostile.arrived_while_paused == 0
+        hostile.action_clear()
+        assert not hostile.shown
+
+
+async def test_pin_writes_a_redacted_finding(console):
+    app, room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        hostile = view_of(app, "hostile")
+        await wait_until(pilot, lambda: hostile.total >= 30)
+        target = next(i for i, line in enumerate(hostile.shown) if "Authorization" in line.text)
+        hostile.cursor = target
+        hostile.focus()
+        await pilot.press("p")
+
+        def pinned():
+            with Store(room.store.path, author="reader") as store:
+                return [e for e in store.load().events if e.kind == "entry.logged" and e.body.get("source")]
+
+        await wait_until(pilot, lambda: bool(pinned()))
+    event = pinned()[0]
+    assert event.body["source"] == "log:hostile" and event.body["type"] == "finding"
+    assert "Authorization" in event.body["text"] and "eyJ" not in event.body["text"]
+
+
+async def test_a_crashing_source_says_so_in_its_tab(console):
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        crashy = view_of(app, "crashy")
+        await wait_until(pilot, lambda: "exited with code 3" in crashy.status)
+        assert "giving up: 3" in crashy.status or "about to fail" in crashy.status
+        assert app.is_running
+
+
+async def test_flood_is_bounded_and_counts_what_it_folded(room_dir, clock):
+    add_log_sources(room_dir, {"flood": [sys.executable, str(SCRIPTS / "flood.py"), "30000"]})
+    text = (room_dir / "warroom.toml").read_text().replace('name = "flood"', 'name = "flood"\nbuffer = 1000')
+    (room_dir / "warroom.toml").write_text(text)
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    app = make_app(room, clock, start_sources=True, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        flood = view_of(app, "flood")
+        await wait_until(pilot, lambda: flood.total >= 30000, timeout=30)
+        assert len(flood.buffer_lines) == 1000
+        assert flood.folded == flood.total - 1000
+        assert "folded" in flood.status_line()
+    room.close()
