@@ -93,7 +93,7 @@ def bench_append() -> list[Figure]:
             ours.append(percentile(_append_ours(Path(tmp), texts), 50) * 1000)
     value, limit = statistics.median(ours), statistics.median(raw)
     return [Figure(name=f"store: append {APPENDS:,} entries, p50 per append", value=value, unit="ms",
-                   against="raw sqlite3 insert+commit (WAL, FULL)", limit=limit, target="ratio <= 2",
+                   against="raw sqlite3 insert+commit", limit=limit, target="ratio <= 2",
                    met=value <= 2 * limit)]
 
 
@@ -181,11 +181,25 @@ def bench_fold_export() -> list[Figure]:
             assert len(rows) == BIG
             return elapsed * 1000
 
+        def fold_export_only() -> float:
+            # The figure: fold + export of events already in memory (the console's case:
+            # it keeps the events and folds again on each change).
+            store = Store(path, author="bench")
+            loaded = store.load(incident)
+            store.close()
+            began = time.perf_counter()
+            state = fold(loaded.events, config.roles)
+            export.postmortem(state.incidents[incident], config, now)
+            return (time.perf_counter() - began) * 1000
+
         raw()  # warm the page cache for both
         ours_ms = statistics.median(ours() for _ in range(RUNS))
         raw_ms = statistics.median(raw() for _ in range(RUNS))
-    return [Figure(name=f"store: load + fold + export, {BIG:,} events", value=ours_ms, unit="ms",
-                   against=f"1 s target (sqlite3 read alone {raw_ms:.0f} ms)", limit=1000.0, target="< 1000 ms",
+        fold_ms = statistics.median(fold_export_only() for _ in range(RUNS))
+    return [Figure(name=f"store: fold + export, {BIG:,} events", value=fold_ms, unit="ms",
+                   against="1 s", limit=1000.0, target="< 1000 ms", met=fold_ms < 1000),
+            Figure(name=f"store: load + fold + export, {BIG:,} events", value=ours_ms, unit="ms",
+                   against=f"1 s (sqlite3 read alone: {raw_ms:.0f} ms)", limit=1000.0, target="< 1000 ms",
                    met=ours_ms < 1000)]
 
 

@@ -273,3 +273,18 @@ def test_dir_option_and_init_twice(tmp_path: Path, room_dir: Path):
     run_cli("--dir", str(room_dir), "declare", "elsewhere", "--severity", "P2", cwd=tmp_path).ok()
     assert "elsewhere" in run_cli("--dir", str(room_dir), "list", cwd=tmp_path).ok().out
     assert_user_error(run_cli("init", str(room_dir), cwd=tmp_path), "already a war room")
+
+
+def test_export_with_the_war_rooms_own_template(cli, room_dir: Path):
+    short = SHORT.search(cli("declare", "Checkout | down", "--severity", "P1").ok().out).group()
+    cli("set", "root_cause", "# not a heading").ok()
+    (room_dir / "templates" / "ours.md").write_text(
+        "# {{incident_id}} review\n\nTitle: {{title}}\n\nCause: {{root_cause}}\n\nTeam: {{owning_team}}\n")
+    out = cli("export", "--template", "templates/ours.md", "--out", "-").ok().out
+    assert out.splitlines()[0] == f"# {short} review"
+    assert "Title: Checkout \\| down" in out
+    assert "Cause: \\# not a heading" in out
+    assert "Team: {{owning_team}}" in out  # unknown placeholder left visible
+    written = cli("export").ok()
+    default = room_dir / "exports" / f"{short}-postmortem.md"
+    assert str(default.name) in written.out and default.read_text().startswith("<!-- Post-mortem")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections import Counter
@@ -20,6 +21,8 @@ from warroom.events import Event
 from warroom.paths import DATA_DIR
 from warroom.room import Room
 from warroom.state import fold
+
+from test_state import random_events
 
 MD = MarkdownIt("commonmark").enable("table")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
@@ -250,12 +253,38 @@ def test_report_metrics_by_severity(room: Room, clock: FrozenClock):
     assert structure(text)["tables"][0][0] == 7
 
 
-def test_write_atomic_leaves_no_temp_file(tmp_path: Path):
+def test_write_atomic_leaves_no_temp_file_and_a_shareable_mode(tmp_path: Path):
     out = tmp_path / "exports" / "pm.md"
     export.write_atomic(out, "hello\n")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # as open() would make it, not mkstemp's 0600
+    out.chmod(0o640)
     export.write_atomic(out, "again\n")
     assert out.read_text() == "again\n"
+    assert out.stat().st_mode & 0o777 == 0o640  # a rewrite keeps the mode the user chose
     assert [p.name for p in out.parent.iterdir()] == ["pm.md"]
+
+
+def reference_md_line(text: str) -> str:
+    """The escaper written plainly, with no fast paths: the oracle for md_line and md_cell."""
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text).strip()
+    text = re.sub(r"([\\`*_\[\]<>|~&!#])", r"\\\1", text)
+    match = re.match(r"([+\-=]|\d+[.)])", text)
+    if match:
+        mark = match.group(1)
+        escaped = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark
+        text = escaped + text[len(mark):]
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(nasty, st.text(max_size=40)))
+def test_fast_paths_agree_with_the_plain_escaper(text):
+    assert export.md_line(text.replace("\n", " ").replace("\r", " ")) == \
+        reference_md_line(text.replace("\n", " ").replace("\r", " "))
+    lines = text.replace("\r", "\n").split("\n")
+    assert export.md_cell(text) == "<br>".join(reference_md_line(line) for line in lines if line.strip())
 
 
 @pytest.mark.parametrize("text, expected", [("1. first", "1. first"), ("12) x", "12) x"), ("# no", "# no"),
@@ -264,3 +293,29 @@ def test_md_line_examples(text: str, expected: str):
     tokens = MD.parse(export.md_line(text))
     assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"]
     assert inline_text(tokens[1]) == expected
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_events())
+def test_any_record_exports_and_reports_without_crashing(events):
+    """Whatever a pulled record holds, what the fold accepts can be exported, reported and announced."""
+    from warroom import templates
+
+    state = fold(events, CONFIG.roles)
+    for incident in state.incidents.values():
+        doc = export.postmortem(incident, CONFIG, NOW)
+        assert structure(doc)["headings"][1:] == BENIGN_STRUCTURE["headings"][1:]
+        for name in ("handoff", "initial-alert", "statuspage-resolved"):
+            assert "{{" not in templates.render(name, incident, CONFIG, NOW)
+    report = export.report(state, CONFIG)
+    assert len(structure(report)["tables"]) >= 1
+
+
+def test_explicit_nulls_export():
+    from test_state import null_valued_events
+
+    state = fold(null_valued_events(), CONFIG.roles)
+    (incident,) = state.incidents.values()
+    doc = export.postmortem(incident, CONFIG, NOW)
+    assert structure(doc)["headings"][1:] == BENIGN_STRUCTURE["headings"][1:]
+    assert "| a | unassigned | not set | medium | open |" in doc

@@ -346,3 +346,30 @@ def test_two_different_events_under_one_id_keep_one_deterministically():
     assert project(left) == project(right)
     assert [q.reason for q in left.quarantined] == ["id collides with a different event"]
     assert len([e for e in left.incidents[INC_A].timeline if e.text in ("one", "two")]) == 1
+
+
+def null_valued_events() -> list[Event]:
+    """Optional keys sent as explicit nulls by another copy: read as missing, never a crash."""
+    rec = Recorder()
+    d = rec("incident.declared", None, {"title": "t", "severity": "P1", "impact": None, "ic": None,
+                                        "detected_at": None})
+    return [d,
+            rec("incident.status", d.id, {"status": "closed", "skipped": None, "note": None}),
+            rec("entry.logged", d.id, {"text": "x", "type": "note", "source": None}),
+            rec("update.posted", d.id, {"text": "u", "template": None, "channel": None}),
+            rec("action.added", d.id, {"text": "a", "owner": None, "due": None, "priority": None, "entry": None}),
+            rec("check.flipped", d.id, {"check": "api", "previous": "up", "current": "down", "reason": None}),
+            rec("command.ran", d.id, {"command": "ls", "exit_code": 0, "output": None, "runbook": None})]
+
+
+def test_explicit_nulls_read_as_missing_keys():
+    events = null_valued_events()
+    required = Recorder()("entry.logged", events[0].id, {"text": "y", "type": None}, advance=600)
+    state = fold(events + [required])
+    assert [(q.id, q.reason) for q in state.quarantined] == [(required.id, "missing type")]
+    inc = state.incidents[events[0].id]
+    assert inc.impact == "" and inc.holder("Incident Commander") == "alice" and inc.status == "closed"
+    assert inc.skipped_checklist == []
+    assert [e.type for e in inc.entries if e.text == "x"] == ["note"]
+    assert inc.actions[0].priority == "medium" and inc.actions[0].owner == ""
+    assert any(e.text == "Ran `ls`: exit 0" for e in inc.timeline)

@@ -275,14 +275,15 @@ def bundled_profiles() -> list[str]:
 
 def load_profile(name_or_path: str, relative_to: Path, key: str = "severity_profile") -> SeverityProfile:
     bundled = DATA_DIR / "severity" / f"{name_or_path}.toml"
-    if bundled.is_file():
-        file = bundled
-    else:
-        file = (relative_to / name_or_path).resolve()
-        if not file.is_file():
-            raise ConfigError(relative_to / "warroom.toml", key,
-                              f"no severity profile {name_or_path!r}: use one of "
-                              f"{', '.join(bundled_profiles())} or a path to a profile file")
+    try:
+        file = bundled if bundled.is_file() else (relative_to / name_or_path).resolve()
+        found = file.is_file()
+    except (OSError, ValueError):  # a name no path can have: too long, a NUL byte
+        found = False
+    if not found:
+        raise ConfigError(relative_to / "warroom.toml", key,
+                          f"no severity profile {name_or_path!r}: use one of "
+                          f"{', '.join(bundled_profiles())} or a path to a profile file")
     data = _read_toml(file)
     reader = _Reader(file, {})
     reader.table("", data, {"name", "description", "level"}, {"level"})
@@ -419,7 +420,7 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
     reader = _Reader(file, dict(os.environ) if environ is None else environ)
     reader.table("", data, _TOP_KEYS)
     root = file.parent
-    profile = load_profile(str(data.get("severity_profile", "P1-P4")), root)
+    profile = load_profile(reader.string("severity_profile", data.get("severity_profile", "P1-P4"), env=False), root)
     extra_roles = reader.strings("roles", data.get("roles", []), env=False)
     roles = DEFAULT_ROLES + tuple(r for r in extra_roles if r not in DEFAULT_ROLES)
     checklist = (reader.strings("checklist", data["checklist"], env=False)

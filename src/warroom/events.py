@@ -35,8 +35,10 @@ MAX_BODY_BYTES = 64_000
 
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _HLC_RE = r"[0-9]{13}\.[0-9]{5}"
-# Fields in range; only days 29-31 still need a calendar (see valid_time).
-_TIME_RE = r"[0-9]{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+# Fields in range; only days 29-31 still need a calendar (see valid_time). Years 1970-8999:
+# the fold and the countdowns add durations to these times, and 9999-12-31 + 30 minutes
+# raises OverflowError (a pulled record must not be able to crash every reader).
+_TIME_RE = r"(?:19[7-9][0-9]|[2-8][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
 _UUID = re.compile(f"^{_UUID_RE}\\Z")
 _HLC = re.compile(f"^{_HLC_RE}\\Z")
 _TIME = re.compile(f"^{_TIME_RE}\\Z")

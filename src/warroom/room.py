@@ -164,7 +164,8 @@ class Room:
                              f"{self.config.severity.ids[0]}`")
         if len(candidates) > 1:
             names = "; ".join(f"{i.short_id} {i.severity} {i.title}" for i in candidates)
-            raise UsageError(f"several open incidents, pick one with --incident: {names}")
+            which = "open incidents" if open_only else "incidents"
+            raise UsageError(f"several {which}, pick one with --incident: {names}")
         return candidates[0]
 
     # --- writing ---------------------------------------------------------
@@ -349,7 +350,7 @@ roles = []
 """
 
 GITATTRIBUTES = "warroom.db merge=warroom diff=warroom\n"
-GITIGNORE = "*.db-wal\n*.db-shm\n*.db.creating\n*.warroom-tmp\nexports/\n"
+GITIGNORE = "*.db-wal\n*.db-shm\n*.db.creating\n*.warroom-tmp*\nexports/\n"
 
 
 def init(folder: Path) -> list[Path]:

@@ -221,6 +221,8 @@ def _apply(state: State, event: Event, roles: tuple[str, ...],
            entries_by_id: dict[str, tuple[Incident, Entry]],
            actions_by_id: dict[str, ActionItem]) -> str | None:
     body = event.body
+    if None in body.values():  # an explicit null is a missing key (problem() reads it so)
+        body = {key: value for key, value in body.items() if value is not None}
     if event.kind == "incident.declared":
         incident = Incident(id=event.id, short_id="", title=body["title"], severity=body["severity"],
                             status="investigating", impact=body.get("impact", ""), author=event.author,
@@ -242,11 +244,11 @@ def _apply(state: State, event: Event, roles: tuple[str, ...],
         return "belongs to an unknown incident"
     incident.event_count += 1
     kind = event.kind
-    if kind == "entry.logged":  # most of any record: first
+    if kind == "entry.logged":  # most of any record: first, and positional (Entry's field order)
         type, text, source = body.get("type", "note"), body["text"], body.get("source", "")
-        entry = Entry(id=event.id, at=event.at, author=event.author, type=type, text=text, hlc=event.hlc,
-                      source=source, auto="pin" if source else "",
-                      history=[Revision(event.hlc, event.author, event.at, text, type)])
+        at, author, hlc = event.at, event.author, event.hlc
+        entry = Entry(event.id, at, author, type, text, hlc, "pin" if source else "", source, False,
+                      [Revision(hlc, author, at, text, type)])
         incident.entries.append(entry)
         entries_by_id[event.id] = (incident, entry)
     elif kind == "incident.status":

@@ -93,7 +93,10 @@ def check_file(path: Path) -> None:
         wal, shm = sidecars
         if not existed[0] and not existed[1] and (not wal.exists() or wal.stat().st_size == 0):
             for sidecar in sidecars:
-                sidecar.unlink(missing_ok=True)
+                try:
+                    sidecar.unlink(missing_ok=True)
+                except OSError:  # a read-only folder (EROFS even for a missing file): nothing was made
+                    pass
         raise
 
 
@@ -118,6 +121,12 @@ def _inspect(path: Path) -> None:
                                  f"Restore it from git (`git checkout -- {path.name}`) or a backup.")
         finally:
             conn.close()
+    except sqlite3.OperationalError as exc:
+        # Not damage: SQLite could not open or read the file here (a full disk has no room for
+        # the -shm a WAL file needs; a read-only folder; an I/O error). "Restore it from git"
+        # would throw away entries that are safe in the file.
+        raise StoreError(f"{path}: cannot open ({exc}): is the disk full or read-only? The file was left "
+                         f"untouched and nothing was logged; free space (or fix permissions) and retry.") from None
     except sqlite3.DatabaseError as exc:
         raise RefusedFile(f"{path}: the database is damaged or truncated ({exc}); left untouched. "
                          f"Restore it from git (`git checkout -- {path.name}`) or a backup.") from None
@@ -189,7 +198,7 @@ class Store:
         (a pulled record is untrusted) is skipped here and quarantined by the fold."""
         # Stamps are digits: '<:' keeps the range on the index and text like 'zzz' out of it.
         sql = "select hlc from events where hlc < ':' order by hlc desc"
-        for limit in (" limit 8", ""):
+        for limit in (" limit 1", " limit 16", ""):
             for (stamp,) in self.conn.execute(sql + limit).fetchall():
                 try:
                     self.hlc.observe(stamp)

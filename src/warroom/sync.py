@@ -39,7 +39,8 @@ from warroom.store import BUSY_TIMEOUT_MS, Quarantined, StoreError, check_file, 
 COLUMNS = ("id", "incident", "hlc", "author", "kind", "at", "body")
 DB_NAME = "warroom.db"
 TEMP_SUFFIX = ".warroom-tmp"
-GITIGNORE_LINES = ("*.db-wal", "*.db-shm", f"*{TEMP_SUFFIX}")
+# "*": a merge killed mid-write also leaves its temp file's -wal and -shm behind.
+GITIGNORE_LINES = ("*.db-wal", "*.db-shm", f"*{TEMP_SUFFIX}*")
 MERGE_DRIVER_NAME = "warroom: union of the events of both copies"
 # Files of a war room that `warroom sync` commits (anything else is the user's business).
 ROOM_FILES = (".gitattributes", ".gitignore", "warroom.toml", "runbooks", "templates")
