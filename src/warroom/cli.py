@@ -300,7 +300,7 @@ def _report_quarantine(room: Room) -> None:
 # --- the parser ----------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
     parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
     parser.add_argument("--db", help="the database file (default: the war room's warroom.db)")
@@ -380,20 +380,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
     p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")
     add("console", cmd_console, "open the console (the default)")
-    _add_sync_commands(sub)
+    _add_sync_commands(sub, sys.argv[1:] if argv is None else argv)
     return parser
 
 
-def _add_sync_commands(sub) -> None:
-    try:
-        from warroom import sync
-    except ImportError:
+SYNC_COMMANDS = {"sync", "merge", "dump", "git-setup"}
+
+
+def _add_sync_commands(sub, argv: list[str]) -> None:
+    # Imported only when asked for (or for --help): the console's start stays quick.
+    if not (SYNC_COMMANDS & set(argv) or "-h" in argv or "--help" in argv):
+        for name in sorted(SYNC_COMMANDS):
+            sub.add_parser(name, help="(see warroom --help)").set_defaults(func=_sync_missing)
         return
+    from warroom import sync
+
     sync.add_commands(sub)
 
 
+def _sync_missing(args: argparse.Namespace) -> int:
+    raise UsageError("run this command as `warroom sync|merge|dump|git-setup ...`")
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.command is None:
         args.func = cmd_console

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from sqlite_utils import Database
 
 from warroom.clock import Clock, HybridLogicalClock, SystemClock
 from warroom.events import Event, format_time, from_values, gc_paused, new_id
@@ -149,6 +148,8 @@ def create(path: Path) -> None:
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(str(tmp), isolation_level=None)
     try:
+        from sqlite_utils import Database  # only when creating: keeps the console's start fast
+
         db = Database(conn)
         db["meta"].create({"key": str, "value": str}, pk="key")
         db["events"].create({"id": str, "incident": str, "hlc": str, "author": str, "kind": str,
@@ -187,7 +188,6 @@ class Store:
             self.conn = _connect(self.path)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: cannot open: {exc}") from None
-        self.db = Database(self.conn)
         self.generation = getattr(self, "generation", 0) + 1  # readers restart when the file is swapped
         self._identity = self._file_identity()
         self.last_rowid = 0
@@ -205,6 +205,13 @@ class Store:
                     return
                 except (ValueError, TypeError, AttributeError):
                     continue
+
+    @property
+    def db(self):
+        """The open file as a sqlite-utils Database, for inspection and scripts."""
+        from sqlite_utils import Database
+
+        return Database(self.conn)
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:

@@ -8,6 +8,8 @@ watchfiles (or the 1 s poll) -> reload -> the same path.
 from __future__ import annotations
 
 import asyncio
+import threading
+import os
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -18,13 +20,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer
+from textual.widgets import DataTable, Footer, TabbedContent, TabPane
 
 from warroom import templates
 from warroom.clock import Clock, SystemClock
 from warroom.events import STATUSES, format_time
-from warroom.room import Room
+from warroom.room import Room, UsageError
 from warroom.state import Incident, State
+from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.health import HealthPane
@@ -40,6 +43,7 @@ from warroom.ui.screens.entry import EntryScreen
 from warroom.ui.screens.help import HelpScreen
 from warroom.ui.screens.pick import PickScreen
 from warroom.ui.screens.prompt import ConfirmScreen, PromptScreen
+from warroom.ui.screens.runbook import RunbookScreen
 from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
 from warroom.ui.view import ConsoleView
 
@@ -54,6 +58,9 @@ KEYS_HELP = [
     ("Logs", [("/", "filter (text or regex)"), ("h", "highlight matches instead of filtering"),
               ("f", "follow or pause"), ("l", "minimum level"), ("p", "pin the selected line to the timeline"),
               ("c", "clear")]),
+    ("Playbook", [("b", "runbooks: search, read, Enter runs a step after confirming, U names the runbook in use"),
+                  ("s", "stop the running step (on its Logs tab, or in the runbook screen)"),
+                  ("d", "mark the selected action item done (Actions tab, next to the Roster)")]),
     ("Moving", [("tab / shift+tab", "next / previous pane"), ("L T H R", "jump to logs, timeline, health, roster"),
                 ("?", "this help"), ("q", "quit")]),
 ]
@@ -74,6 +81,7 @@ class WarroomApp(App[int]):
         Binding("a", "add_action", "Action item", show=False),
         Binding("z", "snooze", "Snooze", show=False),
         Binding("I", "switch_incident", "Incident", show=False),
+        Binding("b", "runbooks", "Runbooks"),
         Binding("E", "export", "Export"),
         Binding("ctrl+z", "undo_delete", "Undo delete", show=False),
         Binding("L", "focus_pane('logs')", "Logs", show=False),
@@ -98,8 +106,14 @@ class WarroomApp(App[int]):
         self.state: State | None = None
         self.last_deleted: str | None = None
         self.recorder = Recorder(room, self._state_from_thread, self._error_from_thread)
+        self._ui_loop: asyncio.AbstractEventLoop | None = None
+        self._state_lock = threading.Lock()
+        self._pending_state: State | None = None
         self.health_monitor = None
         self.log_sources: list = []
+        self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
+        self.stopped_steps: set[tuple[str, int]] = set()
+        self.runbook_selected: tuple[str, int] | None = None
 
     # --- layout --------------------------------------------------------------
 
@@ -111,7 +125,11 @@ class WarroomApp(App[int]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield HealthPane(self.config.checks, id="health")
-                yield RosterPane(id="roster").data_bind(WarroomApp.view)
+                with TabbedContent(id="people"):
+                    with TabPane("Roster", id="tab-roster"):
+                        yield RosterPane(id="roster").data_bind(WarroomApp.view)
+                    with TabPane("Actions", id="tab-actions"):
+                        yield ActionsPane(id="actions").data_bind(WarroomApp.view)
                 yield CountdownPane(self.clock, id="countdown").data_bind(WarroomApp.view)
             with Vertical(id="right"):
                 yield LogsPane(self.config.logs, id="logs")
@@ -119,6 +137,7 @@ class WarroomApp(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self._ui_loop = asyncio.get_running_loop()
         for theme in load_themes():
             self.register_theme(theme)
         chosen = saved_theme()
@@ -127,11 +146,15 @@ class WarroomApp(App[int]):
         self.recorder.start()
         self.recorder.reload()
         self.set_interval(1.0, self.recorder.reload)  # a cheap poll backs up the file watcher
+        # Paint first; watchers and sources (httpx, subprocesses) start right after.
+        self.call_after_refresh(self.start_background)
+        self.query_one("#timeline-table", DataTable).focus()
+
+    def start_background(self) -> None:
         if self.watch_file:
             self.watch_record()
         if self.start_sources:
             self.start_live_sources()
-        self.query_one("#timeline-table", DataTable).focus()
 
     def on_resize(self, event) -> None:
         # 80x24 must still show every pane: drop borders, narrow the left column.
@@ -142,17 +165,32 @@ class WarroomApp(App[int]):
 
     # --- state ---------------------------------------------------------------
 
+    def from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Hand work to the UI thread without waiting for it: the recorder must never stall
+        on a busy screen (call_from_thread blocks until the UI has run the callback)."""
+        loop = self._ui_loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(lambda: callback(*args, **kwargs))
+            except RuntimeError:
+                pass  # the app is shutting down
+
     def _state_from_thread(self, state: State) -> None:
-        try:
-            self.call_from_thread(self.show_state, state)
-        except RuntimeError:
-            pass  # the app is shutting down
+        # Coalesce: a burst of writes or reloads shows only the newest state.
+        with self._state_lock:
+            scheduled = self._pending_state is not None
+            self._pending_state = state
+        if not scheduled:
+            self.from_thread(self._show_pending_state)
+
+    def _show_pending_state(self) -> None:
+        with self._state_lock:
+            state, self._pending_state = self._pending_state, None
+        if state is not None:
+            self.show_state(state)
 
     def _error_from_thread(self, message: str, job: Job) -> None:
-        try:
-            self.call_from_thread(self.notify, message, severity="error", timeout=8, markup=False)
-        except RuntimeError:
-            pass
+        self.from_thread(self.notify, message, severity="error", timeout=8, markup=False)
 
     def show_state(self, state: State) -> None:
         self.state = state
@@ -179,11 +217,11 @@ class WarroomApp(App[int]):
         """Run a Room operation on the recorder thread; say `done` when it is durable."""
         def on_done(_result: Any) -> None:
             if done:
-                self.call_from_thread(self.notify, done, timeout=3, markup=False)
+                self.from_thread(self.notify, done, timeout=3, markup=False)
 
         def failed(message: str) -> None:
             if on_error:
-                self.call_from_thread(on_error, message)
+                self.from_thread(on_error, message)
 
         self.recorder.submit(operation, on_done=on_done, on_error=failed, label=label)
 
@@ -497,6 +535,7 @@ class WarroomApp(App[int]):
             ("Add action item", "With owner, due date and priority", self.action_add_action),
             ("Switch incident", "Show another incident", self.action_switch_incident),
             ("Export post-mortem", "Write the markdown post-mortem", self.action_export),
+            ("Runbooks", "Read a runbook and run its steps", self.action_runbooks),
             ("Close incident", "Through the closure checklist", lambda: self.incident and self.close_incident(self.incident)),
             ("Show keys", "Every key of the console", self.action_help),
         ]
@@ -552,20 +591,34 @@ class WarroomApp(App[int]):
 
         self.record(operation, label="check flip")
 
-    @work(group="logs", exit_on_error=False)
-    async def run_log_source(self, source) -> None:
+    def run_log_source(self, source) -> None:
+        pane = self.query_one(LogsPane)
+        feed = LineFeed(self, lambda lines, folded: pane.add_lines(source.name, lines, folded),
+                        lambda status: pane.set_status(source.name, status), cap=source.buffer)
+        self.tail_in_thread(source, feed)
+
+    @work(thread=True, group="logs", exit_on_error=False)
+    def tail_in_thread(self, source, feed: "LineFeed") -> None:
+        """Each tail reads and parses in its own thread and event loop, so a flooding log
+        never takes the UI's loop; lines reach the pane in coalesced batches."""
+        from textual.worker import get_current_worker
+
         from warroom.sources.logs import LogSource
 
-        pane = self.query_one(LogsPane)
-        log_source = LogSource(source, on_lines=lambda lines: pane.add_lines(source.name, lines),
-                               on_status=lambda status: pane.set_status(source.name, status),
-                               secrets=self.config.secrets, clock=self.clock, cwd=str(self.config.root))
-        self.log_sources.append(log_source)
-        try:
+        worker = get_current_worker()
+
+        async def tail() -> None:
+            log_source = LogSource(source, on_lines=feed.add, on_status=feed.status,
+                                   secrets=self.config.secrets, clock=self.clock, cwd=str(self.config.root))
+            self.log_sources.append(log_source)
             await log_source.start()
-            await asyncio.Event().wait()  # runs until the app exits and cancels this worker
-        finally:
-            await log_source.stop()
+            try:
+                while not worker.is_cancelled and self._ui_loop is not None and not self._ui_loop.is_closed():
+                    await asyncio.sleep(0.2)
+            finally:
+                await log_source.stop()
+
+        asyncio.run(tail())
 
     @on(LogView.Pinned)
     def pin_line(self, event: LogView.Pinned) -> None:
@@ -576,6 +629,175 @@ class WarroomApp(App[int]):
         at = line.at if getattr(line, "at", None) else None
         self.record(lambda room: room.log(incident, line.text, "finding", at=at, source=f"log:{line.source}"),
                     done=f"Pinned to the timeline from {line.source}.")
+
+    # --- runbooks and action items ---------------------------------------------------------
+
+    def action_runbooks(self) -> None:
+        self.load_runbooks()
+
+    @work(thread=True, group="runbooks", exclusive=True, exit_on_error=False)
+    def load_runbooks(self) -> None:
+        from warroom.runbooks import load_runbooks
+
+        found = load_runbooks(self.config.runbooks_dir)
+        self.call_from_thread(self.show_runbooks, found)
+
+    def show_runbooks(self, found: list) -> None:
+        from warroom.runbooks import incident_fields
+
+        incident = self.incident
+        self.push_screen(RunbookScreen(
+            found, folder=self.config.runbooks_dir, cwd=self.config.root, environ=os.environ,
+            fields=incident_fields(incident) if incident else None,
+            in_use=incident.fields.get("runbook", "") if incident else "",
+            running=self.running_steps, selected=self.runbook_selected))
+
+    @on(RunbookScreen.RunStep)
+    def run_step(self, event: RunbookScreen.RunStep) -> None:
+        from warroom import runbooks
+
+        incident = self.need_incident()
+        if incident is None:
+            return
+        runbook, step = event.runbook, event.step
+        key = (runbook.name, step.index)
+        self.runbook_selected = key
+        if key in self.running_steps:
+            self.notify(f"{runbook.name} #{step.index} is already running.", severity="warning", markup=False)
+            return
+        fields = runbooks.incident_fields(incident)
+        try:
+            argv = runbooks.prepare(step, os.environ, fields)
+        except UsageError as exc:
+            self.notify(f"{runbook.name}: {exc}", severity="error", timeout=10, markup=False)
+            return
+        self.run_runbook_step(incident, runbook, step, argv, runbooks.child_env(os.environ, fields),
+                              runbooks.step_secrets(step, os.environ))
+
+    @work(group="steps", exit_on_error=False)
+    async def run_runbook_step(self, incident: Incident, runbook, step, argv: list[str], env: dict[str, str],
+                               secrets: tuple[str, ...]) -> None:
+        """A step in its own Logs tab; when it ends, the timeline records it by itself."""
+        from warroom.config import LogConfig
+        from warroom.runbooks import output_tail
+        from warroom.sources.logs import LogSource
+
+        pane = self.query_one(LogsPane)
+        name = f"{LogsPane.STEP_PREFIX}{runbook.name} #{step.index}"
+        view = pane.add_tab(name)
+        self.call_after_refresh(view.focus)  # its output in front, and `s` stops it
+        source = LogSource(LogConfig(name=name, command=tuple(argv), buffer=2000), on_lines=view.add_lines,
+                           on_status=lambda status: pane.set_view_status(view, status),
+                           secrets=(*self.config.secrets, *secrets), clock=self.clock, env=env,
+                           cwd=str(self.config.root))
+        key = (runbook.name, step.index)
+        self.running_steps[key] = (source, view)
+        self.stopped_steps.discard(key)
+        self.steps_changed()
+        code: int | None = None
+        try:
+            await source.start()
+            code = await source.wait()
+        finally:
+            stopped = key in self.stopped_steps
+            if code is None:  # the console is closing under it: the step ends with it
+                stopped = True
+                try:
+                    await source.stop()
+                except Exception:
+                    pass
+                code = source.exit_code if source.exit_code is not None else -1
+            self.running_steps.pop(key, None)
+            self.stopped_steps.discard(key)
+            self.steps_changed()
+            output = output_tail([line.text for line in source.lines], stopped=stopped)
+            exit_code = code
+            self.record(lambda room: room.record_command(incident, step.command, exit_code, output,
+                                                         runbook=runbook.name),
+                        done=f"{runbook.name} #{step.index} {'stopped' if stopped else 'exited'} "
+                             f"(exit {exit_code}); on the timeline.", label="command ran")
+
+    def steps_changed(self) -> None:
+        try:
+            screen = self.screen
+        except Exception:  # shutting down: no screen left to tell
+            return
+        if isinstance(screen, RunbookScreen):
+            screen.set_running(self.running_steps)
+
+    def stop_step(self, key: tuple[str, int]) -> None:
+        if key not in self.running_steps:
+            self.notify(f"{key[0]} #{key[1]} is not running.", markup=False)
+            return
+        source, view = self.running_steps[key]
+        self.stopped_steps.add(key)
+        self.notify(f"Stopping {key[0]} #{key[1]}…", markup=False)
+
+        async def stop() -> None:
+            await source.stop()
+            self.query_one(LogsPane).set_view_status(view, f"stopped (exit {source.exit_code})")
+
+        self.run_worker(stop(), group="steps", exit_on_error=False)
+
+    @on(RunbookScreen.StopStep)
+    def stop_step_from_runbook(self, event: RunbookScreen.StopStep) -> None:
+        self.stop_step((event.runbook, event.index))
+
+    @on(LogsPane.StopRequested)
+    def stop_step_from_logs(self, event: LogsPane.StopRequested) -> None:
+        key = next((k for k in self.running_steps if f"{LogsPane.STEP_PREFIX}{k[0]} #{k[1]}" == event.name), None)
+        if key is None:
+            self.notify("This step is not running any more.", markup=False)
+            return
+        self.stop_step(key)
+
+    @on(RunbookScreen.UseRunbook)
+    def use_runbook(self, event: RunbookScreen.UseRunbook) -> None:
+        incident = self.need_incident()
+        if incident is None:
+            return
+        name = event.runbook
+        self.record(lambda room: room.set_field(incident, "runbook", name),
+                    done=f"{incident.short_id} follows the {name} runbook.")
+
+    @on(ActionsPane.MarkDone)
+    def action_item_done(self, event: ActionsPane.MarkDone) -> None:
+        action_id = event.action_id
+        self.record(lambda room: room.action_done(action_id), done="Action item done.")
+
+
+class LineFeed:
+    """Lines from a tail thread to the UI: batches pile up while the screen is busy and are
+    handed over as one, so a flood costs the UI one repaint per frame, not one per batch.
+    What piles up beyond the source's buffer would be folded out by the pane anyway: it is
+    dropped here and counted, so memory stays bounded and the pane still says how many."""
+
+    def __init__(self, app: WarroomApp, on_lines: Callable[[list, int], None], on_status: Callable[[str], None],
+                 cap: int = 10_000) -> None:
+        self.app, self.on_lines, self.on_status, self.cap = app, on_lines, on_status, cap
+        self._lock = threading.Lock()
+        self._pending: list = []
+        self._folded = 0
+
+    def add(self, lines: list) -> None:
+        with self._lock:
+            scheduled = bool(self._pending)
+            self._pending.extend(lines)
+            if len(self._pending) > self.cap:
+                self._folded += len(self._pending) - self.cap
+                del self._pending[:-self.cap]
+        if not scheduled:
+            self.app.from_thread(self._flush)
+
+    def _flush(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+            folded, self._folded = self._folded, 0
+        if batch or folded:
+            self.on_lines(batch, folded)
+
+    def status(self, text: str) -> None:
+        self.app.from_thread(self.on_status, text)
 
 
 def _ts(at: str) -> float:

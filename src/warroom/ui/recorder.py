@@ -48,6 +48,8 @@ class Recorder:
         self._thread.start()
 
     def stop(self) -> None:
+        if not self._thread.is_alive():
+            return  # never started (the app failed before mounting) or already stopped
         self._queue.put(_STOP)
         self._thread.join(timeout=5)
 

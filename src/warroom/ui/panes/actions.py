@@ -20,6 +20,8 @@ from warroom.ui.view import ConsoleView, inert
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
 PRIORITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "dim"}
+PRIORITY_SHORT = {"high": "high", "medium": "med", "low": "low"}
+MIN_TEXT = 16
 
 
 def ordered(actions: list[ActionItem]) -> list[ActionItem]:
@@ -47,11 +49,31 @@ class ActionsPane(DataTable):
 
     def on_mount(self) -> None:
         self.border_title = "Action items"
-        self.add_column("action", key="text")
+        self.add_column("✓", key="status", width=1)
+        self.add_column("action", key="text", width=MIN_TEXT)
         self.add_column("owner", key="owner")
         self.add_column("due", key="due")
-        self.add_column("priority", key="priority")
-        self.add_column("status", key="status")
+        self.add_column("pri", key="priority")
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_columns)
+
+    def _fit_columns(self) -> None:
+        """The action text takes what the other columns leave; in a narrow pane it takes the
+        whole width and owner, due and priority are a scroll to the right."""
+        visible = self.scrollable_content_region.width
+        if visible <= 0:
+            return
+        padding = 2 * self.cell_padding
+        others = sum(c.get_render_width(self) for key, c in self.columns.items() if key.value != "text")
+        status = self.columns[next(k for k in self.columns if k.value == "status")].get_render_width(self)
+        remaining = visible - others - padding
+        width = remaining if remaining >= MIN_TEXT else max(MIN_TEXT, visible - status - padding)
+        column = self.columns[next(k for k in self.columns if k.value == "text")]
+        if column.width != width:
+            column.auto_width = False
+            column.width = width
+            self.refresh()
 
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:
@@ -62,17 +84,17 @@ class ActionsPane(DataTable):
         self.items = ordered(incident.actions) if incident else []
         for item in self.items:
             style = "dim" if item.done else ""
-            text = Text("☑ " if item.done else "☐ ", style=style)
-            text.append_text(inert(item.text, style="dim strike" if item.done else "", limit=200))
-            self.add_row(text,
-                         inert(item.owner or "-", style=style or ("" if item.owner else "dim"), limit=40),
+            self.add_row(Text("☑" if item.done else "☐", style=style),
+                         inert(item.text, style="dim strike" if item.done else "", limit=200),
+                         inert(item.owner or "-", style=style or ("" if item.owner else "dim"), limit=12),
                          inert(item.due or "-", style=style or ("" if item.due else "dim"), limit=20),
-                         Text(item.priority, style=style or PRIORITY_STYLE.get(item.priority, "")),
-                         Text("done " + item.done_at[11:16] if item.done else "open", style=style or "bold"),
+                         Text(PRIORITY_SHORT.get(item.priority, item.priority),
+                              style=style or PRIORITY_STYLE.get(item.priority, "")),
                          key=item.id)
         if not self.items:
             hint = "none yet: a adds one" if incident else "no incident"
-            self.add_row(Text(hint, style="dim"), Text(""), Text(""), Text(""), Text(""), key="-none-")
+            self.add_row(Text(""), Text(hint, style="dim"), Text(""), Text(""), Text(""), key="-none-")
+        self.call_after_refresh(self._fit_columns)
         open_count = sum(1 for item in self.items if not item.done)
         self.border_subtitle = f"{open_count} open" if self.items else ""
         self._label_tab(f"Actions ({open_count})" if open_count else "Actions")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
 from warroom.config import LogConfig
@@ -59,7 +61,15 @@ class LogsPane(Vertical):
         Binding("slash", "filter", "Filter"),
         Binding("h", "highlight", "Highlight"),
         Binding("l", "level", "Min level"),
+        Binding("s", "stop_step", "Stop step"),
     ]
+
+    STEP_PREFIX = "step: "  # tabs of runbook steps (the app names them "step: <runbook> #n")
+
+    @dataclass
+    class StopRequested(Message):
+        """`s` on a runbook step's tab: the app stops that step if it still runs."""
+        name: str
 
     def __init__(self, sources: tuple[LogConfig, ...], **kwargs) -> None:
         super().__init__(**kwargs)
@@ -90,11 +100,17 @@ class LogsPane(Vertical):
                 return self.query_one(f"#log-{index}", LogView)
         return None
 
-    def add_lines(self, name: str, lines: list) -> None:
+    def add_lines(self, name: str, lines: list, folded: int = 0) -> None:
+        """folded: lines that arrived but were dropped before reaching the pane (a flood)."""
         view = self.view_for(name)
+        everything = self.query_one("#log-all", AllLogView)
+        for target in (view, everything):
+            if target is not None and folded:
+                target.total += folded
+                target.folded += folded
         if view is not None:
             view.add_lines(lines)
-        self.query_one("#log-all", AllLogView).add_lines(lines)
+        everything.add_lines(lines)
         now = time.time()
         bucket = self.errors.setdefault(name, deque(maxlen=5000))
         bucket.extend(now for line in lines if line.level == "error")
@@ -113,6 +129,25 @@ class LogsPane(Vertical):
         tabs.add_pane(TabPane(name, view, id=f"tab-extra-{index}"))
         tabs.active = f"tab-extra-{index}"
         return view
+
+    def set_view_status(self, view: LogView, status: str) -> None:
+        """The status line of a tab made by add_tab (a runbook step)."""
+        view.status = status
+        if view is self.active_view():
+            self.refresh_status()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "stop_step":
+            try:
+                return self.active_view().source_name.startswith(self.STEP_PREFIX)
+            except Exception:  # not composed yet
+                return False
+        return True
+
+    def action_stop_step(self) -> None:
+        name = self.active_view().source_name
+        if name.startswith(self.STEP_PREFIX):
+            self.post_message(self.StopRequested(name))
 
     def active_view(self) -> LogView:
         tabs = self.query_one(TabbedContent)
@@ -151,6 +186,7 @@ class LogsPane(Vertical):
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         self.refresh_status()
+        self.refresh_bindings()  # `s` (stop step) shows on step tabs only
 
     def action_filter(self) -> None:
         from warroom.ui.screens.prompt import PromptScreen

@@ -23,6 +23,13 @@ AUTO_ICONS = {"declared": "★", "status": "⇄", "severity": "‼", "role": "@"
 PLACEHOLDER = "n: log an entry (HH:MM backdates; ! decision  > action  ? finding)  Enter: log  Esc: leave"
 
 
+COLUMNS = ("utc", "local", "who", "icon", "entry")
+
+
+def _signature(entry: Entry) -> tuple:
+    return (entry.at, entry.author, entry.type, entry.text, entry.auto, entry.source, len(entry.history))
+
+
 def entry_cells(entry: Entry, local_tz=None) -> tuple[Text, Text, Text, Text, Text]:
     at = parse_time(entry.at)
     icon = AUTO_ICONS.get(entry.auto, "·") if entry.auto else TYPE_ICONS.get(entry.type, "·")
@@ -60,6 +67,8 @@ class TimelinePane(Vertical):
         action: str       # edit | delete | details | action
         entry_id: str
 
+    _shown: list[tuple[str, tuple]] = []
+
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)
         yield table
@@ -94,15 +103,24 @@ class TimelinePane(Vertical):
         table = self.query_one(DataTable)
         at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
         selected = self.selected_entry_id()
-        table.clear()
-        if view is None or view.incident is None:
-            self.border_subtitle = ""
-            return
-        timeline = view.incident.timeline
-        for entry in timeline:
-            table.add_row(*entry_cells(entry), key=entry.id)
-        self.border_subtitle = f"{len(timeline)} entries"
-        self.call_after_refresh(self._fit_columns)
+        timeline = view.incident.timeline if view is not None and view.incident is not None else []
+        rows = [(entry.id, _signature(entry), entry) for entry in timeline]
+        shown = self._shown
+        if [key for key, _, _ in rows[:len(shown)]] == [key for key, _ in shown]:
+            # The usual case: entries were added at the end, perhaps one edited. Touch only those
+            # rows; rebuilding a table of thousands of rows per keystroke would stall the screen.
+            for (key, signature, entry), (_, old) in zip(rows, shown):
+                if signature != old:
+                    for column, cell in zip(COLUMNS, entry_cells(entry)):
+                        table.update_cell(key, column, cell)
+            for key, _, entry in rows[len(shown):]:
+                table.add_row(*entry_cells(entry), key=key)
+        else:
+            table.clear()
+            for key, _, entry in rows:
+                table.add_row(*entry_cells(entry), key=key)
+        self._shown = [(key, signature) for key, signature, _ in rows]
+        self.border_subtitle = f"{len(timeline)} entries" if view is not None and view.incident else ""
         if not table.row_count:
             return
         if at_end or selected is None:

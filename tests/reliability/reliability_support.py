@@ -1,0 +1,125 @@
+"""Shared by the reliability suite: real war rooms, real SQLite files, the real console.
+
+Nothing here mocks warroom: rooms are made by `warroom.room.init`, writers are real
+processes, and `console_shows` opens the file in the real app (make_app + run_test).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Iterable
+
+HERE = Path(__file__).resolve().parent
+PYTHON = sys.executable
+
+
+def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
+    """A war room with one open incident; returns the incident's id."""
+    from warroom.clock import SystemClock
+    from warroom.room import Room, init
+
+    init(folder)
+    with Room.open(folder / "warroom.toml", clock=SystemClock(), author="ic") as room:
+        return room.declare(title, "P1", "EU shoppers cannot pay").id
+
+
+def rows(db: Path, sql: str = "select id, kind, body from events", params: tuple = ()) -> list[tuple]:
+    """Read with a plain sqlite3 connection (recovers a WAL left by a killed writer)."""
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()
+
+
+def event_ids(db: Path) -> set[str]:
+    return {row[0] for row in rows(db, "select id from events")}
+
+
+def entry_texts(db: Path) -> list[str]:
+    import json
+
+    return [json.loads(body)["text"] for (body,) in rows(db, "select body from events where kind = 'entry.logged'")]
+
+
+def integrity(db: Path) -> str:
+    conn = sqlite3.connect(db, timeout=30)
+    try:
+        return "; ".join(row[0] for row in conn.execute("pragma integrity_check"))
+    finally:
+        conn.close()
+
+
+def env(**extra: str) -> dict[str, str]:
+    merged = dict(os.environ)
+    merged.setdefault("WARROOM_USER", "tester")
+    merged.setdefault("TZ", "UTC")
+    merged.pop("PYTHONWARNINGS", None)
+    merged.update(extra)
+    return merged
+
+
+def warroom(*args: str, cwd: Path, user: str = "tester", timeout: float = 60,
+            extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "-m", "warroom", *args], cwd=cwd, env=env(WARROOM_USER=user, **(extra_env or {})),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+async def settle(app, timeout: float = 30) -> None:
+    """Wait until the console's recorder thread has no job left.
+
+    Recorder.wait_idle blocks; on the app's own thread it would also block the jobs that
+    call back into the UI (call_from_thread), so it is waited on from a worker thread.
+    """
+    loop = asyncio.get_running_loop()
+    assert await loop.run_in_executor(None, app.recorder.wait_idle, timeout), "recorder still busy"
+    await asyncio.sleep(0.02)
+
+
+async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"{what}: not reached within {timeout} s")
+        await pilot.pause(0.05)
+
+
+def console_shows(room_dir: Path, ids: Iterable[str], size: tuple[int, int] = (120, 40)) -> int:
+    """Open the record in the real console; assert every id is an entry of the incident on
+    screen and the timeline table has a row per timeline entry. Returns the row count."""
+    from textual.widgets import DataTable
+
+    from warroom import config as config_mod
+    from warroom.clock import SystemClock
+    from warroom.room import Room
+    from warroom.store import Store
+    from warroom.ui.app import make_app
+
+    wanted = set(ids)
+
+    async def check() -> int:
+        config = config_mod.load(room_dir / "warroom.toml")
+        clock = SystemClock()
+        room = Room(config, Store(config.db_path, clock=clock, author="reader"), clock)
+        app = make_app(room, clock, start_sources=False, watch=False)
+        try:
+            async with app.run_test(size=size) as pilot:
+                await settle(app)
+                await wait_for(pilot, lambda: app.incident is not None, what="an incident on screen")
+                table = app.query_one("#timeline-table", DataTable)
+                await wait_for(pilot, lambda: table.row_count == len(app.incident.timeline), what="every row")
+                shown = {entry.id for entry in app.incident.entries}
+                missing = wanted - shown
+                assert not missing, f"{len(missing)} logged entries not in the console, e.g. {sorted(missing)[:3]}"
+                assert app.is_running
+                return table.row_count
+        finally:
+            room.close()
+
+    return asyncio.run(check())

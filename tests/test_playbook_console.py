@@ -1,0 +1,338 @@
+"""The playbook in the console, driven by pilot: runbook steps run for real (subprocesses in
+the war room folder), stopped, refused; action items listed and marked done. Assertions are
+on the record (events read back with a fresh Store) and on the screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
+
+from console_support import open_room, story, wait_until
+from warroom.runbooks import load_runbooks
+from warroom.store import Store
+from warroom.ui.app import make_app
+from warroom.ui.panes.actions import ActionsPane
+from warroom.ui.panes.logs import LogsPane
+from warroom.ui.screens.prompt import ConfirmScreen
+from warroom.ui.screens.runbook import RunbookScreen
+
+pytestmark = pytest.mark.anyio
+
+UNSET = "WARROOM_TEST_SURELY_UNSET"
+
+SMOKE = f"""\
+# Smoke test
+
+Steps for the tests: one that fails on purpose, one that hangs, one that needs a variable.
+
+## Check
+
+```bash
+echo hello-from-step; exit 3
+```
+
+## Wait
+
+```bash
+echo waiting; sleep 30; echo never-printed
+```
+
+## Needs a variable
+
+```bash
+echo "${{{UNSET}}}"
+```
+
+```bash
+echo "incident=${{INCIDENT_ID}} title=$TITLE"
+```
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def events(db: Path, kind: str | None = None) -> list:
+    with Store(db, author="reader") as store:
+        found = store.load().events
+    return [e for e in found if kind is None or e.kind == kind]
+
+
+@pytest.fixture
+def app_room(room_dir, clock, monkeypatch):
+    monkeypatch.delenv(UNSET, raising=False)
+    (room_dir / "runbooks" / "aa-smoke.md").write_text(SMOKE)
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    yield room
+    room.close()
+
+
+def notes(app) -> list[str]:
+    """Every notification the app shows, as text."""
+    said: list[str] = []
+    original = app.notify
+
+    def notify(message, *args, **kwargs):
+        said.append(str(message))
+        return original(message, *args, **kwargs)
+
+    app.notify = notify
+    return said
+
+
+def timeline_texts(app) -> list[str]:
+    table = app.query_one("#timeline-table", DataTable)
+    return [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+
+
+async def open_runbook(pilot, app, search: str = "smoke") -> RunbookScreen:
+    await pilot.press("b")
+    await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+    screen = app.screen
+    await pilot.press("slash", *search, "enter")
+    await wait_until(pilot, lambda: screen.current is not None and screen.current.name == "aa-smoke")
+    return screen
+
+
+async def highlight_step(pilot, screen: RunbookScreen, index: int) -> None:
+    steps = screen.query_one("#runbook-steps", OptionList)
+    steps.focus()
+    steps.highlighted = index - 1
+    await pilot.pause()
+
+
+async def run_step(pilot, app, index: int) -> RunbookScreen:
+    screen = await open_runbook(pilot, app)
+    await highlight_step(pilot, screen, index)
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+    return screen
+
+
+async def test_runbook_screen_lists_searches_and_renders(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+        screen = app.screen
+        listed = screen.query_one("#runbook-list", OptionList)
+        names = [listed.get_option_at_index(i).id for i in range(listed.option_count)]
+        assert names == [r.name for r in load_runbooks(app_room.config.runbooks_dir)]
+        assert "database-unreachable" in names and "aa-smoke" in names
+        # search by content: only the database runbook mentions max_connections
+        await pilot.press("slash", *"max_connections")
+        await wait_until(pilot, lambda: listed.option_count == 1)
+        assert listed.get_option_at_index(0).id == "database-unreachable"
+        await wait_until(pilot, lambda: "Database unreachable" in screen.query_one(Markdown).source)
+        steps = screen.query_one("#runbook-steps", OptionList)
+        assert steps.option_count == len(screen.current.steps) >= 5
+        first = str(steps.get_option_at_index(0).prompt)
+        assert 'psql "${DATABASE_URL}"' in first and "(not set)" in first
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, RunbookScreen))
+
+
+async def test_running_a_step_streams_its_output_and_records_it(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_step(pilot, app, 1)
+        detail = app.screen.query_one(".dialog-note", Static)
+        assert "echo hello-from-step; exit 3" in str(detail.render())
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+        pane = app.query_one(LogsPane)
+        view = pane.active_view()
+        assert view.source_name == "step: aa-smoke #1"
+        await wait_until(pilot, lambda: any(line.text == "hello-from-step" for line in view.buffer_lines))
+        await wait_until(pilot, lambda: any(t.startswith("Ran `echo hello-from-step; exit 3` from aa-smoke: exit 3")
+                                            for t in timeline_texts(app)), timeout=15)
+        assert "exited with code 3" in view.status
+        assert not app.running_steps
+    [ran] = events(db, "command.ran")
+    assert ran.body == {"command": "echo hello-from-step; exit 3", "exit_code": 3, "output": "hello-from-step",
+                        "runbook": "aa-smoke"}
+    assert ran.author == "alice"
+
+
+async def test_a_step_sees_incident_fields_as_environment(app_room, clock):
+    incident = app_room.state.ordered[0]
+    app_room.set_field(incident, "title", 'Checkout "$(touch pwned)"; 500')
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_step(pilot, app, 4)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+    [ran] = events(db, "command.ran")
+    assert ran.body["exit_code"] == 0
+    assert ran.body["output"] == f'incident={incident.short_id} title=Checkout "$(touch pwned)"; 500'
+    assert not (app_room.config.root / "pwned").exists()
+
+
+async def test_stopping_a_step_from_its_log_tab_records_the_stop(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_step(pilot, app, 2)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: ("aa-smoke", 2) in app.running_steps)
+        pane = app.query_one(LogsPane)
+        view = pane.active_view()
+        await wait_until(pilot, lambda: any(line.text == "waiting" for line in view.buffer_lines), timeout=15)
+        view.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+        await wait_until(pilot, lambda: not app.running_steps)
+    [ran] = events(db, "command.ran")
+    assert ran.body["command"] == "echo waiting; sleep 30; echo never-printed"
+    assert ran.body["exit_code"] != 0
+    assert ran.body["output"] == "waiting\n(stopped)"
+
+
+async def test_stopping_a_step_from_the_runbook_screen(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await run_step(pilot, app, 2)
+        await pilot.press("y")
+        await wait_until(pilot, lambda: ("aa-smoke", 2) in app.running_steps)
+        screen = await open_runbook(pilot, app)
+        steps = screen.query_one("#runbook-steps", OptionList)
+        assert steps.highlighted == 1  # the step run last is where we left it
+        assert "running" in str(steps.get_option_at_index(1).prompt)
+        steps.focus()
+        await pilot.press("s")
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+        await wait_until(pilot, lambda: "running" not in str(steps.get_option_at_index(1).prompt))
+    [ran] = events(db, "command.ran")
+    assert ran.body["output"].endswith("(stopped)")
+
+
+async def test_a_step_with_an_unset_variable_is_refused(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    said = notes(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_runbook(pilot, app)
+        await highlight_step(pilot, screen, 3)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any(f"${{{UNSET}}}" in note for note in said))
+        assert isinstance(app.screen, RunbookScreen)  # no confirmation was asked
+        refusal = next(note for note in said if UNSET in note)
+        assert "step 3 uses" in refusal and "not set" in refusal
+        # the app checks again when asked to run it (the screen is not the only gate)
+        runbook = screen.current
+        app.post_message(RunbookScreen.RunStep(runbook, runbook.step(3)))
+        await wait_until(pilot, lambda: sum(UNSET in note for note in said) == 2)
+        await pilot.pause(0.3)
+        assert not app.running_steps
+        assert not any(v.source_name.startswith("step: ") for v in app.query("LogView"))
+    assert events(db, "command.ran") == []
+
+
+async def test_use_runbook_sets_the_incident_field(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_runbook(pilot, app)
+        screen.query_one("#runbook-list", OptionList).focus()
+        await pilot.press("U")
+        await wait_until(pilot, lambda: any(e.body == {"field": "runbook", "value": "aa-smoke"}
+                                            for e in events(db, "incident.field")))
+        await wait_until(pilot, lambda: app.incident.fields.get("runbook") == "aa-smoke")
+        assert "in use" in str(screen.query_one("#runbook-list", OptionList).get_option_at_index(0).prompt)
+
+
+async def test_actions_tab_lists_items_and_d_marks_one_done(app_room, clock):
+    incident = app_room.state.ordered[0]
+    low = app_room.add_action(incident, "Write the deploy checklist", "carol", "", "low")
+    high = app_room.add_action(incident, "Add a canary stage", "bob", "2026-12-01", "high")
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        tabs = app.query_one("#people", TabbedContent)
+        pane = app.query_one("#actions", ActionsPane)
+        await wait_until(pilot, lambda: pane.row_count == 2)
+        assert str(tabs.get_tab("tab-actions").label) == "Actions (2)"
+        tabs.active = "tab-actions"
+        await pilot.pause()
+        assert pane.region.height > 0
+        rows = [[cell.plain for cell in pane.get_row_at(i)] for i in range(pane.row_count)]
+        assert rows == [["☐", "Add a canary stage", "bob", "2026-12-01", "high"],   # most urgent first
+                        ["☐", "Write the deploy checklist", "carol", "-", "low"]]
+        pane.focus()
+        pane.move_cursor(row=0)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: any(e.body == {"target": high.id} for e in events(db, "action.done")))
+        await wait_until(pilot, lambda: str(tabs.get_tab("tab-actions").label) == "Actions (1)")
+        rows = [[cell.plain for cell in pane.get_row_at(i)] for i in range(pane.row_count)]
+        assert rows[0][:2] == ["☐", "Write the deploy checklist"]
+        assert rows[1][:2] == ["☑", "Add a canary stage"]
+        assert all("dim" in str(cell.style) for cell in pane.get_row_at(1))
+        # d on a done item says so and records nothing
+        pane.move_cursor(row=1)
+        await pilot.press("d")
+        await pilot.pause(0.3)
+        app.recorder.wait_idle()
+    assert [e.body["target"] for e in events(db, "action.done")] == [high.id]
+    assert low.id != high.id
+
+
+async def test_compact_layout_shows_the_actions_tab_and_the_runbook_screen(app_room, clock):
+    app_room.add_action(app_room.state.ordered[0], "Add a canary stage", "bob", "2026-12-01", "high")
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.screen.has_class("compact")
+        for pane in ("#health", "#roster", "#countdown", "#logs", "#timeline", "#header"):
+            region = app.query_one(pane).region
+            assert region.width > 0 and region.height > 0, pane
+        app.query_one("#people", TabbedContent).active = "tab-actions"
+        await pilot.pause()
+        actions = app.query_one("#actions", ActionsPane)
+        assert actions.region.height >= 2 and actions.region.width > 20
+        screen = await open_runbook(pilot, app)
+        for part in ("#runbook-list", "#runbook-doc", "#runbook-steps", "#runbook-search"):
+            region = screen.query_one(part).region
+            assert region.width > 0 and region.height > 0, part
+
+
+async def test_without_an_incident_steps_are_not_run(room_dir, clock):
+    (room_dir / "runbooks" / "aa-smoke.md").write_text(SMOKE)
+    room = open_room(room_dir, clock)
+    app = make_app(room, clock, start_sources=False, watch=False)
+    said = notes(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_runbook(pilot, app)
+        await highlight_step(pilot, screen, 1)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("No incident on screen" in note for note in said))
+        assert isinstance(app.screen, RunbookScreen)
+        assert not app.running_steps
+    assert events(room.store.path, "command.ran") == []
+    room.close()
+
+
+async def test_an_empty_runbooks_folder_says_what_to_do(room_dir, clock):
+    import shutil
+
+    shutil.rmtree(room_dir / "runbooks")
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+        screen = app.screen
+        await wait_until(pilot, lambda: "No runbooks in" in screen.query_one(Markdown).source)
+        assert screen.query_one("#runbook-list", OptionList).option_count == 1  # "no runbooks", disabled
+        await pilot.press("enter", "s", "U")  # nothing to run, stop or use: no crash
+        await pilot.pause()
+        assert app.is_running
+    room.close()
