@@ -346,7 +346,7 @@ async def test_a_file_swapped_by_git_pull_is_reloaded(app_room, clock, tmp_path)
             other.append("entry.logged", incident.id, {"text": "from a teammate", "type": "note"})
             other.checkpoint()
         os.replace(incoming, db)
-        await wait_until(pilot, lambda: "from a teammate" in table_texts(app), timeout=5)
+        await wait_until(pilot, lambda: "from a teammate" in table_texts(app), timeout=15)
         assert "typed here first" in table_texts(app)
         assert app.query_one("#entry-input", Input).value == "still typing"
         await pilot.press("enter")

@@ -17,6 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -168,10 +169,18 @@ class WarroomApp(App[int]):
     def from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Hand work to the UI thread without waiting for it: the recorder must never stall
         on a busy screen (call_from_thread blocks until the UI has run the callback)."""
+        def run() -> None:
+            if not self.is_running:
+                return
+            try:
+                callback(*args, **kwargs)
+            except NoMatches:
+                pass  # the pane it was for is gone (the app is closing)
+
         loop = self._ui_loop
         if loop is not None and not loop.is_closed():
             try:
-                loop.call_soon_threadsafe(lambda: callback(*args, **kwargs))
+                loop.call_soon_threadsafe(run)
             except RuntimeError:
                 pass  # the app is shutting down
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from itertools import islice
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -80,17 +81,27 @@ class LogView(ScrollView, can_focus=True):
         lines = list(lines)
         if not lines:
             return
-        overflow = max(0, len(self.buffer_lines) + len(lines) - (self.buffer_lines.maxlen or 0))
+        bound = self.buffer_lines.maxlen or len(lines)
+        overflow = max(0, len(self.buffer_lines) + len(lines) - bound)
         self.total += len(lines)
-        if overflow:
-            self.folded += overflow
+        self.folded += overflow
+        everything = self.pattern is None and self.min_level == "debug"
+        # Lines about to leave the buffer leave the view too: count the shown ones (they are
+        # the first of `shown`, in order) instead of refiltering the whole buffer per batch.
+        leaving = min(overflow, len(self.buffer_lines))
+        if everything:
+            gone = leaving
+        else:
+            gone = sum(1 for line in islice(self.buffer_lines, leaving) if self._passes(line))
         self.buffer_lines.extend(lines)
         if not self.follow:
             self.arrived_while_paused += len(lines)
-        if overflow and self.shown:
-            self._refilter()  # lines left the buffer: rebuild the view (rare: only past the bound)
-        else:
-            self.shown.extend(line for line in lines if self._passes(line))
+        if gone:
+            del self.shown[:gone]
+            if self.cursor >= 0:
+                self.cursor = max(0, self.cursor - gone)
+        kept = lines[-bound:]
+        self.shown.extend(kept if everything else [line for line in kept if self._passes(line)])
         self._update_size()
 
     def _passes(self, line) -> bool:
