@@ -329,7 +329,6 @@ async def test_help_lists_all_keys(app_room, clock):
 
 async def test_a_file_swapped_by_git_pull_is_reloaded(app_room, clock, tmp_path):
     import os
-    import shutil
 
     app = make_app(app_room, clock, start_sources=False, watch=True)
     db = app_room.store.path
@@ -340,7 +339,12 @@ async def test_a_file_swapped_by_git_pull_is_reloaded(app_room, clock, tmp_path)
         await pilot.press(*"still typing")
         # What a fast-forward pull does: a new file, with a teammate's entry, renamed over ours.
         incoming = tmp_path / "incoming.db"
-        shutil.copy(db, incoming)
+        # sqlite's backup copies what the WAL holds too (a reader may have kept it from folding)
+        import sqlite3
+        source, target = sqlite3.connect(db), sqlite3.connect(incoming)
+        source.backup(target)
+        source.close()
+        target.close()
         with Store(incoming, author="dana") as other:
             incident = app_room.state.ordered[0]
             other.append("entry.logged", incident.id, {"text": "from a teammate", "type": "note"})
