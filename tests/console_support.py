@@ -60,5 +60,12 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0
         await pilot.pause(0.05)
 
 
+def events(db: Path, kind: str | None = None) -> list:
+    """The record as another process would read it: a fresh connection to the file."""
+    with Store(db, author="reader") as store:
+        found = store.load().events
+    return [e for e in found if kind is None or e.kind == kind]
+
+
 def stamp(clock: FrozenClock) -> str:
     return format_time(clock.now())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
-from console_support import open_room, story, wait_until
+from console_support import events, open_room, story, wait_until
 from warroom.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.countdown import CountdownPane
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def events(db: Path, kind: str | None = None) -> list:
-    with Store(db, author="reader") as store:
-        found = store.load().events
-    return [e for e in found if kind is None or e.kind == kind]
 
 
 def table_texts(app) -> list[str]:

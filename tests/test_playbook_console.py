@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
-from console_support import open_room, story, wait_until
+from console_support import events, open_room, story, wait_until
 from warroom.runbooks import load_runbooks
-from warroom.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.logs import LogsPane
@@ -54,12 +53,6 @@ echo "incident=${{INCIDENT_ID}} title=$TITLE"
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def events(db: Path, kind: str | None = None) -> list:
-    with Store(db, author="reader") as store:
-        found = store.load().events
-    return [e for e in found if kind is None or e.kind == kind]
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_user_error, run_cli
+from git_support import git, git_identity  # noqa: F401 (autouse fixture)
 from warroom.clock import FrozenClock, OffsetClock
 from warroom.events import MAX_BODY_BYTES, Event, new_id
 from warroom.state import fold
@@ -29,30 +30,6 @@ from warroom.sync import (
 )
 
 # --- helpers -----------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def git_identity(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """git in every test (and in every CLI subprocess) sees only its own repositories' config."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test Responder")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "responder@example.invalid")
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for name in ("GIT_CONFIG_COUNT", "GIT_DIR", "GIT_WORK_TREE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          env={**os.environ, **(env or {})})
-    if check:
-        assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc
 
 
 def wr(cwd: Path, *args: str, user: str = "alice", env: dict | None = None):

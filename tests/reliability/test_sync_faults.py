@@ -23,37 +23,17 @@ import signal
 import sqlite3
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from git_support import git as _git, git_identity  # noqa: F401 (autouse fixture)
 from reliability_support import HERE, PYTHON, entry_texts, integrity, warroom
 from warroom.events import Event, new_id
 from warroom.sync import dump_text
 
-
-@pytest.fixture(autouse=True)
-def git_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    """git (and every warroom subprocess) sees only the repositories made here."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test Responder")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "responder@example.invalid")
-    monkeypatch.setenv("GIT_TERMINAL_PROMPT", "0")
-    for name in ("GIT_CONFIG_COUNT", "GIT_DIR", "GIT_WORK_TREE"):
-        monkeypatch.delenv(name, raising=False)
-
-
-def git(cwd: Path, *args: str, check: bool = True, env: dict | None = None) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
-    if check:
-        assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
-    return proc
+git = partial(_git, timeout=120)  # these tests kill git mid-push: give it room
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
