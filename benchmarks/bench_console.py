@@ -103,7 +103,9 @@ def _env(tmp: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(TERM="xterm-256color", COLORTERM="truecolor", WARROOM_USER="bench", TZ="UTC",
                XDG_CONFIG_HOME=str(tmp / "xdg"), COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
-    for name in ("TEXTUAL", "TEXTUAL_DRIVER", "NO_COLOR", "TEXTUAL_SCREENSHOT"):
+    # PYTHONDONTWRITEBYTECODE (set on some machines) would make every run compile warroom's
+    # sources again while Textual's come precompiled from its wheel: not what a user runs.
+    for name in ("TEXTUAL", "TEXTUAL_DRIVER", "NO_COLOR", "TEXTUAL_SCREENSHOT", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
 
