@@ -190,6 +190,93 @@ def test_block_fast_path_matches_the_full_parse(text):
     assert (fast.text, fast.level, fast.at) == (full.text, full.level, full.at)
 
 
+# --- the block fast paths give exactly what the line by line parse gives ---------------------
+
+_STAMPS = ["", "2026-11-24T05:32:42.123Z ", "2026-11-24T05:32:42Z ", "2026-11-24T07:32:42+02:00 ",
+           "2026-11-24T05:32:42.123456789Z ", "2026-11-24T05:32:42,5Z ", "2026-11-24T05:32:42 ",
+           "2026-11-24 05:32:42 ", "2026-11-24T05:32:42Z  ", "2026-11-24T05:32:42z ", "2026-11-24T05:32:42Z\t",
+           "2026-11-24T99:32:42Z ", "2026-11-24T05:32:42-02 ", "2026-11-24T05:32:42+0200 ", "20261124T053242Z ",
+           "2026-11-24T05:32Z ", "2026-11-24T05:32:42.5Z 2026-11-24T05:32:43Z ", "2026-11-24T05:32:42.5Z\u3000",
+           "2026-11-24T05:32:42.5+00:00 ", "2026-11-24T05:32:42.123Z", "12345 ", "2026-11-24T05:32:42.5Zjunk "]
+_LEVELS = ["", "INFO ", "info ", "Info ", "iNfO ", "WARNING ", "ERR ", "Error ", "[ERROR] ", "level=warn ",
+           "\u0131nfo ", "INFO", "DEBUG:", "CRITICAL ", "FATALITY ", "GET /x 200 ", "x_INFO ", " INFO "]
+_BODIES = ["GET /api/orders/7 200 12ms", "", "retrying after error", "\x1b[31mred\x1b[0m", "\x1b]0;title\x07x",
+           "nul\x00 del\x7f", "c1 \x9b31m \x85", "tab\tsep", "cr\rin the middle", "bidi \u202eevil",
+           "line\u2028sep", "surrogate \ud800", "Authorization: Basic dXNlcjpw", "Bearer abcdefghijklmnop",
+           'password="hunter2hunter2"', "token=abc123", "postgres://u:pw@db/x", "AKIAIOSFODNN7EXAMPLE",
+           "ghp_0123456789abcdefghijABCDEFGHIJ", "github_pat_0123456789abcdefghij_x", "xoxb-1234567890-abc",
+           "sk_live_0123456789abcdef", "eyJhbGciOiJ9.eyJzdWIiOiIxIn0.sig", "-----BEGIN RSA PRIVATE KEY-----",
+           "the s3cr3t-value here", "\u212aey=v", "K\u0130Y", "caf\u00e9 \u00df", '{"level":"warn","msg":"json"}',
+           "{not json", "x" * 90, "  lead", "\ufeffbom", "@ and :// apart", "high through length"]
+
+
+def _block_lines(draw_line):
+    return st.lists(draw_line, min_size=1, max_size=40)
+
+
+_mixed_line = st.builds(lambda a, b, c: a + b + c, st.sampled_from(_STAMPS), st.sampled_from(_LEVELS),
+                        st.one_of(st.sampled_from(_BODIES), st.text(max_size=12)))
+
+
+@st.composite
+def _uniform_block(draw):
+    """16 to 40 lines of one shape (what the column path takes), some bodies hostile."""
+    stamp, level = draw(st.sampled_from(_STAMPS)), draw(st.sampled_from(_LEVELS))
+    bodies = draw(st.lists(st.one_of(st.sampled_from(_BODIES[:1] * 8 + _BODIES), st.text(max_size=8)),
+                           min_size=16, max_size=40))
+    return [stamp + level + body for body in bodies]
+
+
+@st.composite
+def _stamped_block(draw):
+    """16 to 40 stamped lines whose stamps differ in width (fractions trimmed, as Go writes them)."""
+    count = draw(st.integers(16, 40))
+    fraction = st.sampled_from(["", ".5", ".12", ".123", ".123456", ".123456789", ",5", ".", ",", ".5z"])
+    zone = st.sampled_from(["Z"] * 6 + ["z", "+00:00", "+02:00", "-05:30", "+0200", "-02", "+02:00:30", ""])
+    level = st.sampled_from(["INFO ", "error ", "WARN ", "", "GET "])
+    body = st.one_of(st.sampled_from(_BODIES[:1] * 6 + _BODIES), st.text(max_size=8))
+    return [f"2026-11-24T05:32:{draw(st.integers(0, 59)):02d}{draw(fraction)}{draw(zone)} {draw(level)}{draw(body)}"
+            for _ in range(count)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(lines=st.one_of(_block_lines(_mixed_line), _uniform_block(), _stamped_block()),
+       limit=st.sampled_from([4000, 60]))
+def test_block_parse_equals_the_line_by_line_parse(lines, limit):
+    from warroom.sources.logs import _Parser
+
+    parser = _Parser(("s3cr3t-value",), limit=limit)
+    text = "\n".join(lines)
+    expected = [(l.text, l.level, l.at) for l in (parser.parse(raw, "s", 0) for raw in text.split("\n"))]
+    ascii_clean = text.isascii() and not re.search("[\x00-\x09\x0b-\x1f\x7f]", text)
+    for clean in {None, ascii_clean or None}:
+        block = parser.parse_block(text, "s", clean)
+        assert [(l.text, l.level, l.at) for l in block] == expected
+        seqs = [l.seq for l in block]
+        assert seqs == sorted(set(seqs))
+
+
+def test_stream_through_a_subprocess_equals_parse_line(tmp_path):
+    """Runs of stamped and plain lines (the column path), hostile lines among them, through
+    a real process and LogSource's reads: each line as parse_line makes it on its own."""
+    lines = []
+    for i in range(3000):
+        lines.append(f"2026-11-24T05:{i // 60 % 60:02d}:{i % 60:02d}.{i % 1000:03d}Z INFO GET /orders/{i} 200")
+        if i % 250 == 0:
+            lines.append(f"plain WARN line {i} \x1b[2J with token=abc{i} and caf\u00e9")
+        if i % 400 == 7:
+            lines.extend(f"{['DEBUG', 'ERROR', 'notice'][j % 3]} run line {j}" for j in range(40))
+        if i % 333 == 5:
+            lines.append(f"2026-11-24T07:00:0{i % 10}+02:00 ERROR offset ghp_0123456789abcdefghijABCDEFGHIJ")
+    corpus = tmp_path / "corpus.log"
+    corpus.write_bytes(("\n".join(lines) + "\n").encode())
+    collector, src, code = run(run_to_end(LogConfig(name="c", command=("cat", str(corpus)))), timeout=120)
+    assert code == 0 and src.total == len(lines)
+    got = [(l.text, l.level, l.at) for l in collector.lines]
+    want = [(l.text, l.level, l.at) for l in (parse_line(raw.encode(), "c", 0) for raw in lines)]
+    assert got == want
+
+
 def test_parse_line_is_inert_capped_and_redacted():
     line = parse_line(b"\x1b[31mERROR\x1b[0m token=abcdef \xff " + b"x" * 10_000 + b"\r\n", "p", 1,
                       secrets=["abcdef"])

@@ -293,6 +293,22 @@ def test_property_precheck_never_skips_a_redaction(text):
         assert redactor._apply(text) == text
 
 
+_lowered_apart = st.sampled_from(["\u212a", "\u0130", "\u00df", "\u03a3", "K\u0130Y", "\u212aEY"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(lines=st.lists(st.one_of(_redactables, _lowered_apart), min_size=1, max_size=12))
+def test_property_suspect_lines_cover_every_line_the_precheck_passes(lines):
+    """The block check (one search per trigger over many lines) names every line that the
+    per-line pre-check would look at: the lines it leaves out need no redaction."""
+    redactor = Redactor(["s3cr3t-value"])
+    text = "\n".join(lines)
+    suspects = redactor.suspect_lines(text)
+    for index, line in enumerate(text.split("\n")):
+        if redactor.might_match(line):
+            assert index in suspects, (index, line)
+
+
 def test_odd_arguments_do_not_raise():
     assert sanitize(None) == ""  # type: ignore[arg-type]
     assert sanitize(12345) == "12345"  # type: ignore[arg-type]

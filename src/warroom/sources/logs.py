@@ -27,14 +27,16 @@ import re
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from warroom.clock import Clock, SystemClock
 from warroom.config import LogConfig
-from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, sanitize
+from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, _line_finder, sanitize
 from warroom.sources import Spawned, spawn
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
@@ -53,8 +55,10 @@ def next_seq() -> int:
     return next(_SEQ)
 
 
-@dataclass(frozen=True, slots=True)
-class LogLine:
+class LogLine(NamedTuple):
+    """One line, immutable. A named tuple: made in C from its five fields, so a flood of
+    lines costs one tuple each (a frozen dataclass costs five descriptor calls more)."""
+
     source: str
     text: str            # sanitized, redacted, capped: show it as plain text
     level: str | None    # 'error' | 'warn' | 'info' | 'debug' | None
@@ -62,24 +66,11 @@ class LogLine:
     seq: int             # arrival order, increasing across sources
 
 
-# A frozen dataclass's __init__ goes through object.__setattr__ per field; for
-# the flood path, fill the slots directly (same object, about twice as fast).
-_new = object.__new__
-_set_source = LogLine.__dict__["source"].__set__
-_set_text = LogLine.__dict__["text"].__set__
-_set_level = LogLine.__dict__["level"].__set__
-_set_at = LogLine.__dict__["at"].__set__
-_set_seq = LogLine.__dict__["seq"].__set__
+_tuple_new = tuple.__new__
 
 
 def _line(source: str, text: str, level: str | None, at: datetime | None, seq: int) -> LogLine:
-    line = _new(LogLine)
-    _set_source(line, source)
-    _set_text(line, text)
-    _set_level(line, level)
-    _set_at(line, at)
-    _set_seq(line, seq)
-    return line
+    return _tuple_new(LogLine, (source, text, level, at, seq))
 
 
 # --- levels ------------------------------------------------------------------------
@@ -376,14 +367,47 @@ class _Parser:
         return _line(source, text, _plain_level(text), at, seq)
 
     def parse_block(self, text: str, source: str, clean: bool | None = None) -> list[LogLine]:
-        """Many LF-separated lines at once: the checks for controls and secrets run over
-        the whole block, and plain lines (maybe after a timestamp) take a short path.
+        """Many LF-separated lines at once, each parsed exactly as `parse` would parse it.
+        The checks for controls and secrets run over the whole block, one search per kind,
+        and only the lines they point at get the full per-line treatment; the others, plain
+        lines (maybe after a timestamp), take a short path that has nothing to clean.
         `clean=True`: the caller knows the block has no control or non-ASCII character."""
         lines = text.split("\n")
-        if clean is None:
-            clean = _UNSAFE_NO_LF.search(text) is None
-        check = not clean or self.redactor.might_match(text)
+        suspects = self.redactor.suspect_lines(text)
+        if not clean:
+            search = _UNSAFE_NO_LF.search
+            unsafe = search(text)
+            if unsafe is not None:
+                lines_of = _line_finder(text)
+                while unsafe is not None:
+                    pos = unsafe.start()
+                    suspects.add(lines_of(pos))
+                    end = text.find("\n", pos)
+                    unsafe = search(text, end + 1) if end >= 0 else None
         out: list[LogLine] = []
+        if not suspects:
+            self._short(lines, source, out)
+            return out
+        parse = self.parse
+        start = 0
+        for index in sorted(suspects):
+            if index > start:
+                self._short(lines[start:index], source, out)
+            out.append(parse(lines[index], source, next(_SEQ)))
+            start = index + 1
+        if start < len(lines):
+            self._short(lines[start:], source, out)
+        return out
+
+    def _short(self, lines: list[str], source: str, out: list[LogLine]) -> None:
+        """The short path, for lines with no control, nothing to redact: `parse` without the
+        checks (parse_block has made them), its common cases inline."""
+        if len(lines) >= 16:
+            try:
+                if self._columns(lines, source, out):  # adds to `out` only as its last step
+                    return
+            except Exception:  # pragma: no cover - defensive: the loop below takes them
+                pass
         append = out.append
         parse = self._parse
         limit = self.limit
@@ -392,15 +416,15 @@ class _Parser:
         fromiso = datetime.fromisoformat
         search = _LEVEL_WORD.search
         levels = _WORD_LEVEL
+        first_words = _FIRST_WORD_LEVEL
         seqs = _SEQ
-        new, cls = _new, LogLine
-        set_source, set_text, set_level, set_at, set_seq = _set_source, _set_text, _set_level, _set_at, _set_seq
+        new, cls = _tuple_new, LogLine
         for raw in lines:
             try:
                 line = raw
                 at = None
                 first = line[:1]
-                if first in digits and not check and line[10:11] == "T" and line[4:5] == "-":
+                if first in digits and line[10:11] == "T" and line[4:5] == "-":
                     # an RFC 3339 stamp and a space (docker -t): the common case, without
                     # the regex; anything else goes to the full parse below
                     end = line.find(" ", 19, 48)
@@ -411,8 +435,9 @@ class _Parser:
                             at = None
                         if at is not None:
                             zone = at.tzinfo
-                            if zone is None:
-                                at = None  # zone-less: the full parse keeps it in the text
+                            if zone is None or not _rfc3339(line, end):
+                                at = None  # zone-less (the full parse keeps it in the text) or
+                                # a form fromisoformat takes and _TS_PREFIX does not: the full parse
                             else:
                                 if zone is not UTC:
                                     at = at.astimezone(UTC)
@@ -420,29 +445,107 @@ class _Parser:
                                 if line[:1].isspace():
                                     line = line.lstrip()
                                 first = line[:1]
-                if check or first in special or len(line) > limit:
-                    append(parse(raw, source, next(seqs), 0, check))
+                if first in special or len(line) > limit:
+                    append(parse(raw, source, next(seqs), 0, False))
                     continue
-                # the flood path: _plain_level and _line, inline
-                level = None
-                upper = line.upper()
-                match = search(upper)
-                while match is not None:
-                    start = match.start()
-                    if start == 0 or not (upper[start - 1].isalnum() or upper[start - 1] == "_"):
-                        level = levels[match.group()]
-                        break
-                    match = search(upper, start + 1)
-                item = new(cls)
-                set_source(item, source)
-                set_text(item, line)
-                set_level(item, level)
-                set_at(item, at)
-                set_seq(item, next(seqs))
-                append(item)
+                # the level: most lines start with it ("INFO ..."); else the first level word
+                space = line.find(" ", 1, 9)
+                level = first_words.get(line[:space]) if space > 0 else None
+                if level is None:
+                    upper = line.upper()
+                    match = search(upper)
+                    while match is not None:
+                        start = match.start()
+                        if start == 0 or not (upper[start - 1].isalnum() or upper[start - 1] == "_"):
+                            level = levels[match.group()]
+                            break
+                        match = search(upper, start + 1)
+                append(new(cls, (source, line, level, at, next(seqs))))
             except Exception:  # pragma: no cover - defensive
                 append(_line(source, sanitize(raw, secrets=self.redactor.secrets), None, None, next(seqs)))
-        return out
+
+    def _columns(self, lines: list[str], source: str, out: list[LogLine]) -> bool:
+        """The short path for a whole run of lines of one shape, a column at a time (mostly C
+        loops: map, set, zip): every line starts with an RFC 3339 stamp with a zone and a
+        space, or none starts with a digit (no stamp). False, having done nothing, when the
+        run is not all of one shape: the loop in `_short` takes it line by line."""
+        first = lines[0][:1]
+        if first in _DIGITS:
+            width = lines[0].find(" ")
+            heads = None
+            if 19 <= width < 48 and min(map(len, lines)) > width and set(map(itemgetter(width), lines)) == {" "}:
+                # stamps of one width (the usual case): slices, no tuple per line
+                heads = list(map(itemgetter(slice(0, width)), lines))
+                if " " in "".join(heads):
+                    heads = None
+            if heads is not None:
+                rests = list(map(itemgetter(slice(width + 1, None)), lines))
+            else:
+                parts = [line.partition(" ") for line in lines]
+                if set(map(_AT_1, parts)) != {" "}:
+                    return False  # a line without a space
+                heads = list(map(_AT_0, parts))
+                widths = set(map(len, heads))
+                if min(widths) < 19 or max(widths) >= 48:
+                    return False
+                rests = list(map(_AT_2, parts))
+            if set(map(_SEPARATORS, heads)) != {("-", "-", "T", ":", ":")} or not set(map(_AT_0, heads)) <= _DIGITS:
+                return False
+            if not set(map(_LAST, heads)) <= {"Z", "z"} or not set(map(_BEFORE_LAST, heads)).isdisjoint(".,"):
+                return False  # an offset, no zone, "42.Z": the line by line path checks its form
+            try:
+                ats = list(map(_FROMISO, heads))
+            except ValueError:
+                return False
+            if set(map(_TZINFO, ats)) != {UTC}:
+                return False
+            starts = set(map(_FIRST_CHAR, rests))
+            if any(map(str.isspace, starts)):
+                return False  # more space after the stamp: the line by line path strips it
+        elif first in _SPECIAL_FIRST:
+            return False
+        else:
+            rests = lines
+            ats = repeat(None)
+            starts = set(map(_FIRST_CHAR, rests))
+        if not starts.isdisjoint(_SPECIAL_FIRST) or max(map(len, rests)) > self.limit:
+            return False  # a stamp or JSON after the stamp, a space first, a long line
+        levels = list(map(_FIRST_WORD_LEVEL.get, [rest.partition(" ")[0] for rest in rests]))
+        if None in levels:  # no level word first: the first one anywhere, as _plain_level finds it
+            levels = [level if level is not None else _plain_level(rest) for level, rest in zip(levels, rests)]
+        out.extend(map(_make_line, zip(repeat(source), rests, levels, ats, islice(_SEQ, len(rests)))))
+        return True
+
+
+_AT_0, _AT_1, _AT_2, _LAST, _BEFORE_LAST = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(-1), itemgetter(-2)
+_SEPARATORS = itemgetter(4, 7, 10, 13, 16)
+_FIRST_CHAR = itemgetter(slice(0, 1))
+_FROMISO = datetime.fromisoformat
+_TZINFO = attrgetter("tzinfo")
+_make_line = partial(_tuple_new, LogLine)
+
+
+def _rfc3339(line: str, end: int) -> bool:
+    """line[:end], which fromisoformat has read with a zone, is a stamp as _TS_PREFIX reads it:
+    YYYY-MM-DDTHH:MM:SS, a fraction maybe, and Z, z, +HH:MM or +HHMM (fromisoformat also takes
+    +HH, +HH:MM:SS, "12:00:00.Z" and week dates, which the full parse leaves in the text)."""
+    if line[7] != "-" or line[13] != ":" or line[16] != ":":
+        return False
+    last = line[end - 1]
+    if last == "Z" or last == "z":
+        zone = end - 1
+    elif line[end - 6] in "+-" and line[end - 3] == ":":
+        zone = end - 6
+    elif line[end - 5] in "+-":
+        zone = end - 5
+    else:
+        return False
+    return line[zone - 1] not in ".,"  # fromisoformat takes a "." with no digit after it
+
+
+# A level word standing first, followed by a space: what _plain_level finds at once.
+_FIRST_WORD_LEVEL = {form: level for word, level in _WORD_LEVEL.items()
+                     for form in (word, word.lower(), word.capitalize())}
 
 
 _DIGITS = frozenset("0123456789")
@@ -680,6 +783,8 @@ class LogSource:
     # --- plumbing ---------------------------------------------------------------------
 
     def _set_status(self, text: str) -> None:
+        if self._pending:  # the lines before the news that follows them ("exited with code 0")
+            self._flush()
         self.status = text
         try:
             self._on_status(text)

@@ -28,6 +28,9 @@ LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yel
                 "info": Style(), "debug": Style(dim=True), None: Style()}
 LEVEL_TAGS = {"error": "ERR", "warn": "WRN", "info": "INF", "debug": "DBG", None: "   "}
 CURSOR_STYLE = Style(reverse=True)
+_NULL = Style.null()
+_DIM = Style.parse("dim")
+_CYAN = Style.parse("cyan")
 MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
 
 
@@ -74,6 +77,8 @@ class LogView(ScrollView, can_focus=True):
         self.folded = 0
         self.arrived_while_paused = 0
         self.status = "not started"
+        self._stale = False          # lines arrived while hidden: size and scroll catch up on show
+        self._change_queued = False  # a Changed message is on its way: one is enough
 
     # --- feeding -----------------------------------------------------------
 
@@ -102,7 +107,29 @@ class LogView(ScrollView, can_focus=True):
                 self.cursor = max(0, self.cursor - gone)
         kept = lines[-bound:]
         self.shown.extend(kept if everything else [line for line in kept if self._passes(line)])
-        self._update_size()
+        if not self.is_mounted or self._hidden():
+            # Not on screen (an inactive tab, or not mounted yet): no geometry to ask for and
+            # nothing to repaint (asking a hidden widget for its size makes the compositor lay
+            # out the whole screen again). Size and scroll catch up when it is shown.
+            self._stale = True
+            self._post_changed()
+        else:
+            self._update_size()
+
+    def _hidden(self) -> bool:
+        """True when this view or one of its containers is not displayed (an inactive tab)."""
+        node = self
+        while node is not None:
+            styles = getattr(node, "styles", None)
+            if styles is not None and styles.display == "none":
+                return True
+            node = node._parent
+        return False
+
+    def on_show(self) -> None:
+        if self._stale:
+            self._stale = False
+            self._update_size()
 
     def _passes(self, line) -> bool:
         if level_rank(line.level) < level_rank(self.min_level) and line.level is not None:
@@ -117,11 +144,28 @@ class LogView(ScrollView, can_focus=True):
             self.cursor = len(self.shown) - 1
 
     def _update_size(self) -> None:
-        self.virtual_size = Size(self.size.width, len(self.shown))
+        size = Size(self.size.width, len(self.shown))
+        if size != self.virtual_size:
+            # Not `self.virtual_size = size`: that reactive asks for a layout pass of the whole
+            # screen (tens of ms), and this view's height is fixed by the stylesheet, whatever
+            # it holds. The scrollbars follow (showing one still takes a layout pass).
+            self.set_reactive(LogView.virtual_size, size)
+            self._scroll_update(size)
         if self.follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
-        self.post_message(self.Changed(self))
+        self._post_changed()
+
+    def _post_changed(self) -> None:
+        if not self._change_queued:
+            self._change_queued = True
+            self.post_message(self.Changed(self))
+
+    def on_log_view_changed(self, event: "LogView.Changed") -> None:
+        # This view sees its own message first; it then bubbles up to the pane, which reads
+        # the counts as they are by then. A change after this point sends a new message.
+        if event.view is self:
+            self._change_queued = False
 
     # --- controls ------------------------------------------------------------
 
@@ -170,7 +214,7 @@ class LogView(ScrollView, can_focus=True):
             self.cursor = -1
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()
-        self.post_message(self.Changed(self))
+        self._post_changed()
 
     def action_clear(self) -> None:
         self.buffer_lines.clear()
@@ -222,12 +266,48 @@ class LogView(ScrollView, can_focus=True):
         if index >= len(self.shown):
             return Strip.blank(width)
         line = self.shown[index]
-        text = self.line_text(line)
-        if index == (self.cursor if self.cursor >= 0 else -2):
-            text.stylize(CURSOR_STYLE)
-        segments = list(text.render(self.app.console))
+        if self.pattern is None and index != (self.cursor if self.cursor >= 0 else -2):
+            segments = self.line_segments(line)
+        else:
+            text = self.line_text(line)
+            if index == (self.cursor if self.cursor >= 0 else -2):
+                text.stylize(CURSOR_STYLE)
+            segments = list(text.render(self.app.console))
         strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
         return strip
+
+    def line_segments(self, line) -> list[Segment]:
+        """`line_text(line).render(console)` without building a Text: the same segments, split
+        where Text.render splits them (at each styled span's edges; unstyled neighbours run
+        together). For a row with no match to mark and no cursor: most rows, every frame."""
+        level = line.level
+        level_style = LEVEL_STYLES.get(level, _NULL)
+        segments = []
+        if line.at is not None:
+            segments.append(Segment(line.at.strftime("%H:%M:%S "), _DIM))
+        plain = LEVEL_TAGS.get(level, "   ") + " "
+        if level_style:
+            segments.append(Segment(plain, level_style))
+            plain = ""
+        if self.show_source:
+            if plain:
+                segments.append(Segment(plain, _NULL))
+                plain = ""
+            segments.append(Segment(f"{line.source[:10]:<10} ", _CYAN))
+        body = line.text
+        if level == "error" and level_style:
+            if plain:
+                segments.append(Segment(plain, _NULL))
+                plain = ""
+            if body:
+                segments.append(Segment(body, level_style))
+        else:
+            plain += body
+        if not segments:
+            return [Segment(plain)]  # no styled span at all: Text.render gives one bare segment
+        if plain:
+            segments.append(Segment(plain, _NULL))
+        return segments
 
     def line_text(self, line) -> Text:
         text = Text(no_wrap=True, end="")
