@@ -6,6 +6,11 @@
    starting the process to the first screen output that holds a marker string
    ("Timeline" for warroom, "hello" for the bare app). Interleaved runs, medians.
    Target: ratio <= 1.5.
+   The first frame shows the header (incident, severity, countdown), the countdown pane
+   and every pane's frame; the timeline's rows, the logs tabs, the roster and the footer
+   follow in the frames after it. So a second figure: the time until the newest entry
+   is on screen ("entry 39:"), against the same bare app. No target was set for it;
+   it is there so the first figure cannot hide a slow start.
 
 2. Keypress-to-durable latency. The real app (make_app + run_test, headless) with the
    entry input focused. For each entry the text is put in the input and an Enter key
@@ -16,14 +21,10 @@
    Compared with Store.append on its own (the same number of appends into a fresh
    file in the same folder) in the same run.
    Figures: p50 (target: at most one frame, 16 ms, above Store.append's p50) and p99
-   (target: < 50 ms, a keystroke's budget).
-   300 entries, not 1,000. Every state change rebuilds the whole timeline table and
-   repaints the screen, so each entry costs the UI 20 ms at 50 rows and about 300 ms at
-   1,000 rows on a loaded 2-core machine. Typing 1,000 entries into one incident takes
-   about 3 minutes, which does not fit the suite's budget. So the 300 entries go into 3
-   incidents of 100 each, and one more figure records the cost of a long timeline:
-   Enter to the row being in the table, for 10 entries typed into an incident that
-   already holds 1,000 (median; target < 100 ms).
+   (target: < 50 ms, a keystroke's budget), over 1,000 entries typed into one incident.
+   One more figure records the cost of a long timeline: Enter to the row being in the
+   table, for 10 entries typed into an incident that already holds 1,000 (median;
+   target < 100 ms).
 
 3. The logs pane under a flood. benchmarks/bench_logs.py measures LogSource on its own;
    here the lines go on into the real LogsPane (the source's tab and "all") of a
@@ -46,6 +47,7 @@ import asyncio
 import contextlib
 import dataclasses
 import fcntl
+import gc
 import json
 import os
 import random
@@ -66,9 +68,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 from common import Figure, percentile  # noqa: E402
 
-FRAME_RUNS = 5
-INCIDENTS = 3        # 300 entries typed: 3 incidents of 100 entries each (see the docstring)
-PER_INCIDENT = 100
+FRAME_RUNS = 11  # whole processes are noisy on 2 cores: more runs, a steadier median
+INCIDENTS = 1        # 1,000 entries typed into one incident
+PER_INCIDENT = 1_000
 LONG_TIMELINE = 1_000
 FLOOD_LINES = 200_000
 FLOOD_RUNS = 3
@@ -97,6 +99,15 @@ for i in range(n):
     write(f"2026-11-24T05:{i // 60000 % 60:02d}:{i // 1000 % 60:02d}.{i % 1000:03d}Z INFO GET /api/orders/{i} 200 {i % 97}ms\n")
 sys.stdout.flush()
 """
+
+
+def start_like_the_console() -> None:
+    """Set the collector up as `warroom` does for the console (cli.cmd_console): paused from
+    here until the first frame, when the app freezes the start-up objects out of later
+    collections and turns it back on (WarroomApp.start_background). make_app + run_test alone
+    would skip that, and every full collection would scan Textual's start-up objects again
+    (50 ms pauses during a flood)."""
+    gc.disable()
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -187,14 +198,18 @@ def bench_first_frame() -> list[Figure]:
         # one warm-up each: the page cache, .pyc files
         _first_frame(ours_argv, b"Timeline", env, tmp_path)
         _first_frame(bare_argv, b"hello", env, tmp_path)
-        ours, raw = [], []
+        ours, record, raw = [], [], []
         for _ in range(FRAME_RUNS):
             ours.append(_first_frame(ours_argv, b"Timeline", env, tmp_path) * 1000)
             raw.append(_first_frame(bare_argv, b"hello", env, tmp_path) * 1000)
-    value, limit = statistics.median(ours), statistics.median(raw)
+            record.append(_first_frame(ours_argv, b"entry 39:", env, tmp_path) * 1000)
+    value, limit, on_screen = statistics.median(ours), statistics.median(raw), statistics.median(record)
     return [Figure(name="console: time to first frame (whole process)", value=value, unit="ms",
                    against="bare Textual app, one Static", limit=limit, target="ratio <= 1.5",
-                   met=value <= 1.5 * limit)]
+                   met=value <= 1.5 * limit),
+            Figure(name="console: time to the newest entry on screen", value=on_screen, unit="ms",
+                   against="bare Textual app, one Static", limit=limit, target="(no target; reported)",
+                   met=True)]
 
 
 # --- 2. keypress-to-durable -------------------------------------------------------------------
@@ -260,6 +275,7 @@ async def _typed_latencies(config_path: Path, incidents: int, per_incident: int)
     from warroom.ui.app import make_app
 
     room, committed = _timed_room(config_path)
+    start_like_the_console()
     app = make_app(room, room.clock, start_sources=False, watch=False)
     laps: list[float] = []
     try:
@@ -281,6 +297,7 @@ async def _typed_latencies(config_path: Path, incidents: int, per_incident: int)
             assert typed == incidents * per_incident, (typed, incidents * per_incident)
     finally:
         room.close()
+        gc.enable()  # had the app not got as far as its first frame
     return laps
 
 
@@ -290,6 +307,7 @@ async def _long_timeline(config_path: Path, n: int) -> tuple[list[float], list[f
     from warroom.ui.app import make_app
 
     room, committed = _timed_room(config_path)
+    start_like_the_console()
     app = make_app(room, room.clock, start_sources=False, watch=False)
     on_screen: list[float] = []
     try:
@@ -301,6 +319,7 @@ async def _long_timeline(config_path: Path, n: int) -> tuple[list[float], list[f
             await settle(app)
     finally:
         room.close()
+        gc.enable()  # had the app not got as far as its first frame
     return laps, on_screen
 
 
@@ -402,11 +421,14 @@ async def _through_pane(folder: Path, n: int, keys: bool = False) -> tuple[float
     from warroom.ui.panes.logview import LogView
 
     room, source = _flood_room(folder, n)
+    start_like_the_console()
     app = make_app(room, room.clock, start_sources=False, watch=False)
     latencies: list[float] = []
     try:
         async with app.run_test(size=SIZE) as pilot:
             await settle(app)
+            while not app.query("#log-0"):  # the logs pane is mounted just after the first frame
+                await asyncio.sleep(0.01)
             view = app.query_one("#log-0", LogView)
             all_view = app.query_one("#log-all", LogView)
             handled: list[float] = []
@@ -443,6 +465,7 @@ async def _through_pane(folder: Path, n: int, keys: bool = False) -> tuple[float
             assert all_view.total == n, (all_view.total, n)
     finally:
         room.close()
+        gc.enable()  # had the app not got as far as its first frame
     return elapsed, latencies
 
 

@@ -69,3 +69,14 @@ def events(db: Path, kind: str | None = None) -> list:
 
 def stamp(clock: FrozenClock) -> str:
     return format_time(clock.now())
+
+
+async def console_ready(pilot) -> None:
+    """The logs pane and the roster tabs are mounted just after the first frame: wait for them."""
+    app = pilot.app
+
+    def mounted(selector: str) -> bool:
+        found = app.query(selector)
+        return bool(found) and found.first().is_mounted
+
+    await wait_until(pilot, lambda: mounted("#logs") and mounted("#people") and mounted("#log-all"))

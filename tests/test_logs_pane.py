@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from console_support import open_room, story, wait_until
+from console_support import open_room, story, wait_until, console_ready
 from warroom.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.logs import LogsPane
@@ -63,10 +63,18 @@ def view_of(app, name: str) -> LogView:
     return app.query_one(LogsPane).view_for(name)
 
 
+async def mounted_view(app, pilot, name: str) -> LogView:
+    """The pane is mounted just after the first frame: wait for it, then find the view."""
+    await wait_until(pilot, lambda: bool(app.query(LogsPane)) and app.query_one(LogsPane).is_mounted)
+    await wait_until(pilot, lambda: view_of(app, name) is not None)
+    return view_of(app, name)
+
+
 async def test_hostile_corpus_renders_inert(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        hostile = view_of(app, "hostile")
+        await console_ready(pilot)
+        hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: any(l.text.startswith("invalid") for l in hostile.buffer_lines))
         lines = all_rendered(hostile)
         joined = "\n".join(lines)
@@ -88,7 +96,8 @@ async def test_hostile_corpus_renders_inert(console):
 async def test_formats_levels_and_min_level(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        formats = view_of(app, "formats")
+        await console_ready(pilot)
+        formats = await mounted_view(app, pilot, "formats")
         await wait_until(pilot, lambda: formats.total >= 6)
         levels = {line.level for line in formats.buffer_lines}
         assert {"info", "error", "warn"} <= levels
@@ -101,8 +110,9 @@ async def test_formats_levels_and_min_level(console):
 async def test_filter_highlight_invalid_regex_and_recall(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
+        await console_ready(pilot)
+        formats = await mounted_view(app, pilot, "formats")
         pane = app.query_one(LogsPane)
-        formats = view_of(app, "formats")
         await wait_until(pilot, lambda: formats.total >= 6)
         pane.query_one("TabbedContent").active = "tab-0"
         await pilot.pause()
@@ -127,7 +137,8 @@ async def test_filter_highlight_invalid_regex_and_recall(console):
 async def test_follow_pause_and_clear(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        hostile = view_of(app, "hostile")
+        await console_ready(pilot)
+        hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: hostile.total >= 30)
         hostile.follow = False
         hostile.add_lines(list(hostile.buffer_lines)[:3])  # three more lines arrive while paused
@@ -142,7 +153,8 @@ async def test_follow_pause_and_clear(console):
 async def test_pin_writes_a_redacted_finding(console):
     app, room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        hostile = view_of(app, "hostile")
+        await console_ready(pilot)
+        hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: hostile.total >= 30)
         target = next(i for i, line in enumerate(hostile.shown) if "Authorization" in line.text)
         hostile.cursor = target
@@ -162,7 +174,8 @@ async def test_pin_writes_a_redacted_finding(console):
 async def test_a_crashing_source_says_so_in_its_tab(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        crashy = view_of(app, "crashy")
+        await console_ready(pilot)
+        crashy = await mounted_view(app, pilot, "crashy")
         await wait_until(pilot, lambda: "exited with code 3" in crashy.status)
         assert "giving up: 3" in crashy.status or "about to fail" in crashy.status
         assert app.is_running
@@ -176,9 +189,134 @@ async def test_flood_is_bounded_and_counts_what_it_folded(room_dir, clock):
     story(room, clock)
     app = make_app(room, clock, start_sources=True, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        flood = view_of(app, "flood")
+        await console_ready(pilot)
+        flood = await mounted_view(app, pilot, "flood")
         await wait_until(pilot, lambda: flood.total >= 30000, timeout=30)
         assert len(flood.buffer_lines) == 1000
         assert flood.folded == flood.total - 1000
         assert "folded" in flood.status_line()
     room.close()
+
+
+# --- the pane's fast paths give what the plain ones give -------------------------------------
+
+def _lines_for_rows():
+    from datetime import datetime, timezone
+
+    from warroom.sources.logs import LogLine
+
+    at = datetime(2026, 11, 24, 5, 32, 42, 123000, tzinfo=timezone.utc)
+    out = []
+    for seq, (level, text, source) in enumerate([
+        ("error", "upstream timed out", "api"), ("warn", "slow", "a-very-long-source-name"),
+        ("info", "GET /x 200", "api"), ("debug", "cache miss", "db"), (None, "no level", "api"),
+        ("error", "", "api"), (None, "", "x"), ("info", "wide 日本語 and emoji 🚀", "api"),
+        ("warn", "[bold]not markup[/bold] «REDACTED»", ""), ("error", "x" * 300, "api"),
+    ]):
+        out.append(LogLine(source, text, level, at if seq % 2 else None, seq))
+    return out
+
+
+async def test_row_segments_are_those_of_the_text_render(console):
+    """render_line draws most rows from line_segments, not through a Text: the segments (text
+    and style) are exactly what rendering line_text gives, in the source tab and in "all"."""
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        formats = await mounted_view(app, pilot, "formats")
+        everything = app.query_one("#log-all", LogView)
+        for view in (formats, everything):
+            for line in _lines_for_rows():
+                assert view.line_segments(line) == list(view.line_text(line).render(app.console)), line
+
+
+def _reference_merge(buffer, last_at, lines):
+    """AllLogView.add_lines as it was (one Python step per line): -> the new last stamp."""
+    out_of_order = False
+    for line in lines:
+        if line.at is not None and buffer and last_at is not None and line.at < last_at:
+            out_of_order = True
+        if line.at is not None and (last_at is None or line.at > last_at):
+            last_at = line.at
+    buffer.extend(lines)
+    if out_of_order:
+        ordered = sorted(list(buffer)[-len(lines) * 4:],
+                         key=lambda l: (l.at.timestamp() if l.at else float("inf"), l.seq))
+        head = list(buffer)[:len(buffer) - len(ordered)]
+        buffer.clear()
+        buffer.extend(head + ordered)
+    return last_at
+
+
+async def test_all_view_merge_matches_the_line_by_line_merge(console):
+    import random
+    from collections import deque
+    from datetime import datetime, timedelta, timezone
+
+    from warroom.sources.logs import LogLine
+
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        await mounted_view(app, pilot, "formats")
+        everything = app.query_one("#log-all", LogView)
+        app.workers.cancel_group(app, "logs")  # only the batches below
+        await pilot.pause(0.3)
+        everything.action_clear()
+        everything._last_at = None
+        rng = random.Random(7)
+        base = datetime(2026, 11, 24, 5, 0, tzinfo=timezone.utc)
+        buffer, last_at, seq, clock = deque(maxlen=everything.buffer_lines.maxlen), None, 0, 0
+        for _ in range(300):
+            batch = []
+            for _ in range(rng.choice([1, 3, 50, 400])):
+                seq += 1
+                kind = rng.random()
+                if kind < 0.15:
+                    at = None
+                elif kind < 0.25:  # late: before the newest so far
+                    at = base + timedelta(milliseconds=clock - rng.randint(1, 5000))
+                else:
+                    clock += rng.choice([0, 0, 1, 7])
+                    at = base + timedelta(milliseconds=clock)
+                batch.append(LogLine(rng.choice(["a", "b"]), f"line {seq}", "info", at, seq))
+            last_at = _reference_merge(buffer, last_at, batch)
+            everything.add_lines(batch)
+            assert list(everything.buffer_lines) == list(buffer)
+            assert everything.shown == list(buffer)
+            assert everything._last_at == last_at
+
+
+async def test_a_hidden_tab_catches_up_when_shown(console):
+    """Lines reaching a tab that is not shown cost no layout or repaint; its size and scroll
+    catch up when the tab is shown."""
+    from warroom.sources.logs import LogLine
+
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        formats = await mounted_view(app, pilot, "formats")
+        await wait_until(pilot, lambda: formats.total >= 6)
+        tabs = app.query_one(LogsPane).query_one("TabbedContent")
+        assert tabs.active == "tab-all"
+        formats.add_lines([LogLine("formats", f"late line {i}", "info", None, 10_000 + i) for i in range(500)])
+        tabs.active = "tab-0"
+        await wait_until(pilot, lambda: formats.virtual_size.height == len(formats.shown))
+        await wait_until(pilot, lambda: "late line 499" in "".join(rendered(formats)))
+        assert formats.scroll_y == formats.max_scroll_y
+
+
+async def test_status_line_follows_the_counts(console):
+    """A flood posts at most one Changed message per view at a time; the status line still
+    ends up with the final counts."""
+    from warroom.sources.logs import LogLine
+
+    app, _room = console
+    async with app.run_test(size=(160, 50)) as pilot:
+        formats = await mounted_view(app, pilot, "formats")
+        await wait_until(pilot, lambda: formats.total >= 6)
+        pane = app.query_one(LogsPane)
+        everything = app.query_one("#log-all", LogView)
+        for start in range(0, 3000, 100):
+            pane.add_lines("formats", [LogLine("formats", f"more {i}", "error", None, 20_000 + i)
+                                       for i in range(start, start + 100)])
+        status = app.query_one("#log-status")
+        await wait_until(pilot, lambda: f"{everything.total:,} lines" in str(status.render()))
+        assert everything.total >= 3006 and "errors/min" in str(status.render())

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
-from console_support import events, open_room, story, wait_until
+from console_support import events, open_room, story, wait_until, console_ready
 from warroom.runbooks import load_runbooks
 from warroom.ui.app import make_app
 from warroom.ui.panes.actions import ActionsPane
@@ -249,7 +249,10 @@ async def test_actions_tab_lists_items_and_d_marks_one_done(app_room, clock):
     app = make_app(app_room, clock, start_sources=False, watch=False)
     db = app_room.store.path
     async with app.run_test(size=(120, 40)) as pilot:
+        await console_ready(pilot)
         tabs = app.query_one("#people", TabbedContent)
+        # the Actions tab is hidden at start, so it is mounted just after the first frame
+        await wait_until(pilot, lambda: bool(app.query("#actions")))
         pane = app.query_one("#actions", ActionsPane)
         await wait_until(pilot, lambda: pane.row_count == 2)
         assert str(tabs.get_tab("tab-actions").label) == "Actions (2)"

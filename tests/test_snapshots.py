@@ -23,6 +23,7 @@ def demo_app(room_dir, clock):
 
 async def settle(pilot) -> None:
     """Wait for the record and the screen to be still: no blinking cursor, no pending write."""
+    await pilot.pause(0.1)  # the panes mounted just after the first frame are in
     for field in pilot.app.screen.query("Input, TextArea"):
         field.cursor_blink = False
     pilot.app.recorder.wait_idle()

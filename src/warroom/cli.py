@@ -6,6 +6,7 @@ User mistakes print one line on stderr and exit 2; nothing prints a traceback.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -279,6 +280,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    # Start-up makes a great many long-lived objects (Textual's classes, the stylesheet):
+    # hunting cycles among them costs a sixth of the time to the first frame, and every later
+    # full collection would scan them again. The console pauses the collector until its first
+    # frame is painted, then freezes what start-up made and turns collection back on.
+    gc.disable()
     from warroom.ui.app import run_console
 
     room = _room(args)
@@ -300,7 +306,7 @@ def _report_quarantine(room: Room) -> None:
 # --- the parser ----------------------------------------------------------------
 
 
-def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
     parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
     parser.add_argument("--db", help="the database file (default: the war room's warroom.db)")
@@ -380,30 +386,41 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
     p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")
     add("console", cmd_console, "open the console (the default)")
-    _add_sync_commands(sub, sys.argv[1:] if argv is None else argv)
+    p = add("sync", _sync_command("cmd_sync"),
+            "commit, pull (merging the records), push; prints what came in and went out")
+    p.description = ("Checkpoint and commit the record, fetch, merge (a union of events: never a conflict), "
+                     "push. Retries when another push races this one.")
+    p.add_argument("--no-push", action="store_true", help="commit and merge, but do not push")
+    p.add_argument("--dry-run", action="store_true", help="show what would be committed, received and sent")
+    p.add_argument("--remote", default="origin", help="the git remote (default: origin)")
+    p = add("git-setup", _sync_command("cmd_git_setup"), "register warroom's merge driver and textconv in this clone")
+    p.description = ("Write .gitattributes and .gitignore lines and register `warroom merge` and `warroom dump` "
+                     "in this repository's git config. Idempotent.")
+    p = add("merge", _sync_command("cmd_merge"), "git merge driver: write into OURS the union of OURS and THEIRS")
+    p.description = ("Merge two warroom databases: OURS becomes the union of their events. "
+                     "Used by git as `warroom merge %%O %%A %%B`.")
+    p.add_argument("base")
+    p.add_argument("ours")
+    p.add_argument("theirs")
+    p = add("dump", _sync_command("cmd_dump"), "print the record as canonical text, one line per event")
+    p.description = ("Print a warroom database as canonical JSON lines, sorted by (hlc, author, id): "
+                     "git's textconv for warroom.db.")
+    p.add_argument("file", nargs="?", help="the database (default: this war room's)")
     return parser
 
 
-SYNC_COMMANDS = {"sync", "merge", "dump", "git-setup"}
+def _sync_command(name: str):
+    """The sharing commands live in warroom.sync, imported only when one of them runs."""
+    def run(args: argparse.Namespace) -> int:
+        from warroom import sync
 
+        return getattr(sync, name)(args)
 
-def _add_sync_commands(sub, argv: list[str]) -> None:
-    # Imported only when asked for (or for --help): the console's start stays quick.
-    if not (SYNC_COMMANDS & set(argv) or "-h" in argv or "--help" in argv):
-        for name in sorted(SYNC_COMMANDS):
-            sub.add_parser(name, help="(see warroom --help)").set_defaults(func=_sync_missing)
-        return
-    from warroom import sync
-
-    sync.add_commands(sub)
-
-
-def _sync_missing(args: argparse.Namespace) -> int:
-    raise UsageError("run this command as `warroom sync|merge|dump|git-setup ...`")
+    return run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser(argv)
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         args.func = cmd_console

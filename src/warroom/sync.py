@@ -1095,30 +1095,3 @@ def cmd_git_setup(args) -> int:
     print(f"git set up in {folder}: " + (", ".join(changed) if changed else "already up to date")
           + f"; {db.name} merges as a union and diffs as text")
     return 0
-
-
-def add_commands(sub) -> None:
-    """Register merge, dump, sync and git-setup on the CLI's subparsers."""
-    p = sub.add_parser("sync", help="commit, pull (merging the records), push; prints what came in and went out",
-                       description="Checkpoint and commit the record, fetch, merge (a union of events: never "
-                                   "a conflict), push. Retries when another push races this one.")
-    p.add_argument("--no-push", action="store_true", help="commit and merge, but do not push")
-    p.add_argument("--dry-run", action="store_true", help="show what would be committed, received and sent")
-    p.add_argument("--remote", default="origin", help="the git remote (default: origin)")
-    p.set_defaults(func=cmd_sync)
-    p = sub.add_parser("git-setup", help="register warroom's merge driver and textconv in this clone",
-                       description="Write .gitattributes and .gitignore lines and register `warroom merge` "
-                                   "and `warroom dump` in this repository's git config. Idempotent.")
-    p.set_defaults(func=cmd_git_setup)
-    p = sub.add_parser("merge", help="git merge driver: write into OURS the union of OURS and THEIRS",
-                       description="Merge two warroom databases: OURS becomes the union of their events. "
-                                   "Used by git as `warroom merge %%O %%A %%B`.")
-    p.add_argument("base")
-    p.add_argument("ours")
-    p.add_argument("theirs")
-    p.set_defaults(func=cmd_merge)
-    p = sub.add_parser("dump", help="print the record as canonical text, one line per event",
-                       description="Print a warroom database as canonical JSON lines, sorted by (hlc, author, "
-                                   "id): git's textconv for warroom.db.")
-    p.add_argument("file", nargs="?", help="the database (default: this war room's)")
-    p.set_defaults(func=cmd_dump)

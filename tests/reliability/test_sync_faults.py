@@ -200,6 +200,13 @@ def test_driver_killed_while_merging_into_a_live_record(tmp_path: Path):
     shutil.copyfile(ours, theirs)
     bulk_entries(ours, 3000, "alice")
     bulk_entries(theirs, 8000, "bob")
+    # How long a whole merge takes on this machine, so that the kills land inside one.
+    probe = tmp_path / "probe.db"
+    shutil.copyfile(ours, probe)
+    began = time.perf_counter()
+    ok(subprocess.run([PYTHON, "-m", "warroom", "merge", "base", str(probe), str(theirs)], capture_output=True,
+                      text=True, timeout=120))
+    took = time.perf_counter() - began
     conn = sqlite3.connect(ours)  # the console: keeps the WAL (and so the in-place path) alive
     conn.execute("pragma journal_mode=wal")
     before = dump_text(ours)
@@ -209,7 +216,7 @@ def test_driver_killed_while_merging_into_a_live_record(tmp_path: Path):
     for _ in range(6):
         proc = subprocess.Popen([PYTHON, "-m", "warroom", "merge", "base", str(ours), str(theirs)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.15, 0.6))
+        time.sleep(rng.uniform(0.2, 0.9) * took)
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1

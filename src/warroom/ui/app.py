@@ -8,6 +8,7 @@ watchfiles (or the 1 s poll) -> reload -> the same path.
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
+from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, TabbedContent, TabPane
@@ -36,15 +38,10 @@ from warroom.ui.panes.logs import LogsPane
 from warroom.ui.panes.logview import LogView
 from warroom.ui.panes.roster import RosterPane
 from warroom.ui.panes.timeline import TimelinePane
+from warroom.ui.deferred import Deferred
 from warroom.ui.recorder import Job, Recorder
-from warroom.ui.screens.checklist import ChecklistScreen
-from warroom.ui.screens.composer import ComposerScreen
-from warroom.ui.screens.declare import DeclareScreen
-from warroom.ui.screens.entry import EntryScreen
-from warroom.ui.screens.help import HelpScreen
-from warroom.ui.screens.pick import PickScreen
-from warroom.ui.screens.prompt import ConfirmScreen, PromptScreen
-from warroom.ui.screens.runbook import RunbookScreen
+# Modal screens are imported where they open: none is on screen at start, and importing
+# them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
 from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
 from warroom.ui.view import ConsoleView
 
@@ -115,45 +112,69 @@ class WarroomApp(App[int]):
         self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
         self.stopped_steps: set[tuple[str, int]] = set()
         self.runbook_selected: tuple[str, int] | None = None
-        # The theme is chosen before the stylesheet is first applied: choosing it in on_mount
-        # restyles every widget a second time, a fifth of the time to the first frame.
+        # The theme is chosen before the stylesheet is first parsed: choosing it in on_mount
+        # restyles every widget a second time, a fifth of the time to the first frame. The
+        # stylesheet gets the theme's variables now, so the refresh that the change queues has
+        # nothing left to do and is skipped (it would parse all the CSS again).
         for theme in load_themes():
             self.register_theme(theme)
         chosen = saved_theme()
+        before = self.theme
         self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
+        self.stylesheet.set_variables(self.get_css_variables())
+        self._css_fresh = self.theme != before
 
     # --- layout --------------------------------------------------------------
+
+    def refresh_css(self, animate: bool = True) -> None:
+        if self._css_fresh:  # queued by choosing the theme in __init__: already applied
+            self._css_fresh = False
+            return
+        super().refresh_css(animate)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return variable_defaults()
 
     def compose(self) -> ComposeResult:
+        # The logs pane, the roster tabs and the footer are mounted just after the first
+        # frame (their frames hold their places): the console appears about a third sooner.
         yield IncidentHeader(self.clock, id="header").data_bind(WarroomApp.view)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield HealthPane(self.config.checks, id="health")
-                with TabbedContent(id="people"):
+                people = Deferred(TabbedContent(id="people"))
+                people.styles.height = min(len(self.config.roles), 10) + 4  # tabs, roster, frame
+                with people:
                     with TabPane("Roster", id="tab-roster"):
                         yield RosterPane(id="roster").data_bind(WarroomApp.view)
                     with TabPane("Actions", id="tab-actions"):
-                        yield ActionsPane(id="actions").data_bind(WarroomApp.view)
+                        yield Lazy(ActionsPane(id="actions").data_bind(WarroomApp.view))
                 yield CountdownPane(self.clock, id="countdown").data_bind(WarroomApp.view)
             with Vertical(id="right"):
-                yield LogsPane(self.config.logs, id="logs")
+                yield Deferred(LogsPane(self.config.logs, id="logs"), "Logs")
                 yield TimelinePane(id="timeline").data_bind(WarroomApp.view)
-        yield Footer()
+        yield Lazy(Footer())
 
     def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
         self.theme_changed_signal.subscribe(self, lambda theme: save_theme(theme.name))
+        # Room.open has already read the record: the first frame shows it (the timeline's rows
+        # follow in the next frame). The recorder thread takes over from here.
+        self.show_state(self.room.state)
         self.recorder.start()
-        self.recorder.reload()
         self.set_interval(1.0, self.recorder.reload)  # a cheap poll backs up the file watcher
         # Paint first; watchers and sources (httpx, subprocesses) start right after.
         self.call_after_refresh(self.start_background)
         self.query_one("#timeline-table", DataTable).focus()
 
     def start_background(self) -> None:
+        if not gc.isenabled():  # paused for start-up by `warroom` (cli.cmd_console)
+            gc.freeze()
+            gc.enable()
+        logs = self.query("#logs")
+        if not (logs and logs.first().is_mounted):  # it arrives just after the first frame
+            self.set_timer(0.02, self.start_background)
+            return
         if self.watch_file:
             self.watch_record()
         if self.start_sources:
@@ -269,6 +290,9 @@ class WarroomApp(App[int]):
 
     @on(TimelinePane.EntryAction)
     def entry_action(self, event: TimelinePane.EntryAction) -> None:
+        from warroom.ui.screens.entry import EntryScreen
+        from warroom.ui.screens.prompt import PromptScreen
+
         incident = self.incident
         if incident is None:
             return
@@ -299,12 +323,14 @@ class WarroomApp(App[int]):
             self.record(lambda room: room.delete(target, restore=True), done="Entry restored.")
 
     def action_focus_pane(self, pane: str) -> None:
-        targets = {"logs": LogsPane, "timeline": "#timeline-table", "health": "#health", "roster": "#roster"}
-        target = targets[pane]
-        if target is LogsPane:
-            self.query_one(LogsPane).active_view().focus()
+        targets = {"logs": "#logs", "timeline": "#timeline-table", "health": "#health", "roster": "#roster"}
+        found = self.query(targets[pane])
+        if not found:  # a key pressed within the first frame, before the pane was mounted
+            return
+        if pane == "logs":
+            found.first(LogsPane).active_view().focus()
         else:
-            self.query_one(target).focus()
+            found.first().focus()
 
     def action_focus_input(self) -> None:
         self.query_one(TimelinePane).focus_input()
@@ -312,6 +338,8 @@ class WarroomApp(App[int]):
     # --- incident actions --------------------------------------------------------
 
     def action_declare(self) -> None:
+        from warroom.ui.screens.declare import DeclareScreen
+
         def declared(values: dict[str, str] | None) -> None:
             if not values:
                 return
@@ -326,6 +354,8 @@ class WarroomApp(App[int]):
         self.push_screen(DeclareScreen(self.config.severity), declared)
 
     def action_severity(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+
         incident = self.need_incident()
         if incident is None:
             return
@@ -339,6 +369,8 @@ class WarroomApp(App[int]):
         self.push_screen(PickScreen(f"Severity of {incident.short_id}", options, incident.severity), chosen)
 
     def action_advance_status(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+
         incident = self.need_incident()
         if incident is None:
             return
@@ -368,6 +400,8 @@ class WarroomApp(App[int]):
                         f"E exports the draft.", timeout=10, markup=False)
 
     def close_incident(self, incident: Incident) -> None:
+        from warroom.ui.screens.checklist import ChecklistScreen
+
         def closed(skipped: list[str] | None) -> None:
             if skipped is None:
                 return
@@ -387,10 +421,13 @@ class WarroomApp(App[int]):
         self.record(lambda room: room.acknowledge(incident), done="Acknowledged.")
 
     def action_role(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+        from warroom.ui.screens.prompt import PromptScreen
+
         incident = self.need_incident()
         if incident is None:
             return
-        roster = self.query_one(RosterPane)
+        roster = self.query(RosterPane)  # none within the first frame
         options = [(name, f"{name}: {role.person or 'unassigned'}") for name, role in incident.roles.items()]
 
         def chosen_role(role: str | None) -> None:
@@ -407,9 +444,13 @@ class WarroomApp(App[int]):
                                           [("person", "Who takes it:", "", "name")], required=("person",)),
                              chosen_person)
 
-        self.push_screen(PickScreen("Assign or hand over a role", options, roster.selected_role()), chosen_role)
+        self.push_screen(PickScreen("Assign or hand over a role", options,
+                                    roster.first().selected_role() if roster else None), chosen_role)
 
     def action_snooze(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+        from warroom.ui.screens.prompt import PromptScreen
+
         incident = self.need_incident()
         if incident is None:
             return
@@ -432,6 +473,8 @@ class WarroomApp(App[int]):
                          chosen)
 
     def action_add_action(self) -> None:
+        from warroom.ui.screens.prompt import PromptScreen
+
         incident = self.need_incident()
         if incident is None:
             return
@@ -453,6 +496,8 @@ class WarroomApp(App[int]):
                                       required=("text",)), added)
 
     def action_update(self) -> None:
+        from warroom.ui.screens.composer import ComposerScreen
+
         incident = self.need_incident()
         if incident is None:
             return
@@ -488,6 +533,8 @@ class WarroomApp(App[int]):
         return str(path.relative_to(self.config.root))
 
     def action_switch_incident(self) -> None:
+        from warroom.ui.screens.pick import PickScreen
+
         if self.state is None or not self.state.incidents:
             self.notify("No incidents yet: press D to declare one.", markup=False)
             return
@@ -521,6 +568,8 @@ class WarroomApp(App[int]):
         self.call_from_thread(self.notify, f"Post-mortem written to {path}", timeout=10, markup=False)
 
     def action_help(self) -> None:
+        from warroom.ui.screens.help import HelpScreen
+
         self.push_screen(HelpScreen(KEYS_HELP))
 
     # --- countdown ------------------------------------------------------------
@@ -654,6 +703,7 @@ class WarroomApp(App[int]):
         self.call_from_thread(self.show_runbooks, found)
 
     def show_runbooks(self, found: list) -> None:
+        from warroom.ui.screens.runbook import RunbookScreen
         from warroom.runbooks import incident_fields
 
         incident = self.incident
@@ -663,8 +713,7 @@ class WarroomApp(App[int]):
             in_use=incident.fields.get("runbook", "") if incident else "",
             running=self.running_steps, selected=self.runbook_selected))
 
-    @on(RunbookScreen.RunStep)
-    def run_step(self, event: RunbookScreen.RunStep) -> None:
+    def on_runbook_screen_run_step(self, event) -> None:
         from warroom import runbooks
 
         incident = self.need_incident()
@@ -729,6 +778,8 @@ class WarroomApp(App[int]):
                              f"(exit {exit_code}); on the timeline.", label="command ran")
 
     def steps_changed(self) -> None:
+        from warroom.ui.screens.runbook import RunbookScreen
+
         try:
             screen = self.screen
         except Exception:  # shutting down: no screen left to tell
@@ -750,8 +801,7 @@ class WarroomApp(App[int]):
 
         self.run_worker(stop(), group="steps", exit_on_error=False)
 
-    @on(RunbookScreen.StopStep)
-    def stop_step_from_runbook(self, event: RunbookScreen.StopStep) -> None:
+    def on_runbook_screen_stop_step(self, event) -> None:
         self.stop_step((event.runbook, event.index))
 
     @on(LogsPane.StopRequested)
@@ -762,8 +812,7 @@ class WarroomApp(App[int]):
             return
         self.stop_step(key)
 
-    @on(RunbookScreen.UseRunbook)
-    def use_runbook(self, event: RunbookScreen.UseRunbook) -> None:
+    def on_runbook_screen_use_runbook(self, event) -> None:
         incident = self.need_incident()
         if incident is None:
             return
@@ -779,9 +828,12 @@ class WarroomApp(App[int]):
 
 class LineFeed:
     """Lines from a tail thread to the UI: batches pile up while the screen is busy and are
-    handed over as one, so a flood costs the UI one repaint per frame, not one per batch.
+    handed over as one, at most every INTERVAL, so a flood costs the UI 20 hand-overs and
+    repaints a second, not one per batch (a line after a quiet spell goes at once).
     What piles up beyond the source's buffer would be folded out by the pane anyway: it is
     dropped here and counted, so memory stays bounded and the pane still says how many."""
+
+    INTERVAL = 0.05
 
     def __init__(self, app: WarroomApp, on_lines: Callable[[list, int], None], on_status: Callable[[str], None],
                  cap: int = 10_000) -> None:
@@ -789,6 +841,7 @@ class LineFeed:
         self._lock = threading.Lock()
         self._pending: list = []
         self._folded = 0
+        self._last = 0.0  # when the UI last took a batch (time.monotonic)
 
     def add(self, lines: list) -> None:
         with self._lock:
@@ -798,17 +851,33 @@ class LineFeed:
                 self._folded += len(self._pending) - self.cap
                 del self._pending[:-self.cap]
         if not scheduled:
-            self.app.from_thread(self._flush)
+            from time import monotonic
+
+            wait = self._last + self.INTERVAL - monotonic()
+            if wait > 0:  # the UI took a batch moments ago: this one follows a little later
+                self.app.from_thread(self._flush_later, wait)
+            else:  # a line after a quiet spell is shown at once
+                self.app.from_thread(self._flush)
+
+    def _flush_later(self, wait: float) -> None:
+        asyncio.get_running_loop().call_later(wait, self.app.from_thread, self._flush)
 
     def _flush(self) -> None:
+        from time import monotonic
+
         with self._lock:
             batch, self._pending = self._pending, []
             folded, self._folded = self._folded, 0
+            self._last = monotonic()
         if batch or folded:
             self.on_lines(batch, folded)
 
     def status(self, text: str) -> None:
-        self.app.from_thread(self.on_status, text)
+        self.app.from_thread(self._status, text)
+
+    def _status(self, text: str) -> None:
+        self._flush()  # the lines that came before it first, without waiting for their turn
+        self.on_status(text)
 
 
 def _ts(at: str) -> float:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len
 from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import Static
 
 from warroom.config import Config
 from warroom.sanitize import sanitize
@@ -27,3 +30,25 @@ class ConsoleView:
 def inert(text: str, style: str = "", limit: int = 2000) -> Text:
     """Untrusted text as a Text object: never parsed as markup, escapes neutralised."""
     return Text(sanitize(text, limit=limit), style=style, no_wrap=False, end="")
+
+
+def show(widget: Static, text: Text) -> None:
+    """Static.update, but without laying the screen out again when the new text takes the
+    same room as the old (same lines, same widths). The header and the countdown change every
+    second; a layout pass of the whole screen each time costs tens of milliseconds while a log
+    floods in, and keys wait behind it."""
+    old = widget.content
+    same_room = isinstance(old, Text) and [cell_len(line) for line in old.plain.split("\n")] == \
+        [cell_len(line) for line in text.plain.split("\n")]
+    widget.update(text, layout=not same_room)
+
+
+PHASES = ("ok", "soon", "overdue")
+
+
+def set_phase(widget: Widget, phase: str | None) -> None:
+    """Give the widget the countdown phase's class (and no other phase's); nothing changes,
+    and nothing is restyled, when it already has it: this runs every second."""
+    for name in PHASES:
+        if widget.has_class(name) != (name == phase):
+            widget.set_class(name == phase, name)

@@ -18,7 +18,7 @@ from warroom.config import format_duration
 from warroom.events import parse_time
 from warroom.state import update_countdown
 from warroom.ui.panes.header import countdown_text
-from warroom.ui.view import ConsoleView
+from warroom.ui.view import ConsoleView, set_phase, show
 
 
 class CountdownPane(Static, can_focus=False):
@@ -44,19 +44,21 @@ class CountdownPane(Static, can_focus=False):
         self.tick()
 
     def tick(self) -> None:
-        self.remove_class("ok", "soon", "overdue")
         view = self.view
-        if view is None or view.incident is None:
-            self.update(Text("No open incident.\nPress D to declare one."))
-            return
-        incident = view.incident
-        level = view.config.severity.level(incident.severity)
-        if level is None or not incident.open:
-            self.update(Text(f"{incident.status.capitalize()}: no updates due."))
+        incident = view.incident if view is not None else None
+        level = view.config.severity.level(incident.severity) if incident is not None else None
+        if view is None or incident is None or level is None or not incident.open:
+            set_phase(self, None)
+            if view is None:  # the first frame: the record arrives with the next one
+                self.update(Text(""))
+            elif incident is None:
+                self.update(Text("No open incident.\nPress D to declare one."))
+            else:
+                self.update(Text(f"{incident.status.capitalize()}: no updates due."))
             return
         now = self.clock.now()
         countdown = update_countdown(incident, level.update_every, now)
-        self.add_class(countdown.phase)
+        set_phase(self, countdown.phase)
         lines = Text()
         if countdown.phase == "overdue":
             lines.append(f"OVERDUE +{countdown_text(-countdown.remaining)}\n", style="bold")
@@ -79,7 +81,7 @@ class CountdownPane(Static, can_focus=False):
         escalation = self._next_escalation(view, declared, now)
         if escalation:
             lines.append(escalation)
-        self.update(lines)
+        show(self, lines)
 
     def _next_escalation(self, view: ConsoleView, declared, now) -> str:
         incident = view.incident

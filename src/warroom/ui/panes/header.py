@@ -11,7 +11,7 @@ from textual.widgets import Static
 from warroom.clock import Clock
 from warroom.state import update_countdown
 from warroom.templates import human_duration
-from warroom.ui.view import ConsoleView, inert
+from warroom.ui.view import ConsoleView, inert, set_phase, show
 
 
 def countdown_text(remaining: float) -> str:
@@ -51,8 +51,12 @@ class IncidentHeader(Horizontal):
             self.query_one("#hdr-id", Static).update(Text("warroom"))
             sev.update("")
             open_count = len(view.state.open_incidents) if view else 0
-            hint = ("No open incident. Press D to declare one." if not open_count
-                    else f"{open_count} open incident(s): press I to pick one.")
+            if view is None:  # the first frame: the record arrives with the next one
+                hint = "Opening the record…"
+            elif not open_count:
+                hint = "No open incident. Press D to declare one."
+            else:
+                hint = f"{open_count} open incident(s): press I to pick one."
             self.query_one("#hdr-title", Static).update(Text(hint))
             self.query_one("#hdr-status", Static).update("")
             self.refresh_times()
@@ -69,24 +73,24 @@ class IncidentHeader(Horizontal):
         view = self.view
         elapsed = self.query_one("#hdr-elapsed", Static)
         nxt = self.query_one("#hdr-next", Static)
-        nxt.remove_class("soon", "overdue")
         if view is None or view.incident is None:
-            elapsed.update(Text(self.clock.now().strftime("%H:%M:%S UTC")))
+            show(elapsed, Text(self.clock.now().strftime("%H:%M:%S UTC")))
             nxt.update("")
+            set_phase(nxt, None)
             return
         incident = view.incident
         now = self.clock.now()
         from warroom.events import parse_time
         since = human_duration((now - parse_time(incident.declared_at)).total_seconds())
-        elapsed.update(Text(f"{since} since declared"))
+        show(elapsed, Text(f"{since} since declared"))
         level = view.config.severity.level(incident.severity)
         if level is None or not incident.open:
             nxt.update(Text("no updates due"))
+            set_phase(nxt, None)
             return
         countdown = update_countdown(incident, level.update_every, now)
         if countdown.phase == "overdue":
-            nxt.update(Text(f"UPDATE OVERDUE {countdown_text(-countdown.remaining)}"))
+            show(nxt, Text(f"UPDATE OVERDUE {countdown_text(-countdown.remaining)}"))
         else:
-            nxt.update(Text(f"next update {countdown_text(countdown.remaining)}"))
-        if countdown.phase != "ok":
-            nxt.add_class(countdown.phase)
+            show(nxt, Text(f"next update {countdown_text(countdown.remaining)}"))
+        set_phase(nxt, countdown.phase)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from operator import attrgetter, le
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,6 +18,8 @@ from warroom.config import LogConfig
 from warroom.ui.panes.logview import LogView
 
 SPARK = "▁▂▃▄▅▆▇█"
+_LEVEL = attrgetter("level")
+_AT = attrgetter("at")
 
 
 def sparkline(values: list[float]) -> str:
@@ -34,6 +37,20 @@ class AllLogView(LogView):
 
     def add_lines(self, lines) -> None:
         lines = list(lines)
+        if not lines:
+            return
+        # The common case, checked at C speed: every stamped line is at or after the last one
+        # (the running maximum), so nothing needs placing. Same answer as the loop below.
+        ats = list(filter(None, map(_AT, lines)))  # the stamps (a datetime is never false)
+        last = self._last_at
+        if not ats:
+            super().add_lines(lines)
+            return
+        if (last is None or not self.buffer_lines or ats[0] >= last) and all(map(le, ats, ats[1:])):
+            if last is None or ats[-1] > last:
+                self._last_at = ats[-1]
+            super().add_lines(lines)
+            return
         out_of_order = False
         for line in lines:
             if line.at is not None and self.buffer_lines and self._last_at is not None and line.at < self._last_at:
@@ -78,32 +95,36 @@ class LogsPane(Vertical):
         self.errors: dict[str, deque[float]] = {}
 
     def compose(self) -> ComposeResult:
+        # Kept by reference, not queried: when the pane is mounted after the first frame, its
+        # tabs are composed a moment after the pane itself, and lines may already be arriving.
+        self.all_view = AllLogView("all", show_source=True, id="log-all")
+        self.all_view.status = (f"{len(self.sources)} source(s) merged" if self.sources
+                                else "no [[log]] sources in warroom.toml")
+        self.source_views = [LogView(source.name, buffer=source.buffer, id=f"log-{index}")
+                             for index, source in enumerate(self.sources)]
         with TabbedContent(id="log-tabs"):
             with TabPane("all", id="tab-all"):
-                yield AllLogView("all", show_source=True, id="log-all")
-            for index, source in enumerate(self.sources):
+                yield self.all_view
+            for index, (source, view) in enumerate(zip(self.sources, self.source_views)):
                 with TabPane(source.name, id=f"tab-{index}"):
-                    yield LogView(source.name, buffer=source.buffer, id=f"log-{index}")
+                    yield view
         yield Static("", id="log-status")
 
     def on_mount(self) -> None:
         self.border_title = "Logs"
-        everything = self.query_one("#log-all", LogView)
-        everything.status = (f"{len(self.sources)} source(s) merged" if self.sources
-                             else "no [[log]] sources in warroom.toml")
         self.set_interval(2, self.refresh_status)
         self.refresh_status()
 
     def view_for(self, name: str) -> LogView | None:
         for index, source in enumerate(self.sources):
             if source.name == name:
-                return self.query_one(f"#log-{index}", LogView)
+                return self.source_views[index]
         return None
 
     def add_lines(self, name: str, lines: list, folded: int = 0) -> None:
         """folded: lines that arrived but were dropped before reaching the pane (a flood)."""
         view = self.view_for(name)
-        everything = self.query_one("#log-all", AllLogView)
+        everything = self.all_view
         for target in (view, everything):
             if target is not None and folded:
                 target.total += folded
@@ -111,9 +132,11 @@ class LogsPane(Vertical):
         if view is not None:
             view.add_lines(lines)
         everything.add_lines(lines)
-        now = time.time()
-        bucket = self.errors.setdefault(name, deque(maxlen=5000))
-        bucket.extend(now for line in lines if line.level == "error")
+        errors = list(map(_LEVEL, lines)).count("error")
+        if errors:
+            now = time.time()
+            bucket = self.errors.setdefault(name, deque(maxlen=5000))
+            bucket.extend([now] * min(errors, 5000))
 
     def set_status(self, name: str, status: str) -> None:
         view = self.view_for(name)
@@ -156,7 +179,7 @@ class LogsPane(Vertical):
             views = list(pane.query(LogView))
             if views:
                 return views[0]
-        return self.query_one("#log-all", AllLogView)
+        return self.all_view
 
     def errors_per_minute(self, name: str | None, minutes: int = 20) -> list[int]:
         now = time.time()
@@ -177,7 +200,8 @@ class LogsPane(Vertical):
         text.append("  errors/min ")
         text.append(sparkline(counts), style="red")
         text.append(f" {counts[-1]}" if counts else "")
-        self.query_one("#log-status", Static).update(text)
+        # one row, its height fixed by the stylesheet: no layout pass for a new status text
+        self.query_one("#log-status", Static).update(text, layout=False)
 
     def on_log_view_changed(self, event: LogView.Changed) -> None:
         event.stop()

@@ -68,10 +68,12 @@ class TimelinePane(Vertical):
         entry_id: str
 
     _shown: list[tuple[str, tuple]] = []
+    _rows_wait: bool | None = True  # True: before the first frame; None: filling is scheduled
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)
         yield table
+        # Not deferred like the logs pane: keys typed after `n` must land in it from the start.
         yield Input(placeholder=PLACEHOLDER, id="entry-input")
 
     def on_mount(self) -> None:
@@ -99,6 +101,13 @@ class TimelinePane(Vertical):
 
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:
+            return
+        if self._rows_wait is not False:
+            # The rows are the costliest part of the screen to draw: the first frame goes out
+            # without them and they follow in the next one.
+            if self._rows_wait:
+                self._rows_wait = None
+                self.call_after_refresh(self._first_rows)
             return
         table = self.query_one(DataTable)
         at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
@@ -130,6 +139,10 @@ class TimelinePane(Vertical):
                 table.move_cursor(row=table.get_row_index(selected), animate=False)
             except Exception:  # the selected entry was deleted elsewhere
                 table.move_cursor(row=table.row_count - 1, animate=False)
+
+    def _first_rows(self) -> None:
+        self._rows_wait = False
+        self.watch_view(self.view)
 
     def selected_entry_id(self) -> str | None:
         table = self.query_one(DataTable)
