@@ -12,7 +12,7 @@ import gc
 import threading
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rich.text import Text
 from textual import on, work
@@ -20,23 +20,19 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
-from textual.lazy import Lazy
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, TabbedContent, TabPane
+from textual.widget import Widget
+from textual.widgets import DataTable
 
 from warroom import templates
 from warroom.clock import Clock, SystemClock
 from warroom.events import STATUSES, format_time
 from warroom.room import Room, UsageError
 from warroom.state import Incident, State
-from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.health import HealthPane
-from warroom.ui.panes.logs import LogsPane
-from warroom.ui.panes.logview import LogView
-from warroom.ui.panes.roster import RosterPane
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
 from warroom.ui.recorder import Job, Recorder
@@ -44,6 +40,11 @@ from warroom.ui.recorder import Job, Recorder
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
 from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
 from warroom.ui.view import ConsoleView
+
+if TYPE_CHECKING:
+    from warroom.ui.panes.actions import ActionsPane
+    from warroom.ui.panes.logs import LogsPane
+    from warroom.ui.panes.logview import LogView
 
 KEYS_HELP = [
     ("Incident", [("D", "declare an incident"), ("S", "change severity"), ("t", "advance status"),
@@ -136,24 +137,48 @@ class WarroomApp(App[int]):
         return variable_defaults()
 
     def compose(self) -> ComposeResult:
-        # The logs pane, the roster tabs and the footer are mounted just after the first
-        # frame (their frames hold their places): the console appears about a third sooner.
+        # The logs pane, the roster tabs and the footer are made and mounted just after the
+        # first frame, their places framed meanwhile: the console appears about a third sooner.
         yield IncidentHeader(self.clock, id="header").data_bind(WarroomApp.view)
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield HealthPane(self.config.checks, id="health")
-                people = Deferred(TabbedContent(id="people"))
+                people = Deferred(self.make_people, pane_id="people")
                 people.styles.height = min(len(self.config.roles), 10) + 4  # tabs, roster, frame
-                with people:
-                    with TabPane("Roster", id="tab-roster"):
-                        yield RosterPane(id="roster").data_bind(WarroomApp.view)
-                    with TabPane("Actions", id="tab-actions"):
-                        yield Lazy(ActionsPane(id="actions").data_bind(WarroomApp.view))
+                yield people
                 yield CountdownPane(self.clock, id="countdown").data_bind(WarroomApp.view)
             with Vertical(id="right"):
-                yield Deferred(LogsPane(self.config.logs, id="logs"), "Logs")
+                yield Deferred(self.make_logs, pane_id="logs", title="Logs")
                 yield TimelinePane(id="timeline").data_bind(WarroomApp.view)
-        yield Lazy(Footer())
+        yield Deferred(self.make_footer, pane_id="footer")
+
+    def make_people(self) -> Widget:
+        from textual.widgets import TabbedContent, TabPane
+
+        from warroom.ui.panes.actions import ActionsPane
+        from warroom.ui.panes.roster import RosterPane
+
+        people = TabbedContent(id="people")
+        people.compose_add_child(TabPane("Roster", RosterPane(id="roster").data_bind(WarroomApp.view),
+                                         id="tab-roster"))
+        people.compose_add_child(TabPane("Actions", ActionsPane(id="actions").data_bind(WarroomApp.view),
+                                         id="tab-actions"))
+        return people
+
+    def make_logs(self) -> Widget:
+        from warroom.ui.panes.logs import LogsPane
+
+        return LogsPane(self.config.logs, id="logs")
+
+    def make_footer(self) -> Widget:
+        from textual.widgets import Footer
+
+        return Footer()
+
+    def logs_pane(self) -> LogsPane:
+        from warroom.ui.panes.logs import LogsPane
+
+        return self.query_one("#logs", LogsPane)
 
     def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
@@ -328,7 +353,7 @@ class WarroomApp(App[int]):
         if not found:  # a key pressed within the first frame, before the pane was mounted
             return
         if pane == "logs":
-            found.first(LogsPane).active_view().focus()
+            found.first().active_view().focus()
         else:
             found.first().focus()
 
@@ -427,7 +452,7 @@ class WarroomApp(App[int]):
         incident = self.need_incident()
         if incident is None:
             return
-        roster = self.query(RosterPane)  # none within the first frame
+        roster = self.query("#roster")  # none within the first frame
         options = [(name, f"{name}: {role.person or 'unassigned'}") for name, role in incident.roles.items()]
 
         def chosen_role(role: str | None) -> None:
@@ -605,10 +630,6 @@ class WarroomApp(App[int]):
     # --- live sources (health checks, logs) ---------------------------------------------
 
     def start_live_sources(self) -> None:
-        try:
-            from warroom.sources import health, logs  # noqa: F401
-        except ImportError:
-            return
         if self.config.checks:
             self.run_health_checks()
         for source in self.config.logs:
@@ -652,7 +673,7 @@ class WarroomApp(App[int]):
         self.record(operation, label="check flip")
 
     def run_log_source(self, source) -> None:
-        pane = self.query_one(LogsPane)
+        pane = self.logs_pane()
         feed = LineFeed(self, lambda lines, folded: pane.add_lines(source.name, lines, folded),
                         lambda status: pane.set_status(source.name, status), cap=source.buffer)
         self.tail_in_thread(source, feed)
@@ -680,8 +701,7 @@ class WarroomApp(App[int]):
 
         asyncio.run(tail())
 
-    @on(LogView.Pinned)
-    def pin_line(self, event: LogView.Pinned) -> None:
+    def on_log_view_pinned(self, event: LogView.Pinned) -> None:
         incident = self.need_incident()
         if incident is None:
             return
@@ -742,8 +762,8 @@ class WarroomApp(App[int]):
         from warroom.runbooks import output_tail
         from warroom.sources.logs import LogSource
 
-        pane = self.query_one(LogsPane)
-        name = f"{LogsPane.STEP_PREFIX}{runbook.name} #{step.index}"
+        pane = self.logs_pane()
+        name = f"{pane.STEP_PREFIX}{runbook.name} #{step.index}"
         view = pane.add_tab(name)
         self.call_after_refresh(view.focus)  # its output in front, and `s` stops it
         source = LogSource(LogConfig(name=name, command=tuple(argv), buffer=2000), on_lines=view.add_lines,
@@ -797,15 +817,16 @@ class WarroomApp(App[int]):
 
         async def stop() -> None:
             await source.stop()
-            self.query_one(LogsPane).set_view_status(view, f"stopped (exit {source.exit_code})")
+            self.logs_pane().set_view_status(view, f"stopped (exit {source.exit_code})")
 
         self.run_worker(stop(), group="steps", exit_on_error=False)
 
     def on_runbook_screen_stop_step(self, event) -> None:
         self.stop_step((event.runbook, event.index))
 
-    @on(LogsPane.StopRequested)
-    def stop_step_from_logs(self, event: LogsPane.StopRequested) -> None:
+    def on_logs_pane_stop_requested(self, event: LogsPane.StopRequested) -> None:
+        from warroom.ui.panes.logs import LogsPane
+
         key = next((k for k in self.running_steps if f"{LogsPane.STEP_PREFIX}{k[0]} #{k[1]}" == event.name), None)
         if key is None:
             self.notify("This step is not running any more.", markup=False)
@@ -820,8 +841,7 @@ class WarroomApp(App[int]):
         self.record(lambda room: room.set_field(incident, "runbook", name),
                     done=f"{incident.short_id} follows the {name} runbook.")
 
-    @on(ActionsPane.MarkDone)
-    def action_item_done(self, event: ActionsPane.MarkDone) -> None:
+    def on_actions_pane_mark_done(self, event: ActionsPane.MarkDone) -> None:
         action_id = event.action_id
         self.record(lambda room: room.action_done(action_id), done="Action item done.")
 

@@ -52,3 +52,16 @@ def set_phase(widget: Widget, phase: str | None) -> None:
     for name in PHASES:
         if widget.has_class(name) != (name == phase):
             widget.set_class(name == phase, name)
+
+
+SPARK = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float]) -> str:
+    """Values as a row of block characters, the largest full height (latency, errors/min)."""
+    if not values:
+        return ""
+    top = max(values)
+    if top <= 0:
+        return SPARK[0] * len(values)
+    return "".join(SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1) + 0.5))] for v in values)

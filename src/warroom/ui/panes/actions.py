@@ -49,11 +49,11 @@ class ActionsPane(DataTable):
 
     def on_mount(self) -> None:
         self.border_title = "Action items"
-        self.add_column("✓", key="status", width=1)
-        self.add_column("action", key="text", width=MIN_TEXT)
-        self.add_column("owner", key="owner")
-        self.add_column("due", key="due")
-        self.add_column("pri", key="priority")
+        self.add_column(Text("✓"), key="status", width=1)
+        self.add_column(Text("action"), key="text", width=MIN_TEXT)
+        self.add_column(Text("owner"), key="owner")
+        self.add_column(Text("due"), key="due")
+        self.add_column(Text("pri"), key="priority")
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit_columns)

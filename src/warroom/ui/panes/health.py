@@ -9,8 +9,8 @@ from rich.text import Text
 from textual.widgets import Static
 
 from warroom.config import CheckConfig
-from warroom.ui.panes.logs import sparkline
 from warroom.sanitize import sanitize
+from warroom.ui.view import sparkline
 
 STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim"}
 STATE_MARK = {"up": "●", "degraded": "◐", "down": "✖", "unknown": "○"}

@@ -16,19 +16,10 @@ from textual.widgets import Static, TabbedContent, TabPane
 
 from warroom.config import LogConfig
 from warroom.ui.panes.logview import LogView
+from warroom.ui.view import sparkline
 
-SPARK = "▁▂▃▄▅▆▇█"
 _LEVEL = attrgetter("level")
 _AT = attrgetter("at")
-
-
-def sparkline(values: list[float]) -> str:
-    if not values:
-        return ""
-    top = max(values)
-    if top <= 0:
-        return SPARK[0] * len(values)
-    return "".join(SPARK[min(len(SPARK) - 1, int(v / top * (len(SPARK) - 1) + 0.5))] for v in values)
 
 
 class AllLogView(LogView):

@@ -20,9 +20,9 @@ class RosterPane(DataTable):
 
     def on_mount(self) -> None:
         self.border_title = "Roster"
-        self.add_column("role", key="role")
-        self.add_column("who", key="who")
-        self.add_column("since", key="since")
+        self.add_column(Text("role"), key="role")
+        self.add_column(Text("who"), key="who")
+        self.add_column(Text("since"), key="since")
 
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:

@@ -79,11 +79,12 @@ class TimelinePane(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Timeline"
         table = self.query_one(DataTable)
-        table.add_column("UTC", key="utc", width=8)
-        table.add_column("local", key="local", width=5)
-        table.add_column("who", key="who", width=10)
-        table.add_column(" ", key="icon", width=1)
-        table.add_column("entry", key="entry", width=40)
+        # Text labels: a str label is parsed as markup, which loads Rich's emoji table at start.
+        table.add_column(Text("UTC"), key="utc", width=8)
+        table.add_column(Text("local"), key="local", width=5)
+        table.add_column(Text("who"), key="who", width=10)
+        table.add_column(Text(" "), key="icon", width=1)
+        table.add_column(Text("entry"), key="entry", width=40)
 
     def on_resize(self) -> None:
         self.call_after_refresh(self._fit_columns)
