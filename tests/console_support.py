@@ -72,11 +72,12 @@ def stamp(clock: FrozenClock) -> str:
 
 
 async def console_ready(pilot) -> None:
-    """The logs pane and the roster tabs are mounted just after the first frame: wait for them."""
+    """The health and logs panes and the roster tabs are mounted just after the first frame:
+    wait for them."""
     app = pilot.app
 
     def mounted(selector: str) -> bool:
         found = app.query(selector)
         return bool(found) and found.first().is_mounted
 
-    await wait_until(pilot, lambda: mounted("#logs") and mounted("#people") and mounted("#log-all"))
+    await wait_until(pilot, lambda: all(mounted(s) for s in ("#health", "#logs", "#people", "#log-all")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from console_support import open_room, story, wait_until
+from console_support import console_ready, open_room, story, wait_until
 from servers import serve
 from warroom.ui.app import make_app
 from warroom.ui.panes.health import HealthPane
@@ -35,6 +35,7 @@ async def test_flips_land_on_the_timeline_once(room_dir, clock):
         story(room, clock)
         app = make_app(room, clock, start_sources=True, watch=False)
         async with app.run_test(size=(120, 40)) as pilot:
+            await console_ready(pilot)
             pane = app.query_one(HealthPane)
             await wait_until(pilot, lambda: pane.states()["api"] == "up")
             await wait_until(pilot, lambda: pane.states()["hung"] == "down")   # a hung endpoint is down,

@@ -32,7 +32,6 @@ from warroom.room import Room, UsageError
 from warroom.state import Incident, State
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
-from warroom.ui.panes.health import HealthPane
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
 from warroom.ui.recorder import Job, Recorder
@@ -142,7 +141,7 @@ class WarroomApp(App[int]):
         yield IncidentHeader(self.clock, id="header").data_bind(WarroomApp.view)
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield HealthPane(self.config.checks, id="health")
+                yield Deferred(self.make_health, pane_id="health", title="Health")
                 people = Deferred(self.make_people, pane_id="people")
                 people.styles.height = min(len(self.config.roles), 10) + 4  # tabs, roster, frame
                 yield people
@@ -164,6 +163,11 @@ class WarroomApp(App[int]):
         people.compose_add_child(TabPane("Actions", ActionsPane(id="actions").data_bind(WarroomApp.view),
                                          id="tab-actions"))
         return people
+
+    def make_health(self) -> Widget:
+        from warroom.ui.panes.health import HealthPane
+
+        return HealthPane(self.config.checks, id="health")
 
     def make_logs(self) -> Widget:
         from warroom.ui.panes.logs import LogsPane
@@ -196,8 +200,8 @@ class WarroomApp(App[int]):
         if not gc.isenabled():  # paused for start-up by `warroom` (cli.cmd_console)
             gc.freeze()
             gc.enable()
-        logs = self.query("#logs")
-        if not (logs and logs.first().is_mounted):  # it arrives just after the first frame
+        # the panes the sources feed arrive just after the first frame
+        if not all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#health"))):
             self.set_timer(0.02, self.start_background)
             return
         if self.watch_file:
@@ -638,11 +642,12 @@ class WarroomApp(App[int]):
     @work(group="health", exit_on_error=False)
     async def run_health_checks(self) -> None:
         from warroom.sources.health import HealthMonitor
+        from warroom.ui.panes.health import HealthPane
 
         monitor = HealthMonitor(self.config.checks, clock=self.clock, secrets=self.config.secrets,
                                 cwd=str(self.config.root))
         self.health_monitor = monitor
-        pane = self.query_one(HealthPane)
+        pane = self.query_one("#health", HealthPane)
 
         def on_result(result, flipped_from) -> None:
             pane.show_result(result, monitor.history(result.name))
