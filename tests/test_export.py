@@ -157,6 +157,7 @@ def test_benign_export_has_every_section_and_is_commonmark():
 @example(dict(BENIGN, title="Deploy #4812 broke checkout #", priority="| high |\n", role="Chef\n# x"))
 @example(dict(BENIGN, root_cause="1. bad deploy\n2) no canary\n\n---\n```\n<script>x</script>\n    code",
               entry="a | b\n|---|---|\n| c | d |", action="[x](y) -->", title="#"))
+@example(dict(BENIGN, root_cause="|\n\x1b", entry="a\n\x07", action="b\n\x1b"))  # a line of only controls
 def test_record_text_cannot_break_the_structure(texts):
     texts = {k: (v if k != "author" else v[:200]) for k, v in texts.items()}
     state = incident_with(texts)

@@ -66,9 +66,15 @@ def _escape_line_start(match: re.Match[str]) -> str:
     return "\\" + mark
 
 
+def _md_lines(lines: list[str]) -> list[str]:
+    """md_line of each line, leaving out those with nothing left (blank, or only controls:
+    an empty line after a hard break would show its backslash)."""
+    return [md for md in map(md_line, lines) if md]
+
+
 def md_inline(text: str) -> str:
     """Untrusted text for a list item, a heading or a table cell: one line."""
-    return " ".join(md_line(line) for line in text.replace("\r", "\n").split("\n") if line.strip())
+    return " ".join(_md_lines(text.replace("\r", "\n").split("\n")))
 
 
 def md_cell(text: str) -> str:
@@ -77,7 +83,7 @@ def md_cell(text: str) -> str:
         return text
     if "\n" not in text and "\r" not in text:
         return md_line(text)
-    return "<br>".join(md_line(line) for line in text.replace("\r", "\n").split("\n") if line.strip())
+    return "<br>".join(_md_lines(text.replace("\r", "\n").split("\n")))
 
 
 def md_block(text: str) -> str:
@@ -85,7 +91,7 @@ def md_block(text: str) -> str:
     paragraphs = re.split(r"\n\s*\n", text.replace("\r", "\n").strip())
     out = []
     for paragraph in paragraphs:
-        lines = [md_line(line) for line in paragraph.split("\n") if line.strip()]
+        lines = _md_lines(paragraph.split("\n"))
         if lines:
             out.append("\\\n".join(lines))
     return "\n\n".join(out)
