@@ -199,6 +199,10 @@ class WarroomApp(App[int]):
     def start_background(self) -> None:
         if not gc.isenabled():  # paused for start-up by `warroom` (cli.cmd_console)
             gc.freeze()
+            # Collections are rarer: each full one pauses the screen for tens of milliseconds
+            # (every fold of the record makes thousands of long-lived objects), and at the
+            # default pace one landed on a keystroke in fifty while a scribe typed.
+            gc.set_threshold(10_000, 20, 20)
             gc.enable()
         # the panes the sources feed arrive just after the first frame
         if not all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#health"))):
