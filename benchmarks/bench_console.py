@@ -101,13 +101,22 @@ sys.stdout.flush()
 """
 
 
-def start_like_the_console() -> None:
-    """Set the collector up as `warroom` does for the console (cli.cmd_console): paused from
-    here until the first frame, when the app freezes the start-up objects out of later
-    collections and turns it back on (WarroomApp.start_background). make_app + run_test alone
-    would skip that, and every full collection would scan Textual's start-up objects again
-    (50 ms pauses during a flood)."""
+@contextlib.contextmanager
+def console_app(room):
+    """The real app on `room`, with the collector set up as `warroom` does for the console
+    (cli.cmd_console): paused from here until the first frame, when the app freezes the
+    start-up objects out of later collections and turns it back on
+    (WarroomApp.start_background). make_app + run_test alone would skip that, and every full
+    collection would scan Textual's start-up objects again (50 ms pauses during a flood).
+    Afterwards the room is closed and the collector on, had the app not got that far."""
+    from warroom.ui.app import make_app
+
     gc.disable()
+    try:
+        yield make_app(room, room.clock, start_sources=False, watch=False)
+    finally:
+        room.close()
+        gc.enable()
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -272,13 +281,9 @@ def _timed_room(config_path: Path):
 
 async def _typed_latencies(config_path: Path, incidents: int, per_incident: int) -> list[float]:
     """Enter-to-durable for incidents x per_incident entries typed into the real console."""
-    from warroom.ui.app import make_app
-
     room, committed = _timed_room(config_path)
-    start_like_the_console()
-    app = make_app(room, room.clock, start_sources=False, watch=False)
     laps: list[float] = []
-    try:
+    with console_app(room) as app:
         async with app.run_test(size=SIZE) as pilot:
             await settle(app)
             for number in range(incidents):
@@ -295,31 +300,21 @@ async def _typed_latencies(config_path: Path, incidents: int, per_incident: int)
             await settle(app)
             typed = sum(1 for i in app.state.incidents.values() for e in i.entries if "deploy 4812" in e.text)
             assert typed == incidents * per_incident, (typed, incidents * per_incident)
-    finally:
-        room.close()
-        gc.enable()  # had the app not got as far as its first frame
     return laps
 
 
 async def _long_timeline(config_path: Path, n: int) -> tuple[list[float], list[float]]:
     """n entries typed into an incident that already holds LONG_TIMELINE entries:
     -> (Enter-to-durable, Enter-to-row-in-the-table)."""
-    from warroom.ui.app import make_app
-
     room, committed = _timed_room(config_path)
-    start_like_the_console()
-    app = make_app(room, room.clock, start_sources=False, watch=False)
     on_screen: list[float] = []
-    try:
+    with console_app(room) as app:
         async with app.run_test(size=SIZE) as pilot:
             await settle(app)
             assert len(app.incident.timeline) >= LONG_TIMELINE
             await pilot.press("n")
             laps = await _type_entries(app, pilot, n, committed, on_screen)
             await settle(app)
-    finally:
-        room.close()
-        gc.enable()  # had the app not got as far as its first frame
     return laps, on_screen
 
 
@@ -417,14 +412,11 @@ async def _through_pane(folder: Path, n: int, keys: bool = False) -> tuple[float
     """Flood n lines into the real pane; -> (seconds until the pane counted them all, key latencies)."""
     from textual import events
 
-    from warroom.ui.app import make_app
     from warroom.ui.panes.logview import LogView
 
     room, source = _flood_room(folder, n)
-    start_like_the_console()
-    app = make_app(room, room.clock, start_sources=False, watch=False)
     latencies: list[float] = []
-    try:
+    with console_app(room) as app:
         async with app.run_test(size=SIZE) as pilot:
             await settle(app)
             while not app.query("#log-0"):  # the logs pane is mounted just after the first frame
@@ -463,9 +455,6 @@ async def _through_pane(folder: Path, n: int, keys: bool = False) -> tuple[float
                 await asyncio.sleep(0.001)
             elapsed = time.perf_counter() - began
             assert all_view.total == n, (all_view.total, n)
-    finally:
-        room.close()
-        gc.enable()  # had the app not got as far as its first frame
     return elapsed, latencies
 
 

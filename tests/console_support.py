@@ -81,3 +81,14 @@ async def console_ready(pilot) -> None:
         return bool(found) and found.first().is_mounted
 
     await wait_until(pilot, lambda: all(mounted(s) for s in ("#health", "#logs", "#people", "#log-all")))
+
+
+PANES = ("#health", "#roster", "#countdown", "#logs", "#timeline", "#header")
+
+
+async def every_pane_has_room(pilot) -> None:
+    """Once the deferred panes are in, each pane of the main screen takes some room."""
+    await console_ready(pilot)
+    for pane in PANES:
+        region = pilot.app.query_one(pane).region
+        assert region.width > 0 and region.height > 0, pane

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
-from console_support import events, open_room, story, wait_until
+from console_support import events, every_pane_has_room, open_room, story, wait_until
 from warroom.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.countdown import CountdownPane
@@ -276,9 +276,7 @@ async def test_compact_layout_at_80x24_shows_every_pane(app_room, clock):
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.screen.has_class("compact")
-        for pane in ("#health", "#roster", "#countdown", "#logs", "#timeline", "#header"):
-            region = app.query_one(pane).region
-            assert region.width > 0 and region.height > 0, pane
+        await every_pane_has_room(pilot)
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert not app.screen.has_class("compact")

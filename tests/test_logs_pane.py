@@ -65,15 +65,13 @@ def view_of(app, name: str) -> LogView:
 
 async def mounted_view(app, pilot, name: str) -> LogView:
     """The pane is mounted just after the first frame: wait for it, then find the view."""
-    await wait_until(pilot, lambda: bool(app.query(LogsPane)) and app.query_one(LogsPane).is_mounted)
-    await wait_until(pilot, lambda: view_of(app, name) is not None)
+    await console_ready(pilot)
     return view_of(app, name)
 
 
 async def test_hostile_corpus_renders_inert(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: any(l.text.startswith("invalid") for l in hostile.buffer_lines))
         lines = all_rendered(hostile)
@@ -96,7 +94,6 @@ async def test_hostile_corpus_renders_inert(console):
 async def test_formats_levels_and_min_level(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         formats = await mounted_view(app, pilot, "formats")
         await wait_until(pilot, lambda: formats.total >= 6)
         levels = {line.level for line in formats.buffer_lines}
@@ -110,7 +107,6 @@ async def test_formats_levels_and_min_level(console):
 async def test_filter_highlight_invalid_regex_and_recall(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         formats = await mounted_view(app, pilot, "formats")
         pane = app.query_one(LogsPane)
         await wait_until(pilot, lambda: formats.total >= 6)
@@ -137,7 +133,6 @@ async def test_filter_highlight_invalid_regex_and_recall(console):
 async def test_follow_pause_and_clear(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: hostile.total >= 30)
         hostile.follow = False
@@ -153,7 +148,6 @@ async def test_follow_pause_and_clear(console):
 async def test_pin_writes_a_redacted_finding(console):
     app, room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         hostile = await mounted_view(app, pilot, "hostile")
         await wait_until(pilot, lambda: hostile.total >= 30)
         target = next(i for i, line in enumerate(hostile.shown) if "Authorization" in line.text)
@@ -174,7 +168,6 @@ async def test_pin_writes_a_redacted_finding(console):
 async def test_a_crashing_source_says_so_in_its_tab(console):
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
-        await console_ready(pilot)
         crashy = await mounted_view(app, pilot, "crashy")
         await wait_until(pilot, lambda: "exited with code 3" in crashy.status)
         assert "giving up: 3" in crashy.status or "about to fail" in crashy.status
@@ -189,7 +182,6 @@ async def test_flood_is_bounded_and_counts_what_it_folded(room_dir, clock):
     story(room, clock)
     app = make_app(room, clock, start_sources=True, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
-        await console_ready(pilot)
         flood = await mounted_view(app, pilot, "flood")
         await wait_until(pilot, lambda: flood.total >= 30000, timeout=30)
         assert len(flood.buffer_lines) == 1000

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
-from console_support import events, open_room, story, wait_until, console_ready
+from console_support import console_ready, events, every_pane_has_room, open_room, story, wait_until
 from warroom.runbooks import load_runbooks
 from warroom.ui.app import make_app
 from warroom.ui.panes.actions import ActionsPane
@@ -107,6 +107,13 @@ async def run_step(pilot, app, index: int) -> RunbookScreen:
     return screen
 
 
+async def start_long_step(pilot, app) -> None:
+    """Run step 2 of aa-smoke (prints, then sleeps 30 s) and wait until it is running."""
+    await run_step(pilot, app, 2)
+    await pilot.press("y")
+    await wait_until(pilot, lambda: ("aa-smoke", 2) in app.running_steps)
+
+
 async def test_runbook_screen_lists_searches_and_renders(app_room, clock):
     app = make_app(app_room, clock, start_sources=False, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -172,9 +179,7 @@ async def test_stopping_a_step_from_its_log_tab_records_the_stop(app_room, clock
     app = make_app(app_room, clock, start_sources=False, watch=False)
     db = app_room.store.path
     async with app.run_test(size=(120, 40)) as pilot:
-        await run_step(pilot, app, 2)
-        await pilot.press("y")
-        await wait_until(pilot, lambda: ("aa-smoke", 2) in app.running_steps)
+        await start_long_step(pilot, app)
         pane = app.query_one(LogsPane)
         view = pane.active_view()
         await wait_until(pilot, lambda: any(line.text == "waiting" for line in view.buffer_lines), timeout=15)
@@ -192,9 +197,7 @@ async def test_stopping_a_step_from_the_runbook_screen(app_room, clock):
     app = make_app(app_room, clock, start_sources=False, watch=False)
     db = app_room.store.path
     async with app.run_test(size=(120, 40)) as pilot:
-        await run_step(pilot, app, 2)
-        await pilot.press("y")
-        await wait_until(pilot, lambda: ("aa-smoke", 2) in app.running_steps)
+        await start_long_step(pilot, app)
         screen = await open_runbook(pilot, app)
         steps = screen.query_one("#runbook-steps", OptionList)
         assert steps.highlighted == 1  # the step run last is where we left it
@@ -286,9 +289,7 @@ async def test_compact_layout_shows_the_actions_tab_and_the_runbook_screen(app_r
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert app.screen.has_class("compact")
-        for pane in ("#health", "#roster", "#countdown", "#logs", "#timeline", "#header"):
-            region = app.query_one(pane).region
-            assert region.width > 0 and region.height > 0, pane
+        await every_pane_has_room(pilot)
         app.query_one("#people", TabbedContent).active = "tab-actions"
         await pilot.pause()
         actions = app.query_one("#actions", ActionsPane)

@@ -68,7 +68,7 @@ class TimelinePane(Vertical):
         entry_id: str
 
     _shown: list[tuple[str, tuple]] = []
-    _rows_wait: bool | None = True  # True: before the first frame; None: filling is scheduled
+    _rows_ready = False  # the rows are the costliest part of the screen: they skip the first frame
 
     def compose(self) -> ComposeResult:
         table = DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)
@@ -78,6 +78,7 @@ class TimelinePane(Vertical):
 
     def on_mount(self) -> None:
         self.border_title = "Timeline"
+        self.call_after_refresh(self._first_rows)
         table = self.query_one(DataTable)
         # Text labels: a str label is parsed as markup, which loads Rich's emoji table at start.
         table.add_column(Text("UTC"), key="utc", width=8)
@@ -103,12 +104,7 @@ class TimelinePane(Vertical):
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:
             return
-        if self._rows_wait is not False:
-            # The rows are the costliest part of the screen to draw: the first frame goes out
-            # without them and they follow in the next one.
-            if self._rows_wait:
-                self._rows_wait = None
-                self.call_after_refresh(self._first_rows)
+        if not self._rows_ready:  # _first_rows fills them after the first frame
             return
         table = self.query_one(DataTable)
         at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
@@ -142,7 +138,7 @@ class TimelinePane(Vertical):
                 table.move_cursor(row=table.row_count - 1, animate=False)
 
     def _first_rows(self) -> None:
-        self._rows_wait = False
+        self._rows_ready = True
         self.watch_view(self.view)
 
     def selected_entry_id(self) -> str | None:
