@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+import pytest
+
 from warroom import config as config_mod
 from warroom.clock import FrozenClock
 from warroom.events import format_time
@@ -48,6 +50,16 @@ def story(room: Room, clock: FrozenClock) -> str:
     room.log(incident, "Rolled back; error rate falling", "action")
     clock.set(start)
     return event.id
+
+
+
+@pytest.fixture
+def app_room(room_dir, clock):
+    """A war room with the story's incident in it, opened as the console opens it."""
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    yield room
+    room.close()
 
 
 async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:

@@ -32,3 +32,11 @@ def git(cwd: Path, *args: str, check: bool = True, env: dict | None = None,
     if check:
         assert proc.returncode == 0, f"git {' '.join(args)}: {proc.stderr}"
     return proc
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """The team's shared repository: bare, on main; the tests' clones push to it."""
+    path = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(path))
+    return path

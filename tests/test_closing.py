@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList, SelectionList, Static
 
-from console_support import open_room, story, wait_until
+from console_support import app_room, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.events import STATUSES
 from warroom.store import Store
 from warroom.ui.app import make_app
@@ -30,14 +30,6 @@ def status_events(db: Path) -> list:
 
 def closed_events(db: Path) -> list:
     return [e for e in status_events(db) if e.body.get("status") == "closed"]
-
-
-@pytest.fixture
-def app_room(room_dir, clock):
-    room = open_room(room_dir, clock)
-    story(room, clock)
-    yield room
-    room.close()
 
 
 async def open_checklist(app, pilot) -> ChecklistScreen:

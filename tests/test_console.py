@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable, Input
 
-from console_support import events, every_pane_has_room, open_room, story, wait_until
+from console_support import app_room, events, every_pane_has_room, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.countdown import CountdownPane
@@ -28,14 +28,6 @@ def anyio_backend() -> str:
 def table_texts(app) -> list[str]:
     table = app.query_one("#timeline-table", DataTable)
     return [table.get_row_at(i)[4].plain for i in range(table.row_count)]
-
-
-@pytest.fixture
-def app_room(room_dir, clock):
-    room = open_room(room_dir, clock)
-    story(room, clock)
-    yield room
-    room.close()
 
 
 async def test_typing_an_entry_logs_it_and_keeps_the_input_open(app_room, clock):

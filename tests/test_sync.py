@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_user_error, run_cli
-from git_support import git, git_identity  # noqa: F401 (autouse fixture)
+from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
 from warroom.clock import FrozenClock, OffsetClock
 from warroom.events import MAX_BODY_BYTES, Event, new_id
 from warroom.state import fold
@@ -59,13 +59,6 @@ def clean_tree(repo: Path) -> None:
     assert status == "", status
     assert not git(repo, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).stdout.strip()
     assert not list(repo.glob("*.warroom-tmp")) and not list(repo.glob(".merge_file*"))
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    path = tmp_path / "origin.git"
-    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(path))
-    return path
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from git_support import git as _git, git_identity  # noqa: F401 (autouse fixture)
+from git_support import git as _git, git_identity, origin  # noqa: F401 (fixtures)
 from reliability_support import HERE, PYTHON, entry_texts, integrity, warroom
 from warroom.events import Event, new_id
 from warroom.sync import dump_text
@@ -69,13 +69,6 @@ def intact(room: Path, *texts: str) -> None:
 def fresh_clone(tmp_path: Path, origin: Path, name: str) -> Path:
     git(tmp_path, "clone", "--quiet", str(origin), name)
     return tmp_path / name
-
-
-@pytest.fixture
-def origin(tmp_path: Path) -> Path:
-    path = tmp_path / "origin.git"
-    git(tmp_path, "init", "--quiet", "--bare", "-b", "main", str(path))
-    return path
 
 
 @pytest.fixture
