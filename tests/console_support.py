@@ -24,7 +24,7 @@ def seeded_ids(seed: int = 7) -> Callable[[], str]:
 
 def open_room(folder: Path, clock: FrozenClock, author: str = "alice", seed: int | None = 7) -> Room:
     config = config_mod.load(folder / "warroom.toml")
-    store = Store(config.db_path, clock=clock, author=author,
+    store = Store(config.record_path, clock=clock, author=author, create_missing=True,
                   id_factory=seeded_ids(seed) if seed is not None else None)
     return Room(config, store, clock)
 
@@ -35,7 +35,7 @@ def story(room: Room, clock: FrozenClock) -> str:
     clock.advance(minutes=-20)
     event = room.declare("Checkout returns 500", "P1", "EU shoppers cannot pay",
                          detected_at=clock.now())
-    incident = room.state.incidents[event.id]
+    incident = room.head(event.id)
     clock.advance(minutes=2)
     room.acknowledge(incident)
     room.assign(incident, "tl", "bob")
@@ -73,7 +73,13 @@ async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0
 
 
 def events(db: Path, kind: str | None = None) -> list:
-    """The record as another process would read it: a fresh connection to the file."""
+    """The record as another process would read it: a fresh connection to the file. Given a
+    war room's warroom.db (or its folder), reads the war room's record."""
+    db = Path(db)
+    if db.is_dir():
+        db = db / ".warroom" / "record.db"
+    elif db.name == "warroom.db":
+        db = db.parent / ".warroom" / "record.db"
     with Store(db, author="reader") as store:
         found = store.load().events
     return [e for e in found if kind is None or e.kind == kind]

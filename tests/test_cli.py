@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import datetime, time, timedelta, timezone
@@ -12,14 +13,16 @@ import pytest
 from markdown_it import MarkdownIt
 
 from conftest import assert_user_error, run_cli
+from warroom import exchange
 from warroom.events import Event, format_time
-from warroom.store import SCHEMA_VERSION, Store, create
+from warroom.store import SCHEMA_VERSION, Store, record_path
 
 SHORT = re.compile(r"INC-[0-9a-f]{4,}")
 
 
 def events(room: Path, kind: str | None = None) -> list[sqlite3.Row]:
-    conn = sqlite3.connect(room / "warroom.db")
+    """The record's rows (.warroom/record.db), read as another process would."""
+    conn = sqlite3.connect(record_path(room))
     conn.row_factory = sqlite3.Row
     sql = "select * from events" + (" where kind = ?" if kind else "") + " order by hlc"
     rows = conn.execute(sql, (kind,) if kind else ()).fetchall()
@@ -46,7 +49,10 @@ def test_the_issue_scenario_end_to_end(tmp_path: Path):
     def cli(*args: str, user: str = "alice", **env: str):
         return run_cli(*args, cwd=room, user=user, env=env or None)
 
-    declared = cli("declare", "Checkout returns 500", "--severity", "P1", "--impact", "EU shoppers cannot pay").ok()
+    # Declared two hours ago, so that an HH:MM an hour ago falls inside the incident.
+    began = datetime.now(timezone.utc) - timedelta(hours=2)
+    declared = cli("declare", "Checkout returns 500", "--severity", "P1", "--impact", "EU shoppers cannot pay",
+                   "--at", began.strftime("%Y-%m-%dT%H:%M:%SZ")).ok()
     short = SHORT.search(declared.out).group()
     assert "P1 Checkout returns 500" in declared.out and "IC alice" in declared.out
     cli("role", "ic", "alice").ok()
@@ -56,12 +62,13 @@ def test_the_issue_scenario_end_to_end(tmp_path: Path):
     action_entry = re.search(r"logged ([0-9a-f]{8})", logged.out).group(1)
 
     before = datetime.now(timezone.utc)
-    cli("log", "14:05 on-call acknowledged", "--at", "14:05", user="carol", TZ="America/New_York").ok()
+    hhmm = (before - timedelta(hours=1)).astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
+    cli("log", f"{hhmm} on-call acknowledged", "--at", hhmm, user="carol", TZ="America/New_York").ok()
     after = datetime.now(timezone.utc)
     backdated = [r for r in events(room, "entry.logged") if r["body"].find("on-call acknowledged") >= 0]
     assert len(backdated) == 1
-    assert backdated[0]["at"] in {expected_backdate(before, "14:05", "America/New_York"),
-                                  expected_backdate(after, "14:05", "America/New_York")}
+    assert backdated[0]["at"] in {expected_backdate(before, hhmm, "America/New_York"),
+                                  expected_backdate(after, hhmm, "America/New_York")}
     assert backdated[0]["author"] == "carol"
 
     cli("status", "identified").ok()
@@ -145,9 +152,9 @@ def test_several_open_incidents_ask_for_incident(cli, room_dir: Path):
 
 
 def insert(room: Path, event: Event) -> None:
-    with Store(room / "warroom.db", author="x") as store:
+    with Store(record_path(room), author="x", create_missing=True) as store:
         store.conn.execute("begin immediate")
-        store._insert(event)
+        store._insert([event])
         store.conn.execute("commit")
 
 
@@ -222,11 +229,11 @@ def test_text_file_as_db_is_refused_untouched(cli, tmp_path: Path):
 
 def test_truncated_db_is_refused_untouched(cli, room_dir: Path, tmp_path: Path):
     cli("declare", "Checkout down", "--severity", "P1").ok()
-    with Store(room_dir / "warroom.db", author="x") as store:
+    with Store(record_path(room_dir), author="x") as store:
         incident = store.load().events[0].id
         for i in range(300):
             store.append("entry.logged", incident, {"text": f"entry {i} " + "x" * 300, "type": "note"})
-        store.checkpoint()
+    exchange.write(record_path(room_dir), room_dir / "warroom.db")  # the shared copy, as sync writes it
     data = (room_dir / "warroom.db").read_bytes()
     path = tmp_path / "cut" / "warroom.db"
     path.parent.mkdir()
@@ -252,7 +259,7 @@ def test_foreign_sqlite_db_is_refused_untouched(cli, tmp_path: Path):
 def test_newer_schema_db_is_refused_untouched(cli, tmp_path: Path):
     path = tmp_path / "future" / "warroom.db"
     path.parent.mkdir()
-    create(path)  # a real warroom file (WAL mode) ...
+    exchange.write_rows(path, [])  # a real exchange copy ...
     conn = sqlite3.connect(path)
     conn.execute("update meta set value = ? where key = 'schema_version'", (str(SCHEMA_VERSION + 1),))
     conn.commit()
@@ -288,3 +295,66 @@ def test_export_with_the_war_rooms_own_template(cli, room_dir: Path):
     written = cli("export").ok()
     default = room_dir / "exports" / f"{short}-postmortem.md"
     assert str(default.name) in written.out and default.read_text().startswith("<!-- Post-mortem")
+
+
+# --- every write path refuses what the fold would refuse (exit 2, one line, record unchanged) ----
+
+
+def record_bytes(room: Path) -> list[tuple]:
+    return [tuple(r) for r in events(room)]
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["log", "x", "--at", "1969-12-31T23:59:59Z"], ["1969-12-31T23:59:59Z", "1970"]),
+    (["log", "x", "--at", "9999-12-31T23:59:59"], ["9999-12-31T23:59:59", "8999"]),
+    (["log", "x", "--at", "0001-01-01T00:00:00"], ["0001-01-01T00:00:00", "1970"]),
+    (["ack", "--at", "9999-12-31T23:59:59"], ["9999-12-31T23:59:59"]),
+    (["status", "identified", "--at", "1969-12-31T23:59:59Z"], ["1969-12-31T23:59:59Z"]),
+    (["declare", "Another", "--severity", "P2", "--at", "0001-01-01T00:00:00"], ["0001-01-01T00:00:00"]),
+    (["declare", "Another", "--severity", "P2", "--detected", "9999-12-31T23:59:59"], ["9999-12-31T23:59:59"]),
+    (["set", "impact_started_at", "1969-12-31T23:59:59Z"], ["1969-12-31T23:59:59Z"]),
+    (["log", "x", "--at", "2999-01-01T00:00:00Z"], ["future"]),
+    (["declare", "t" * 65_537, "--severity", "P2"], ["title", "65537", "65536"]),
+    (["set", "root_cause", "r" * 65_537], ["root_cause", "65537"]),
+])
+def test_write_paths_refuse_what_the_fold_would_refuse(cli, room_dir: Path, args: list[str], needles: list[str]):
+    cli("declare", "Checkout down", "--severity", "P1").ok()
+    before = record_bytes(room_dir)
+    assert_user_error(cli(*args), *needles)
+    assert record_bytes(room_dir) == before
+
+
+def test_backdating_before_the_declaration_is_refused_naming_both_readings(cli, room_dir: Path):
+    now = datetime.now(timezone.utc)
+    declared_at = now - timedelta(minutes=30)
+    cli("declare", "Checkout down", "--severity", "P1", "--at", declared_at.strftime("%Y-%m-%dT%H:%M:%SZ")).ok()
+    before = record_bytes(room_dir)
+    early = (declared_at - timedelta(minutes=20)).strftime("%H:%M")
+    reading = (declared_at - timedelta(minutes=20)).strftime("%Y-%m-%d")
+    for args in (["log", "x", "--at", early], ["status", "resolved", "--at", early], ["ack", "--at", early]):
+        line = assert_user_error(cli(*args), f"--at {early}", reading, "before INC-", "began",
+                                 declared_at.strftime("%H:%M"), f"--at {reading}T{early}")
+        assert "nothing was written" in line
+    assert record_bytes(room_dir) == before
+    inside = (declared_at + timedelta(minutes=10)).strftime("%H:%M")
+    if inside <= now.strftime("%H:%M"):  # not across midnight: today's reading is inside the incident
+        cli("log", "inside the incident", "--at", inside).ok()
+        cli("status", "resolved", "--at", inside).ok()
+
+
+def test_a_pasted_stack_trace_is_kept_and_shown_whole(cli, room_dir: Path):
+    cli("declare", "Worker crash loop", "--severity", "P2").ok()
+    lines = [f'  File "/srv/app/worker.py", line {n}, in step_{n}' for n in range(1000)]
+    trace = ("Traceback (most recent call last):\n" + "\n".join(lines))[:19_987] + "\nEND-OF-TRACE"
+    assert len(trace) == 20_000
+    cli("log", trace, "--kind", "finding").ok()
+    [row] = events(room_dir, "entry.logged")
+    assert json.loads(row["body"])["text"] == trace
+    shown = cli("show").ok().out
+    for line in trace.splitlines():
+        assert line.strip() in shown
+    doc = cli("export", "--out", "-").ok().out.replace("\\", "")  # markdown escapes aside
+    cell = next(line for line in doc.splitlines() if "Traceback (most recent call last)" in line)
+    assert cell.count("<br>") == trace.count("\n")
+    for line in trace.splitlines():
+        assert line.strip() in cell

@@ -31,7 +31,8 @@ def test_starter_config_from_init_loads(room_dir: Path):
     loaded = load(room_dir / "warroom.toml", environ={})
     assert loaded.severity.name == "P1-P4"
     assert loaded.roles == config.DEFAULT_ROLES
-    assert loaded.db_path == room_dir.resolve() / "warroom.db"
+    assert loaded.db_path == room_dir.resolve() / "warroom.db"  # the exchange copy git carries
+    assert loaded.record_path == room_dir.resolve() / ".warroom" / "record.db"  # the record, out of git's reach
     with pytest.raises(dataclasses.FrozenInstanceError):
         loaded.roles = ()  # type: ignore[misc]
 

@@ -43,13 +43,13 @@ async def test_typing_an_entry_logs_it_and_keeps_the_input_open(app_room, clock)
         assert app.focused is entry_input
         await wait_until(pilot, lambda: "Paged the database team" in table_texts(app))
         # the next line goes straight in
-        await pilot.press(*"14:05 ! Fail over to the replica")
+        await pilot.press(*"14:45 ! Fail over to the replica")
         await pilot.press("enter")
         await wait_until(pilot, lambda: any(e.body.get("text") == "Fail over to the replica"
                                             for e in events(app_room.store.path, "entry.logged")))
     decision = [e for e in events(app_room.store.path, "entry.logged") if e.body["text"] == "Fail over to the replica"][0]
     assert decision.body["type"] == "decision"
-    assert decision.at.startswith("2026-11-24T14:05:00")
+    assert decision.at.startswith("2026-11-24T14:45:00")
 
 
 async def test_declare_dialog_writes_the_incident(room_dir, clock):
@@ -311,33 +311,37 @@ async def test_help_lists_all_keys(app_room, clock):
         assert app.screen.__class__.__name__ != "HelpScreen"
 
 
-async def test_a_file_swapped_by_git_pull_is_reloaded(app_room, clock, tmp_path):
+async def test_a_shared_copy_swapped_by_git_pull_is_taken_in(app_room, clock, tmp_path):
+    """What a fast-forward pull does to warroom.db (a new file renamed over it) reaches the
+    console within a watch cycle, adds the teammate's entry, and leaves the record and the
+    text being typed as they were."""
     import os
 
+    from warroom import exchange
+
     app = make_app(app_room, clock, start_sources=False, watch=True)
-    db = app_room.store.path
+    shared = app_room.exchange
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("n", *"typed here first", "enter")
         await wait_until(pilot, lambda: "typed here first" in table_texts(app))
         app.recorder.wait_idle()
         await pilot.press(*"still typing")
-        # What a fast-forward pull does: a new file, with a teammate's entry, renamed over ours.
-        incoming = tmp_path / "incoming.db"
-        # sqlite's backup copies what the WAL holds too (a reader may have kept it from folding)
-        import sqlite3
-        source, target = sqlite3.connect(db), sqlite3.connect(incoming)
-        source.backup(target)
-        source.close()
-        target.close()
-        with Store(incoming, author="dana") as other:
-            incident = app_room.state.ordered[0]
-            other.append("entry.logged", incident.id, {"text": "from a teammate", "type": "note"})
-            other.checkpoint()
-        os.replace(incoming, db)
+        # A teammate's copy: ours, plus their entry, written as their sync writes it.
+        theirs = tmp_path / "theirs" / "record.db"
+        with Store(theirs, author="dana", create_missing=True, clock=clock) as other:
+            ours = tmp_path / "ours.db"
+            exchange.write(app_room.store.path, ours)
+            other.import_file(ours, "test")
+            incident_id = app_room.summaries()[0].id
+            other.append("entry.logged", incident_id, {"text": "from a teammate", "type": "note"})
+            incoming = tmp_path / "incoming.db"
+            exchange.write(theirs, incoming)
+        os.replace(incoming, shared)
         await wait_until(pilot, lambda: "from a teammate" in table_texts(app), timeout=15)
         assert "typed here first" in table_texts(app)
         assert app.query_one("#entry-input", Input).value == "still typing"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: any(e.body.get("text") == "still typing" for e in events(db, "entry.logged")))
-    with Store(db, author="reader") as store:
+        await wait_until(pilot, lambda: any(e.body.get("text") == "still typing"
+                                            for e in events(app_room.store.path, "entry.logged")))
+    with Store(app_room.store.path, author="reader") as store:
         assert store.conn.execute("pragma integrity_check").fetchone()[0] == "ok"

@@ -8,13 +8,15 @@ import subprocess
 import sys
 
 CORE = ["warroom.config", "warroom.clock", "warroom.events", "warroom.state", "warroom.store", "warroom.sync",
-        "warroom.export", "warroom.templates", "warroom.sanitize", "warroom.room"]
+        "warroom.export", "warroom.templates", "warroom.sanitize", "warroom.room", "warroom.views",
+        "warroom.exchange", "warroom.gitrepo", "warroom.dump"]
 FORBIDDEN = ["textual", "httpx"]
 
 
 def test_core_does_not_import_the_ui_or_http():
     present = [name for name in CORE if importlib.util.find_spec(name) is not None]
-    for required in ("warroom.config", "warroom.store", "warroom.state", "warroom.room", "warroom.export"):
+    for required in ("warroom.config", "warroom.store", "warroom.state", "warroom.room", "warroom.export",
+                     "warroom.views", "warroom.exchange", "warroom.gitrepo", "warroom.dump", "warroom.sync"):
         assert required in present
     code = (
         "import importlib, json, sys\n"

@@ -1,8 +1,10 @@
 """The merge laws, checked by hypothesis on real SQLite files.
 
-Merging is a union of events by id, so it must be commutative, associative and idempotent;
-replicas that write with skewed clocks and merge in any order never lose an event, and once
-everyone has merged with everyone they hold the same record (same dump, same fold).
+Merging is a union of events by id, so it must be commutative, associative and idempotent:
+for git's merge driver on exchange copies (`exchange.merge_files`), and for records taking in
+each other's exchange copies (`Store.import_file`). Replicas that write with skewed clocks and
+merge in any order never lose an event, and once everyone has merged with everyone they hold
+the same record (same dump, same fold, same derived rows).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from warroom import exchange
 from warroom.clock import FrozenClock, OffsetClock
-from warroom.events import STATUSES, Event
+from warroom.dump import dump_text
+from warroom.events import STATUSES, Event, from_row, from_values
+from warroom.exchange import merge_files
 from warroom.state import State, fold
-from warroom.store import Store, create
-from warroom.sync import dump_text, merge_files
+from warroom.store import Store, record_path
 
 AUTHORS = ("alice", "bob", "carol")
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -74,14 +78,12 @@ def event_pool(draw) -> list[Event]:
 
 
 def write_db(path: Path, events: list[Event], vacuum: bool = False) -> Path:
-    create(path)
-    conn = sqlite3.connect(path)
-    conn.executemany("insert into events values (?,?,?,?,?,?,?)",
-                     [tuple(e.to_row().values()) for e in events])
-    conn.commit()
+    """An exchange copy holding `events`, as a teammate's git would bring it."""
+    exchange.write_rows(path, [tuple(e.to_row().values()) for e in events])
     if vacuum:
+        conn = sqlite3.connect(path)
         conn.execute("vacuum")
-    conn.close()
+        conn.close()
     return path
 
 
@@ -101,11 +103,25 @@ def summary(state: State) -> list:
         for i in state.incidents.values())
 
 
+def read_events(path: Path) -> list[Event]:
+    """The events of an exchange copy or a record, as a reader decodes them."""
+    try:
+        rows, bad = exchange.read_rows(path)
+    except Exception:  # a record: read it as the store does
+        with Store(path, author="reader") as store:
+            loaded = store.load()
+        assert loaded.quarantined == []
+        return loaded.events
+    assert bad == []
+    return [from_values(*row) for row in rows]
+
+
 def record(path: Path) -> tuple[str, list]:
-    with Store(path, author="reader") as store:
-        loaded = store.load()
-    assert loaded.quarantined == []
-    return dump_text(path), summary(fold(loaded.events))
+    return dump_text(path), summary(fold(read_events(path)))
+
+
+def as_read(event: Event) -> Event:
+    return from_row(event.to_row())  # every string inert, as decoded
 
 
 subsets = st.lists(st.booleans(), min_size=24, max_size=24)
@@ -131,14 +147,30 @@ def test_merge_is_commutative_associative_idempotent(pool, masks, vacuum):
         assert record(left) == record(right)
         before = left.read_bytes()
         for again in (a, b, c, left):
-            result = merge_files(left, again)
-            assert result.added == 0 and result.quarantined == []
+            assert merge_files(left, again) == (0, [])
         assert left.read_bytes() == before  # idempotent: not even rewritten
         # The union, exactly: every event of every side, nothing else.
-        union = {e.id: e for mask in masks for e, keep in zip(pool, mask) if keep}
-        with Store(left, author="reader") as store:
-            assert {e.id: e for e in store.load().events} == union
+        union = {e.id: as_read(e) for mask in masks for e, keep in zip(pool, mask) if keep}
+        assert {e.id: e for e in read_events(left)} == union
         assert sqlite3.connect(left).execute("pragma integrity_check").fetchone()[0] == "ok"
+        # Records taking in the same copies, in either order, hold the same union.
+        with Store(record_path(folder / "r1"), clock=LATER, author="r1", create_missing=True) as one, \
+                Store(record_path(folder / "r2"), clock=LATER, author="r2", create_missing=True) as two:
+            for store, order in ((one, (a, b, c)), (two, (c, left, b, a))):
+                for copy in order:
+                    store.import_file(copy, copy.name)
+                assert {e.id: e for e in store.load().events} == union
+            assert dump_text(one.path) == dump_text(two.path) == dump_text(left)
+            assert views_of(one) == views_of(two)
+
+
+LATER = FrozenClock("2026-11-25T09:00:00Z")  # after every stamp of the pool
+
+
+def views_of(store: Store) -> tuple[list, list]:
+    return (store.conn.execute("select id, incident, at, hlc, author, type, text, auto, source, deleted, "
+                               "revisions from entries order by id").fetchall(),
+            store.conn.execute("select * from incidents order by id").fetchall())
 
 
 # --- replicas writing with skewed clocks and merging at random -------------------------------
@@ -147,14 +179,15 @@ SKEWS = (timedelta(0), timedelta(hours=-3), timedelta(minutes=7))
 
 
 class Replicas(RuleBasedStateMachine):
-    """Three war rooms on machines whose clocks disagree by hours, writing and merging at random."""
+    """Three war rooms on machines whose clocks disagree by hours, writing and merging at random:
+    each takes in the others' exchange copies (as sync does with their refs)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.tmp = tempfile.TemporaryDirectory()
-        folder = Path(self.tmp.name)
+        folder = self.folder = Path(self.tmp.name)
         self.base = FrozenClock("2026-11-24T15:00:00Z")
-        self.paths = [folder / f"r{i}.db" for i in range(len(SKEWS))]
+        self.paths = [record_path(folder / f"r{i}") for i in range(len(SKEWS))]
         self.stores = [self._open(i) for i in range(len(SKEWS))]
         self.written: list[dict[str, Event]] = [{} for _ in SKEWS]  # what each replica must hold
 
@@ -192,15 +225,21 @@ class Replicas(RuleBasedStateMachine):
     def time_passes(self, seconds):
         self.base.advance(seconds / 1000)
 
-    @rule(a=st.integers(0, 2), b=st.integers(0, 2), closed=st.booleans())
-    def merge(self, a, b, closed):
-        """b's copy into a's: in place while a's console has it open, or (closed) by temp + rename."""
-        if closed:
-            self.stores[a].close()
-        merge_files(self.paths[a], self.paths[b])
-        if closed:
-            self.stores[a] = self._open(a)
+    def _take_in(self, a: int, b: int, other_process: bool = False) -> None:
+        """b's record, published as an exchange copy, taken into a's record."""
+        copy = self.folder / f"copy-{b}.db"
+        exchange.write(self.paths[b], copy)
+        if other_process:  # a `warroom sync` while a's console holds the record open
+            with self._open(a) as store:
+                result = store.import_file(copy, f"copy-{b}")
+        else:
+            result = self.stores[a].import_file(copy, f"copy-{b}")
+        assert result.quarantined == []
         self.written[a].update(self.written[b])
+
+    @rule(a=st.integers(0, 2), b=st.integers(0, 2), other_process=st.booleans())
+    def merge(self, a, b, other_process):
+        self._take_in(a, b, other_process)
 
     @invariant()
     def nothing_is_ever_lost(self):
@@ -216,10 +255,10 @@ class Replicas(RuleBasedStateMachine):
             for a in range(n):
                 for b in range(n):
                     if a != b:
-                        merge_files(self.paths[a], self.paths[b])
-                        self.written[a].update(self.written[b])
+                        self._take_in(a, b)
         records = [record(path) for path in self.paths]
         assert all(r == records[0] for r in records)
+        assert all(views_of(store) == views_of(self.stores[0]) for store in self.stores)
 
     def teardown(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -10,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from warroom.clock import FrozenClock, HybridLogicalClock, format_hlc
-from warroom.events import KINDS, Event, format_time, problem
+from warroom.events import KINDS, STATUSES, Event, format_time, problem
 from warroom.state import State, duration_seconds, fold, update_countdown
 
 
@@ -373,3 +374,160 @@ def test_explicit_nulls_read_as_missing_keys():
     assert [e.type for e in inc.entries if e.text == "x"] == ["note"]
     assert inc.actions[0].priority == "medium" and inc.actions[0].owner == ""
     assert any(e.text == "Ran `ls`: exit 0" for e in inc.timeline)
+
+
+# --- the incremental fold: fold(a + b) == Fold().apply(a).apply(b) ----------------------------
+
+from warroom.state import SHORT_ID_MIN, Fold, short_ids  # noqa: E402
+
+POOL_AUTHORS = ("alice", "bob", "carol")
+
+
+def _pool_stamp(ms: int, counter: int) -> str:
+    return format_hlc(1_795_536_000_000 + ms, counter)
+
+
+def _pool_at(ms: int) -> str:
+    seconds = ms // 1000
+    return f"2026-11-24T15:{seconds // 60 % 60:02d}:{seconds % 60:02d}.{ms % 1000:03d}Z"
+
+
+@st.composite
+def event_sequences(draw, collisions: bool = False) -> list[Event]:
+    """Several incidents worked at once: entries, edits, deletes, restores, status, severity and
+    role changes, check flips, action items, a few malformed events; stamps from a small range
+    (ties, and events older than their target or their incident, are common)."""
+    ids = iter(draw(st.lists(st.uuids(version=4).map(str), min_size=60, max_size=60, unique=True)))
+    incidents = [next(ids) for _ in range(draw(st.integers(1, 3)))]
+    events: list[Event] = []
+    for incident in incidents:
+        ms = draw(st.integers(0, 200))
+        events.append(Event(incident, incident, _pool_stamp(ms, 0), draw(st.sampled_from(POOL_AUTHORS)),
+                            "incident.declared", _pool_at(ms), {"title": f"incident {incident[:4]}",
+                                                                "severity": draw(st.sampled_from(["P1", "P2"]))}))
+    entries: list[str] = []
+    actions: list[str] = []
+    for _ in range(draw(st.integers(0, 30))):
+        event_id = next(ids)
+        incident = draw(st.sampled_from(incidents + ["ffffffff-0000-4000-8000-00000000000f"]))
+        kind = draw(st.sampled_from(["entry.logged", "entry.logged", "entry.edited", "entry.deleted",
+                                     "entry.restored", "incident.status", "incident.severity", "role.assigned",
+                                     "check.flipped", "incident.field", "action.added", "action.done",
+                                     "incident.acknowledged", "update.posted", "command.ran", "bogus.kind"]))
+        if kind in ("entry.edited", "entry.deleted", "entry.restored") and not entries:
+            kind = "entry.logged"
+        if kind == "action.done" and not actions:
+            kind = "action.added"
+        body: dict
+        if kind == "entry.logged":
+            body = {"text": draw(st.text(max_size=8)), "type": draw(st.sampled_from(["note", "decision", "finding"]))}
+            entries.append(event_id)
+        elif kind == "entry.edited":
+            body = {"target": draw(st.sampled_from(entries)), "text": draw(st.text(min_size=1, max_size=6))}
+            if draw(st.booleans()):
+                body["type"] = draw(st.sampled_from(["action", "note"]))
+        elif kind in ("entry.deleted", "entry.restored"):
+            body = {"target": draw(st.sampled_from(entries))}
+        elif kind == "incident.status":
+            body = {"status": draw(st.sampled_from(STATUSES + ("on fire",)))}
+        elif kind == "incident.severity":
+            body = {"severity": draw(st.sampled_from(["P1", "P2", "P3"]))}
+        elif kind == "role.assigned":
+            body = {"role": draw(st.sampled_from(["Scribe", "Incident Commander"])),
+                    "person": draw(st.sampled_from(POOL_AUTHORS))}
+        elif kind == "check.flipped":
+            body = {"check": "api", "previous": "up", "current": draw(st.sampled_from(["down", "up"]))}
+        elif kind == "incident.field":
+            body = {"field": draw(st.sampled_from(["title", "root_cause"])), "value": draw(st.text(max_size=6))}
+        elif kind == "action.added":
+            body = {"text": draw(st.text(min_size=1, max_size=6)), "priority": "high"}
+            actions.append(event_id)
+        elif kind == "action.done":
+            body = {"target": draw(st.sampled_from(actions))}
+        elif kind == "update.posted":
+            body = {"text": draw(st.text(min_size=1, max_size=6))}
+        elif kind == "command.ran":
+            body = {"command": "ls", "exit_code": draw(st.integers(0, 2)), "output": draw(st.text(max_size=5))}
+        else:
+            body = {}
+        ms = draw(st.integers(0, 400))
+        events.append(Event(event_id, incident, _pool_stamp(ms, draw(st.integers(0, 2))),
+                            draw(st.sampled_from(POOL_AUTHORS)), kind, _pool_at(ms), body))
+    if collisions and len(events) > 1 and draw(st.booleans()):
+        victim = draw(st.sampled_from(events[1:]))
+        events.append(replace(victim, author="mallory"))  # another event under a taken id
+    return events
+
+
+def deliveries(draw, events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """The same events in another order, with duplicates, cut in two batches."""
+    shuffled = draw(st.permutations(events))
+    again = draw(st.lists(st.sampled_from(events), max_size=5)) if events else []
+    delivered = list(shuffled) + again
+    cut = draw(st.integers(0, len(delivered)))
+    return delivered[:cut], delivered[cut:]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_incremental_fold_equals_the_whole_fold(data):
+    events = data.draw(event_sequences(collisions=True))
+    a, b = deliveries(data.draw, events)
+    whole = fold(a + b)
+    folding = Fold()
+    folding.apply(a)
+    stepped = folding.apply(b)
+    assert stepped == whole
+    assert project(stepped) == project(fold(events))  # and the order of delivery never mattered
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_incremental_fold_in_many_steps(data):
+    events = data.draw(event_sequences())
+    ordered = sorted(events, key=lambda e: e.order_key)
+    folding = Fold()
+    # Appends come in order, one at a time; now and then an import brings older ones.
+    steps = data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=20))
+    start = 0
+    for size in steps:
+        folding.apply(ordered[start:start + size])
+        start += size
+    state = folding.apply(ordered[start:])
+    assert state == fold(events)
+
+
+def quadratic_short_ids(incident_ids: list[str]) -> dict[str, str]:
+    """The old rule, as written first: lengthen each id's prefix while another id shares it."""
+    keys = {i: i.replace("-", "") for i in incident_ids}
+    names = {}
+    for incident_id, key in keys.items():
+        length = SHORT_ID_MIN
+        while any(other != incident_id and keys[other].startswith(key[:length]) for other in keys):
+            length += 1
+        names[incident_id] = f"INC-{key[:length]}"
+    return names
+
+
+def _uuid_from(hex_digits: str) -> str:
+    return str(uuid.UUID(hex_digits.ljust(32, "0")))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="ab01", min_size=6, max_size=12).map(_uuid_from), unique=True, max_size=40)
+       | st.lists(st.uuids(version=4).map(str), unique=True, max_size=60))
+def test_short_ids_match_the_quadratic_rule(incident_ids):
+    assert short_ids(incident_ids) == quadratic_short_ids(incident_ids)
+
+
+def test_short_ids_of_ten_thousand_incidents_are_fast_and_unique_prefixes():
+    import time
+
+    rng = random.Random(14)
+    incident_ids = list({str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(10_000)})
+    began = time.perf_counter()
+    names = short_ids(incident_ids)
+    assert time.perf_counter() - began < 1.0
+    assert len(set(names.values())) == 10_000
+    for incident_id, name in names.items():
+        assert incident_id.replace("-", "").startswith(name[4:])

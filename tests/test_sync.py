@@ -1,19 +1,18 @@
-"""The shared record: real git repositories (a bare origin, clones) and real SQLite files.
+"""Sharing the record: real git repositories (a bare origin, clones) and real SQLite files.
 
 Each clone is a war room written to with the CLI (`python -m warroom ...` as a subprocess);
-nothing is mocked. Races are made real with a pre-push hook that pushes from another clone.
+nothing is mocked. Each copy's record (.warroom/record.db) is out of git's reach; `warroom
+sync` publishes it as an exchange copy on the copy's own ref (refs/warroom/<copy id>), takes
+in everyone else's, and updates the branch's warroom.db, best effort.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import signal
-import sqlite3
+import re
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,13 +20,14 @@ import pytest
 
 from conftest import assert_user_error, run_cli
 from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
-from warroom.clock import FrozenClock, OffsetClock
-from warroom.events import MAX_BODY_BYTES, Event, new_id
-from warroom.state import fold
-from warroom.store import Store, StoreError, create
-from warroom.sync import (
-    DB_NAME, driver_commands, dump, dump_text, git_setup, is_git_repo, merge_files, sync,
-)
+from warroom import exchange
+from warroom.clock import OffsetClock
+from warroom.dump import dump_text
+from warroom.events import Event, from_values, new_id
+from warroom.gitrepo import DB_NAME, driver_commands, git_setup, is_git_repo
+from warroom.room import Room
+from warroom.store import Store, record_path
+from warroom.sync import peers, sync
 
 # --- helpers -----------------------------------------------------------------------------
 
@@ -36,17 +36,30 @@ def wr(cwd: Path, *args: str, user: str = "alice", env: dict | None = None):
     return run_cli(*args, cwd=cwd, user=user, env=env, timeout=60)
 
 
-def events_of(db: Path) -> dict[str, Event]:
-    with Store(db, author="reader") as store:
+def events_of(path: Path) -> dict[str, Event]:
+    """The events of a record or of an exchange copy, as a reader decodes them."""
+    if path.name == DB_NAME:
+        rows, bad = exchange.read_rows(path)
+        assert bad == []
+        return {row[0]: from_values(*row) for row in rows}
+    with Store(path, author="reader") as store:
         loaded = store.load()
     return {e.id: e for e in loaded.events}
 
 
-def texts(db: Path) -> set[str]:
-    return {e.body.get("text", "") for e in events_of(db).values() if e.kind == "entry.logged"}
+def texts(room: Path) -> set[str]:
+    """The entries of a war room's record."""
+    return {e.body.get("text", "") for e in events_of(record_path(room)).values() if e.kind == "entry.logged"}
+
+
+def shared_texts(room: Path) -> set[str]:
+    """The entries of the war room's exchange copy (warroom.db as committed)."""
+    return {e.body.get("text", "") for e in events_of(room / DB_NAME).values() if e.kind == "entry.logged"}
 
 
 def integrity(db: Path) -> str:
+    import sqlite3
+
     conn = sqlite3.connect(db)
     try:
         return conn.execute("pragma integrity_check").fetchone()[0]
@@ -58,19 +71,19 @@ def clean_tree(repo: Path) -> None:
     status = git(repo, "status", "--porcelain").stdout
     assert status == "", status
     assert not git(repo, "rev-parse", "-q", "--verify", "MERGE_HEAD", check=False).stdout.strip()
-    assert not list(repo.glob("*.warroom-tmp")) and not list(repo.glob(".merge_file*"))
+    assert not list(repo.glob("*.warroom-tmp*")) and not list(repo.glob(".merge_file*"))
 
 
 @pytest.fixture
 def first(tmp_path: Path, origin: Path) -> Path:
-    """Alice's war room: created with `warroom init`, an incident declared, pushed to origin."""
+    """Alice's war room: created with `warroom init`, an incident declared, synced to origin."""
     room = tmp_path / "alice"
     wr(tmp_path, "init", str(room)).ok()
     git(room, "init", "--quiet", "-b", "main")
     git(room, "remote", "add", "origin", str(origin))
     wr(room, "declare", "Checkout returns 500", "--severity", "P1").ok()
     out = wr(room, "sync").ok().out
-    assert "went out to origin/main: 1 event" in out, out
+    assert "went out to origin: 1 event" in out, out
     return room
 
 
@@ -96,53 +109,73 @@ def test_three_clones_offline_then_sync_all_nothing_lost(tmp_path: Path, origin:
 
     wr(carol, "sync", user="carol").ok()
     out = wr(bob, "sync", user="bob").ok().out
-    assert "came in from origin/main: 2 events" in out, out
+    assert "came in from origin: 2 events (2 entry.logged)" in out, out
     out = wr(first, "sync").ok().out
-    assert "came in from origin/main: 5 events" in out, out
+    assert "came in from origin: 5 events" in out, out
     wr(carol, "sync", user="carol").ok()
     wr(bob, "sync", user="bob").ok()
 
     wanted = {f"{n} saw the error rate climb" for n in rooms} | {f"{n} decides to roll back" for n in rooms}
     dumps = set()
     for room in rooms.values():
-        db = room / DB_NAME
-        assert texts(db) >= wanted
-        assert integrity(db) == "ok"
+        assert texts(room) >= wanted
+        assert shared_texts(room) >= wanted
+        assert integrity(record_path(room)) == "ok" and integrity(room / DB_NAME) == "ok"
         clean_tree(room)
-        dumps.add(dump_text(db))
+        dumps.add(dump_text(record_path(room)))
+        dumps.add(dump_text(room / DB_NAME))
     assert len(dumps) == 1  # every clone holds the same record, byte for byte in canonical form
     shown = wr(carol, "show", user="carol").ok().out
     assert "Identified" in shown and "alice decides to roll back" in shown
     # The commit messages say what each sync brought.
     log = git(bob, "log", "--format=%s").stdout
-    assert "warroom: 2 entries, status identified on INC-" in log, log
+    # Bob's commit holds his two entries and status, and carol's two, which his record took in first.
+    assert re.search(r"^warroom: 4 entries, status identified on INC-[0-9a-f]{4}$", log, re.M), log
     # `git log -p warroom.db` reads as events (the textconv), not "Binary files differ".
     patch = git(carol, "log", "-p", "--", DB_NAME).stdout
     added = [line[1:] for line in patch.splitlines() if line.startswith("+{")]
     assert any('"text":"bob decides to roll back"' in line for line in added), patch
     assert all(json.loads(line)["kind"] for line in added)
     assert "Binary files" not in patch
+    # Every copy published its record on a ref of its own, which only it writes.
+    refs = git(first, "ls-remote", "origin", "refs/warroom/*").stdout.split()
+    copies = {Store(record_path(room)).copy_id for room in rooms.values()}
+    assert {f"refs/warroom/{copy}" for copy in copies} == set(refs[1::2])
+    with Room.open(carol / "warroom.toml") as room:
+        assert {p.copy_id for p in peers(room)} == copies - {room.store.copy_id}
+
+
+def test_the_record_is_never_committed(tmp_path: Path, origin: Path, first: Path):
+    tracked = git(first, "ls-files").stdout.split()
+    assert DB_NAME in tracked and not any(name.startswith(".warroom") for name in tracked)
+    assert ".warroom/" in (first / ".gitignore").read_text().splitlines()
+    assert record_path(first).exists()
+    git(first, "add", "-A")
+    assert git(first, "status", "--porcelain").stdout == ""  # not even `git add -A` takes it
 
 
 def test_plain_git_pull_with_driver_merges_cleanly(tmp_path: Path, origin: Path, first: Path):
     bob = clone(tmp_path, origin, "bob")
     wr(bob, "log", "bob: restarted the worker", user="bob").ok()
-    git(bob, "commit", "--quiet", "-am", "bob's entry")
+    wr(bob, "sync", "--no-push", user="bob").ok()  # warroom.db written and committed locally
     wr(first, "log", "alice: paged the database team").ok()
     wr(first, "sync").ok()
     pulled = git(bob, "pull", "--no-rebase", "--quiet", "origin", "main", check=False)
     assert pulled.returncode == 0, pulled.stderr
     clean_tree(bob)
-    assert texts(bob / DB_NAME) >= {"bob: restarted the worker", "alice: paged the database team"}
+    assert shared_texts(bob) >= {"bob: restarted the worker", "alice: paged the database team"}
     assert integrity(bob / DB_NAME) == "ok"
     assert git(bob, "diff", "--name-only", "--diff-filter=U").stdout == ""
+    # What the pull brought reaches bob's record the next time warroom looks.
+    assert "alice: paged the database team" in wr(bob, "show", user="bob").ok().out
+    assert texts(bob) >= {"bob: restarted the worker", "alice: paged the database team"}
 
 
 def test_sync_finishes_a_pull_made_without_the_driver(tmp_path: Path, origin: Path, first: Path):
-    bob = clone(tmp_path, origin, "bob", setup=False)
-    assert git(bob, "config", "--get", "merge.warroom.driver", check=False).returncode != 0
+    bob = clone(tmp_path, origin, "bob")
     wr(bob, "log", "bob: offline note", user="bob").ok()
-    git(bob, "commit", "--quiet", "-am", "bob's entry")
+    wr(bob, "sync", "--no-push", user="bob").ok()
+    git(bob, "config", "--remove-section", "merge.warroom")  # a clone whose driver went missing
     wr(first, "log", "alice: offline note").ok()
     wr(first, "sync").ok()
     pulled = git(bob, "pull", "--no-rebase", "origin", "main", check=False)
@@ -152,29 +185,35 @@ def test_sync_finishes_a_pull_made_without_the_driver(tmp_path: Path, origin: Pa
     result = wr(bob, "sync", user="bob").ok()
     assert "finished the merge" in result.out
     clean_tree(bob)
-    assert texts(bob / DB_NAME) >= {"bob: offline note", "alice: offline note"}
+    assert texts(bob) >= {"bob: offline note", "alice: offline note"}
+    assert shared_texts(bob) >= {"bob: offline note", "alice: offline note"}
     wr(first, "sync").ok()
-    assert texts(first / DB_NAME) >= {"bob: offline note", "alice: offline note"}
+    assert texts(first) >= {"bob: offline note", "alice: offline note"}
 
 
 def test_sync_resolves_the_record_itself_when_the_driver_fails(tmp_path: Path, origin: Path, first: Path):
     bob = clone(tmp_path, origin, "bob")
     wr(bob, "log", "bob: before", user="bob").ok()
+    wr(bob, "sync", "--no-push", user="bob").ok()
     wr(first, "log", "alice: before").ok()
     wr(first, "sync").ok()
-    # A driver that fails (a moved venv, a broken install): git reports a conflict on the record.
+    # A driver that fails (a moved venv, a broken install): git reports a conflict on warroom.db.
     broken = {"GIT_CONFIG_COUNT": "1", "GIT_CONFIG_KEY_0": "merge.warroom.driver", "GIT_CONFIG_VALUE_0": "false"}
     wr(bob, "sync", user="bob", env=broken).ok()
     clean_tree(bob)
-    assert texts(bob / DB_NAME) >= {"bob: before", "alice: before"}
+    assert texts(bob) >= {"bob: before", "alice: before"}
+    assert shared_texts(bob) >= {"bob: before", "alice: before"}
     wr(first, "sync").ok()
-    assert dump_text(first / DB_NAME) == dump_text(bob / DB_NAME)
+    assert dump_text(record_path(first)) == dump_text(record_path(bob))
 
 
-def test_a_hostile_pushed_record_only_adds_valid_events(tmp_path: Path, origin: Path, first: Path):
+def test_a_hostile_pushed_branch_only_adds_valid_events(tmp_path: Path, origin: Path, first: Path):
+    import sqlite3
+
     mallory = clone(tmp_path, origin, "mallory")
     wr(mallory, "log", "mallory: a fair entry", user="mallory").ok()
-    local = events_of(first / DB_NAME)
+    wr(mallory, "sync", "--no-push", user="mallory").ok()
+    local = events_of(record_path(first))
     declared = next(e for e in local.values() if e.kind == "incident.declared")
     conn = sqlite3.connect(mallory / DB_NAME)
     insert = "insert into events values (?, ?, '1795536000000.00001', 'mallory', ?, '2026-11-24T15:00:00.000Z', ?)"
@@ -188,20 +227,24 @@ def test_a_hostile_pushed_record_only_adds_valid_events(tmp_path: Path, origin: 
     git(mallory, "push", "--quiet", "origin", "main")
     wr(first, "log", "alice: meanwhile").ok()
     out = wr(first, "sync").ok().out
-    assert "came in from origin/main: 1 event (1 entry.logged)" in out, out
-    assert "quarantined 3 incoming event(s)" in out, out
-    merged = events_of(first / DB_NAME)
+    assert "came in from origin: 1 event (1 entry.logged)" in out, out
+    assert "quarantined 3 incoming event(s)" in out and "warroom quarantine" in out, out
+    merged = events_of(record_path(first))
     assert all(merged[i] == e for i, e in local.items())  # the declare event is still alice's
     assert len(merged) == len(local) + 2
     assert "Checkout returns 500" in wr(first, "show").ok().out
+    listed = wr(first, "quarantine").ok().out
+    assert declared.id in listed and "collides" in listed and "unknown kind" in listed
+    # The branch's copy is written afresh from the record: mallory's rows are gone from it.
+    assert events_of(first / DB_NAME) == merged
     clean_tree(first)
 
 
-def test_racing_push_is_retried(tmp_path: Path, origin: Path, first: Path):
+def test_a_raced_branch_push_is_silent_and_nothing_is_lost(tmp_path: Path, origin: Path, first: Path):
     bob = clone(tmp_path, origin, "bob")
     wr(bob, "log", "bob: got there first", user="bob").ok()
     wr(bob, "sync", "--no-push", user="bob").ok()
-    # Alice's push is overtaken: just before it goes, Bob's commit lands on origin.
+    # Alice's push of the branch is overtaken: just before it goes, Bob's commit lands on origin.
     hook = first / ".git" / "hooks" / "pre-push"
     hook.write_text(f"""#!/bin/sh
 unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
@@ -213,13 +256,17 @@ exit 0
 """)
     hook.chmod(0o755)
     wr(first, "log", "alice: pushed second").ok()
-    out = wr(first, "sync").ok().out
+    result = wr(first, "sync").ok()  # the branch lost the race: not an error, the ref carried the record
     assert (tmp_path / "raced").exists()
-    assert "after 1 retry" in out, out
-    assert "came in from origin/main: 1 event" in out, out
-    assert texts(first / DB_NAME) >= {"bob: got there first", "alice: pushed second"}
+    assert "went out to origin: 1 event (1 entry.logged)" in result.out, result.out
+    assert "Traceback" not in result.err
     wr(bob, "sync", user="bob").ok()
-    assert dump_text(first / DB_NAME) == dump_text(bob / DB_NAME)
+    assert texts(bob) >= {"bob: got there first", "alice: pushed second"}
+    wr(first, "sync").ok()  # the next sync takes bob's in and updates the branch
+    assert texts(first) >= {"bob: got there first", "alice: pushed second"}
+    assert dump_text(record_path(first)) == dump_text(record_path(bob))
+    fresh = clone(tmp_path, origin, "fresh")
+    assert shared_texts(fresh) >= {"bob: got there first", "alice: pushed second"}
 
 
 def test_concurrent_syncs_both_land(tmp_path: Path, origin: Path, first: Path):
@@ -239,7 +286,20 @@ def test_concurrent_syncs_both_land(tmp_path: Path, origin: Path, first: Path):
     for name, room in rooms.items():
         wr(room, "sync", user=name).ok()
     wanted = {f"{n}: concurrent" for n in rooms}
-    assert all(texts(room / DB_NAME) >= wanted for room in rooms.values())
+    assert all(texts(room) >= wanted for room in rooms.values())
+
+
+def test_two_syncs_of_one_copy_take_turns(tmp_path: Path, origin: Path, first: Path):
+    """The console's background sync and a `warroom sync` in a shell, at once, on one clone."""
+    wr(first, "log", "alice: one").ok()
+    procs = [subprocess.Popen([sys.executable, "-m", "warroom", "sync"], cwd=first, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "WARROOM_USER": "alice"}) for _ in range(2)]
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    clean_tree(first)
+    assert "alice: one" in shared_texts(clone(tmp_path, origin, "bob"))
 
 
 def test_unreachable_remote_is_one_clear_line_and_the_next_sync_picks_up(tmp_path: Path, origin: Path,
@@ -248,16 +308,23 @@ def test_unreachable_remote_is_one_clear_line_and_the_next_sync_picks_up(tmp_pat
     origin.rename(moved)
     wr(first, "log", "alice: written while the remote is away").ok()
     result = wr(first, "sync")
-    line = assert_user_error(result, "origin", "warroom sync", code=1)
-    assert "again" in line
-    assert "alice: written while the remote is away" in texts(first / DB_NAME)
+    assert result.code == 1, result
+    assert "Traceback" not in result.err + result.out
+    said = [line for line in result.out.splitlines() if "could not be reached" in line]
+    assert len(said) == 1 and said[0].startswith("origin ") and "next sync" in said[0], result.out
+    assert "1 event(s) wait" in said[0]
+    assert "alice: written while the remote is away" in texts(first)
     assert "1 entry" in git(first, "log", "-1", "--format=%s").stdout  # committed locally
     assert git(first, "status", "--porcelain").stdout == ""
+    with Room.open(first / "warroom.toml") as room:
+        report = sync(room)
+        assert report.offline and not report.published and report.waiting == 1
     moved.rename(origin)
     out = wr(first, "sync").ok().out
-    assert "went out to origin/main: 1 event" in out, out
+    assert "went out to origin: 1 event (1 entry.logged)" in out, out
     bob = clone(tmp_path, origin, "bob")
-    assert "alice: written while the remote is away" in texts(bob / DB_NAME)
+    assert "alice: written while the remote is away" in shared_texts(bob)
+    assert "alice: written while the remote is away" in wr(bob, "show", user="bob").ok().out
 
 
 def test_no_remote_commits_locally_and_dry_run_changes_nothing(tmp_path: Path):
@@ -272,25 +339,40 @@ def test_no_remote_commits_locally_and_dry_run_changes_nothing(tmp_path: Path):
     assert DB_NAME in git(room, "ls-files").stdout.split()
     assert "no remote 'origin'" in out and "committed: warroom: declared P3 on INC-" in out, out
     wr(room, "log", "p99 back to normal").ok()
-    before = (git(room, "rev-parse", "HEAD").stdout, git(room, "status", "--porcelain").stdout,
-              (room / DB_NAME).read_bytes(), sorted(p.name for p in room.iterdir()))
+
+    def seen() -> tuple:
+        return (git(room, "rev-parse", "HEAD").stdout, git(room, "status", "--porcelain").stdout,
+                (room / DB_NAME).read_bytes(), sorted(p.name for p in room.iterdir()),
+                git(room, "for-each-ref").stdout, dump_text(record_path(room)))
+
+    before = seen()
     out = wr(room, "sync", "--dry-run").ok().out
-    assert "would commit: 1 event (1 entry.logged)" in out, out
-    after = (git(room, "rev-parse", "HEAD").stdout, git(room, "status", "--porcelain").stdout,
-             (room / DB_NAME).read_bytes(), sorted(p.name for p in room.iterdir()))
-    assert before == after
-    report = sync(room)  # the API: what was committed, nothing pushed without a remote
-    assert report.local == {"entry.logged": 1} and report.committed.startswith("warroom: 1 entry on INC-")
-    assert not report.pushed_ok and git(room, "status", "--porcelain").stdout == ""
+    assert "would commit: warroom: 1 entry on INC-" in out, out
+    assert seen() == before
+    with Room.open(room / "warroom.toml") as opened:
+        report = sync(opened)  # the API: what was committed, nothing pushed without a remote
+    assert report.committed.startswith("warroom: 1 entry on INC-")
+    assert not report.published and not report.branch_pushed
+    assert git(room, "status", "--porcelain").stdout == ""
+    assert "p99 back to normal" in shared_texts(room)
+    assert "would commit: nothing new" in wr(room, "sync", "--dry-run").ok().out
 
 
-def test_sync_outside_git_and_a_detached_head_are_clear(tmp_path: Path, room_dir: Path):
+def test_sync_outside_git_and_a_detached_head_are_clear(tmp_path: Path, origin: Path, room_dir: Path):
     result = wr(room_dir, "sync")
     assert_user_error(result, "not a git repository", "git init", code=1)
     git(room_dir, "init", "--quiet", "-b", "main")
+    git(room_dir, "remote", "add", "origin", str(origin))
+    wr(room_dir, "declare", "t", "--severity", "P2").ok()
     wr(room_dir, "sync").ok()
     git(room_dir, "checkout", "--quiet", "--detach")
-    assert_user_error(wr(room_dir, "sync"), "detached", code=1)
+    wr(room_dir, "log", "written on a detached HEAD").ok()
+    out = wr(room_dir, "sync").ok().out  # the copy's ref still carries the record
+    assert "detached" in out and "git switch main" in out, out
+    assert "went out to origin: 1 event (1 entry.logged)" in out, out
+    bob = clone(tmp_path, origin, "bob")
+    wr(bob, "sync", user="bob").ok()
+    assert "written on a detached HEAD" in texts(bob)
 
 
 def test_init_and_git_setup_register_driver_idempotently(tmp_path: Path):
@@ -308,246 +390,16 @@ def test_init_and_git_setup_register_driver_idempotently(tmp_path: Path):
     attributes = (folder / ".gitattributes").read_text().splitlines()
     assert attributes.count("warroom.db merge=warroom diff=warroom") == 1
     ignore = (folder / ".gitignore").read_text().splitlines()
-    assert ignore.count("*.db-wal") == 1 and ignore.count("*.db-shm") == 1
+    assert ignore.count("*.db-wal") == 1 and ignore.count("*.db-shm") == 1 and ignore.count(".warroom/") == 1
     assert git_setup(folder) == []
 
 
-# --- merge_files ----------------------------------------------------------------------------
-
-
-def _store(path: Path, author: str, clock: FrozenClock | None = None) -> Store:
-    return Store(path, clock=clock or FrozenClock("2026-11-24T15:00:00Z"), author=author, create_missing=True)
-
-
-def _log(store: Store, incident: str, text: str) -> Event:
-    return store.append("entry.logged", incident, {"text": text, "type": "note"})
-
-
-def _pair(tmp_path: Path) -> tuple[Path, Path, Event]:
-    """ours and theirs sharing a declared incident, each with entries of its own."""
-    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
-    with _store(ours, "alice") as store:
-        declared = store.append("incident.declared", None, {"title": "API down", "severity": "P1"})
-        _log(store, declared.id, "ours one")
-    shutil.copyfile(ours, theirs)
-    with _store(ours, "alice") as store:
-        _log(store, declared.id, "ours two")
-    with _store(theirs, "bob") as store:
-        _log(store, declared.id, "theirs one")
-    return ours, theirs, declared
-
-
-def test_merge_files_is_a_union_written_atomically(tmp_path: Path):
-    ours, theirs, _ = _pair(tmp_path)
-    inode = ours.stat().st_ino
-    result = merge_files(ours, theirs, tmp_path / "missing-base.db")
-    assert (result.added, result.already_present, result.quarantined) == (1, 2, [])
-    assert result.kinds == {"entry.logged": 1}
-    assert texts(ours) == {"ours one", "ours two", "theirs one"}
-    assert integrity(ours) == "ok"
-    assert ours.stat().st_ino != inode  # a new file renamed over the old one
-    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["ours.db", "theirs.db"]  # no temp
-    before = ours.read_bytes()
-    again = merge_files(ours, theirs)  # idempotent: nothing new, file untouched
-    assert (again.added, again.changed) == (0, False) and ours.read_bytes() == before
-
-
-def test_merge_files_with_missing_or_empty_sides(tmp_path: Path):
-    ours, theirs, _ = _pair(tmp_path)
-    empty = tmp_path / "empty.db"
-    empty.write_bytes(b"")
-    before = ours.read_bytes()
-    assert merge_files(ours, empty).added == 0 and ours.read_bytes() == before
-    assert merge_files(ours, tmp_path / "nope.db").added == 0
-    fresh = tmp_path / "fresh.db"
-    fresh.write_bytes(b"")  # git's add/add: our side is empty
-    result = merge_files(fresh, theirs, empty)
-    assert result.added == 3 and texts(fresh) == {"ours one", "theirs one"}
-    missing = tmp_path / "missing.db"
-    merge_files(missing, theirs)
-    assert dump_text(missing) == dump_text(theirs)
-
-
-def test_merge_live_record_in_place_keeps_the_inode(tmp_path: Path):
-    ours, theirs, _ = _pair(tmp_path)
-    with _store(ours, "alice") as console:  # a console holds the record open (WAL present)
-        inode = ours.stat().st_ino
-        result = merge_files(ours, theirs)
-        assert result.added == 1 and ours.stat().st_ino == inode
-        assert not console.replaced()
-        assert "theirs one" in {e.body["text"] for e in console.load().events if e.kind == "entry.logged"}
-
-
-@pytest.mark.parametrize("content", [b"just some text\n", b"SQLite format 3\x00" + b"\x00" * 200, None])
-def test_foreign_or_corrupt_theirs_is_refused_and_ours_untouched(tmp_path: Path, content: bytes | None):
-    ours, _, _ = _pair(tmp_path)
-    bad = tmp_path / "bad.db"
-    if content is None:  # a real SQLite file of some other application
-        conn = sqlite3.connect(bad)
-        conn.execute("create table notes (x)")
-        conn.commit()
-        conn.close()
-    else:
-        bad.write_bytes(content)
-    before = ours.read_bytes()
-    with pytest.raises(StoreError, match="incoming copy"):
-        merge_files(ours, bad)
-    assert ours.read_bytes() == before
-    result = wr(tmp_path, "merge", str(tmp_path / "base"), str(ours), str(bad))
-    assert_user_error(result, "incoming copy", code=2)
-    assert ours.read_bytes() == before
-    assert not list(tmp_path.glob("*.warroom-tmp"))
-
-
-def test_hostile_theirs_is_quarantined_and_cannot_change_ours(tmp_path: Path):
-    ours, theirs, declared = _pair(tmp_path)
-    local = events_of(ours)
-    victim = next(e for e in local.values() if e.body.get("text") == "ours one")
-    conn = sqlite3.connect(theirs)
-    row = ("'" + declared.id + "'", "'1795536000000.00009'", "'mallory'", "'2026-11-24T15:00:00.000Z'")
-
-    def put(event_id, kind, body):
-        conn.execute(f"insert into events values (?, {row[0]}, {row[1]}, {row[2]}, ?, {row[3]}, ?)",
-                     (event_id, kind, body))
-
-    put(new_id(), "entry.logged", "{not json")
-    put(new_id(), "shell.exec", json.dumps({"command": "rm -rf /"}))
-    put(new_id(), "entry.logged", json.dumps({"text": "x" * (MAX_BODY_BYTES + 10), "type": "note"}))
-    put(new_id(), "entry.logged", json.dumps({"text": "\x1b]0;pwned\x07 \x1b[2J", "type": "note"}))  # valid
-    conn.execute("update events set body = ? where id = ?",
-                 (json.dumps({"text": "rewritten by mallory", "type": "note"}), victim.id))
-    conn.execute("insert or replace into meta values ('owner', 'mallory')")
-    conn.commit()
-    conn.close()
-
-    result = merge_files(ours, theirs)
-    reasons = sorted(q.reason for q in result.quarantined)
-    assert result.added == 2  # "theirs one" and the (inert) escape-laden note
-    assert len(reasons) == 4, reasons
-    assert any("not valid JSON" in r for r in reasons)
-    assert any("unknown kind" in r for r in reasons)
-    assert any("too large" in r for r in reasons)
-    assert any("collides" in r for r in reasons)
-    merged = events_of(ours)
-    for event_id, event in local.items():
-        assert merged[event_id] == event  # every local event, unchanged
-    state = fold(merged.values())
-    assert state.incidents[declared.id].title == "API down"
-    conn = sqlite3.connect(ours)
-    assert dict(conn.execute("select key, value from meta")).get("owner") is None  # only events travel
-    conn.close()
-    line = next(line for line in dump(ours) if "pwned" in line)
-    assert "\x1b" not in line and "\\u001b" in line
-    # The CLI driver reports the quarantine on stderr and succeeds.
-    again = tmp_path / "again"
-    again.mkdir()
-    ours2, _, _ = _pair(again)
-    result2 = wr(tmp_path, "merge", "base", str(ours2), str(theirs)).ok()
-    assert "quarantined" in result2.err
-
-
-def test_killed_merge_driver_leaves_ours_whole(tmp_path: Path):
-    """SIGKILL the merge at several moments: OURS is always either as it was or fully merged."""
-    ours, theirs = tmp_path / "ours.db", tmp_path / "theirs.db"
-    incident = new_id()
-    declared = Event(incident, incident, "1795536000000.00000", "alice", "incident.declared",
-                     "2026-11-24T15:00:00.000Z", {"title": "t", "severity": "P1"})
-
-    def rows(n: int, author: str) -> list[tuple]:
-        return [tuple(Event(new_id(), declared.id, f"17955360{i:05d}.00000", author, "entry.logged",
-                            "2026-11-24T15:00:00.000Z", {"text": f"{author} {i} " + "w" * 80,
-                                                         "type": "note"}).to_row().values())
-                for i in range(n)]
-
-    for path, author in ((ours, "alice"), (theirs, "bob")):
-        create(path)
-        conn = sqlite3.connect(path)
-        conn.executemany("insert into events values (?,?,?,?,?,?,?)",
-                         [tuple(declared.to_row().values())] + rows(15_000, author))
-        conn.commit()
-        conn.close()
-    pristine = ours.read_bytes()
-    union = None
-    killed_mid_merge = 0
-    for delay in (0.1, 0.25, 0.4, 0.55, 0.75):
-        ours.write_bytes(pristine)
-        proc = subprocess.Popen([sys.executable, "-m", "warroom", "merge", "base", str(ours), str(theirs)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(delay)
-        if proc.poll() is None:
-            killed_mid_merge += 1
-            proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        count = sqlite3.connect(f"file:{ours}?mode=ro&immutable=1", uri=True).execute(
-            "select count(*) from events").fetchone()[0]
-        assert ours.read_bytes() == pristine or count == 30_001
-        assert integrity(ours) == "ok"
-        if count == 30_001:
-            union = union or dump_text(ours)
-            assert dump_text(ours) == union
-        for leftover in tmp_path.glob("*.warroom-tmp*"):  # a killed merge may leave its temp file
-            leftover.unlink()
-    assert killed_mid_merge >= 1
-
-
-# --- dump -------------------------------------------------------------------------------------
-
-
-def test_dump_is_canonical_whatever_the_page_layout(tmp_path: Path):
-    a, b = tmp_path / "a.db", tmp_path / "b.db"
-    clock = FrozenClock("2026-11-24T15:00:00Z")
-    with _store(a, "alice", clock) as store:
-        declared = store.append("incident.declared", None, {"title": "Queue backlog", "severity": "P2"})
-        for i in range(300):
-            clock.advance(1)
-            _log(store, declared.id, f"entry {i} " + "ü" * (i % 40))
-        store.append("entry.logged", declared.id, {"type": "note", "text": "keys in order"})
-    events = list(events_of(a).values())
-    create(b)
-    conn = sqlite3.connect(b)
-    for event in reversed(events):  # another insertion order, bodies with other spacing
-        row = event.to_row()
-        row["body"] = json.dumps(event.body, indent=1)
-        conn.execute("insert into events values (:id,:incident,:hlc,:author,:kind,:at,:body)", row)
-    conn.execute("insert into events values ('x', 'y', 'z', 'w', 'v', 'u', 't')")
-    conn.execute("delete from events where id = 'x'")
-    conn.commit()
-    conn.execute("vacuum")
-    conn.close()
-    assert a.read_bytes() != b.read_bytes()
-    text = dump_text(a)
-    assert text == dump_text(b)
-    lines = text.splitlines()
-    assert lines == sorted((e.canonical() for e in events), key=lambda line: (
-        json.loads(line)["hlc"], json.loads(line)["author"], json.loads(line)["id"]))
-    # From a read-only copy without its -wal (git's textconv input): same text, nothing left behind.
-    copy_dir = tmp_path / "copy"
-    copy_dir.mkdir()
-    shutil.copyfile(a, copy_dir / "blob")
-    assert dump_text(copy_dir / "blob") == text
-    assert sorted(p.name for p in copy_dir.iterdir()) == ["blob"]
-    cli_out = wr(tmp_path, "dump", str(copy_dir / "blob")).ok().out
-    assert cli_out == text
-
-
-def test_dump_escapes_what_a_terminal_would_act_on(tmp_path: Path):
-    db = tmp_path / "w.db"
-    nasty = "esc \x1b[31mred\x1b[0m csi \x9b2J bidi \u202egnp.exe line\u2028sep bell \x07"
-    with _store(db, "alice") as store:
-        declared = store.append("incident.declared", None, {"title": "t", "severity": "P1"})
-        event = _log(store, declared.id, nasty)
-    line = next(line for line in dump(db) if event.id in line)
-    for raw, escaped in (("\x1b", "\\u001b"), ("\x9b", "\\u009b"), ("\u202e", "\\u202e"),
-                         ("\u2028", "\\u2028"), ("\x07", "\\u0007")):
-        assert raw not in line and escaped in line
-    assert json.loads(line) == json.loads(event.canonical())  # same meaning, inert bytes
-
-
-def test_dump_cli_defaults_to_the_rooms_record(room_dir: Path):
-    wr(room_dir, "declare", "Disk full", "--severity", "P2").ok()
-    out = wr(room_dir, "dump").ok().out
-    assert out == dump_text(room_dir / DB_NAME) and '"kind":"incident.declared"' in out
-    assert_user_error(wr(room_dir, "dump", str(room_dir / "warroom.toml")), "not a warroom database", code=2)
+def test_sync_adds_the_records_folder_to_an_old_gitignore(tmp_path: Path, origin: Path, first: Path):
+    (first / ".gitignore").write_text("*.db-wal\n*.db-shm\nexports/\n")  # as an older warroom wrote it
+    git(first, "commit", "--quiet", "-am", "old ignore file")
+    wr(first, "sync").ok()
+    assert ".warroom/" in (first / ".gitignore").read_text().splitlines()
+    clean_tree(first)
 
 
 # --- clocks -----------------------------------------------------------------------------------
@@ -557,12 +409,13 @@ def test_a_machine_hours_behind_stamps_after_what_it_has_seen(tmp_path: Path, or
     wr(first, "log", "alice: the question").ok()
     wr(first, "sync").ok()
     bob = clone(tmp_path, origin, "bob")
-    seen = max(e.hlc for e in events_of(bob / DB_NAME).values())
-    with Store(bob / DB_NAME, clock=OffsetClock(timedelta(hours=-5)), author="bob") as store:
+    wr(bob, "list", user="bob").ok()  # the first command makes bob's record from warroom.db
+    seen = max(e.hlc for e in events_of(record_path(bob)).values())
+    with Store(record_path(bob), clock=OffsetClock(timedelta(hours=-5)), author="bob") as store:
         incident = next(e for e in store.load().events if e.kind == "incident.declared").id
-        reply = _log(store, incident, "bob: the answer")
+        reply = store.append("entry.logged", incident, {"text": "bob: the answer", "type": "note"})
     assert reply.hlc > seen
     wr(bob, "sync", user="bob").ok()
     wr(first, "sync").ok()
-    ordered = sorted(events_of(first / DB_NAME).values(), key=lambda e: e.order_key)
+    ordered = sorted(events_of(record_path(first)).values(), key=lambda e: e.order_key)
     assert [e.body.get("text") for e in ordered][-2:] == ["alice: the question", "bob: the answer"]

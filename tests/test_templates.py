@@ -34,7 +34,7 @@ def test_every_bundled_template_is_known():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_template_fills_completely(worked: Room, name: str):
-    inc = worked.incident()
+    inc = worked.recent(worked.incident().id)
     text = templates.render(name, inc, worked.config, worked.clock.now(), "alice")
     assert "{{" not in text and "}}" not in text
     assert not text.lstrip().startswith("<!--")  # the guiding comment is not posted
@@ -47,7 +47,7 @@ def test_bundled_template_fills_completely(worked: Room, name: str):
 
 
 def test_values_come_from_the_state(worked: Room):
-    inc = worked.incident()
+    inc = worked.recent(worked.incident().id)  # the head and the newest entries, as `warroom update` reads
     values = templates.values_for(inc, worked.config, worked.clock.now(), "alice")
     assert values["severity"] == "P1" and values["severity_label"]
     assert values["elapsed"] == "13m" and values["started_at"] == "15:00 UTC"
@@ -89,7 +89,7 @@ def test_empty_finding_does_not_break_rendering(worked: Room):
     inc = worked.incident()
     worked.store.append("entry.logged", inc.id, {"text": "", "type": "finding"})
     worked.reload()
-    text = templates.render("handoff", worked.incident(), worked.config, worked.clock.now())
+    text = templates.render("handoff", worked.recent(inc.id), worked.config, worked.clock.now())
     assert "{{" not in text
 
 
@@ -97,3 +97,15 @@ def test_human_duration():
     assert [templates.human_duration(s) for s in (5, 90, 3600 + 120, 2 * 86400 + 3600)] == ["5s", "1m", "1h 02m",
                                                                                              "2d 1h"]
     assert templates.human_duration(None) == ""
+
+
+def test_latest_actions_and_findings_however_old(worked: Room, clock: FrozenClock):
+    """recent() reads a screenful of rows, plus the latest actions and findings even when
+    hundreds of newer notes pushed them out of it."""
+    inc = worked.incident()
+    for n in range(250):
+        clock.advance(1)
+        worked.log(inc, f"note {n}")
+    values = templates.values_for(worked.recent(inc.id), worked.config, worked.clock.now(), "alice")
+    assert values["latest_findings"] == "- Error rate at 40% on checkout"
+    assert values["latest_actions"] == "- Rolled back deploy 4812"

@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 
 from warroom.config import ConfigError
-from warroom.room import Room, UsageError, parse_at
+from warroom.room import Room, UsageError
 from warroom.store import StoreError
 
 EXIT_USAGE = 2
 
 
 def _clean(text: str) -> str:
-    """Record text may come from another machine: inert before it reaches the terminal."""
+    """Record text may come from another machine: inert before it reaches the terminal. Long
+    enough for the longest entry the record takes (a pasted stack trace)."""
     from warroom.sanitize import sanitize
 
-    return sanitize(text, limit=20_000, multiline=True)
+    return sanitize(text, limit=70_000, multiline=True)
 
 
 def _room(args: argparse.Namespace) -> Room:
@@ -31,14 +32,18 @@ def _room(args: argparse.Namespace) -> Room:
         config = Path(args.dir) / "warroom.toml"
         if not config.is_file():
             raise UsageError(f"{config}: no such file; is {args.dir} a war room? (`warroom init {args.dir}`)")
-    return Room.open(config, db=args.db)
+    room = Room.open(config, db=args.db)
+    # What git brought and could not be taken in (a damaged warroom.db): said, never fatal.
+    _NOTES.extend(_clean(note) for note in room.notes)
+    room.notes.clear()
+    return room
 
 
 def _incident(room: Room, args: argparse.Namespace, say: bool = True, latest: bool = False):
     """--incident, else the one open incident; with `latest`, else the last declared one
     (closing, post-mortem fields and action items come after resolution)."""
     ref = getattr(args, "incident", None)
-    incident = _latest(room) if latest and not ref else room.incident(ref)
+    incident = room.latest() if latest and not ref else room.incident(ref)
     if say and not getattr(args, "incident", None):
         # Said once the command has worked: a failure prints its one error line only.
         _NOTES.append(f"on {incident.short_id} ({_clean(incident.title)})")
@@ -46,10 +51,6 @@ def _incident(room: Room, args: argparse.Namespace, say: bool = True, latest: bo
 
 
 _NOTES: list[str] = []
-
-
-def _at(room: Room, text: str | None):
-    return parse_at(text, room.clock.now()) if text else None
 
 
 # --- commands ----------------------------------------------------------------
@@ -74,13 +75,13 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_declare(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        detected = _at(room, args.detected)
+        detected = room.at(args.detected, option="--detected")
+        started = room.at(args.started, option="--started")
         event = room.declare(args.title, args.severity, args.impact or "", args.ic or "", detected_at=detected,
-                             at=_at(room, args.at))
-        if args.started:
-            room.set_field(room.state.incidents[event.id], "impact_started_at",
-                           _iso(_at(room, args.started)))
-        incident = room.state.incidents[event.id]
+                             at=room.at(args.at))
+        if started:
+            room.set_field(room.head(event.id), "impact_started_at", _iso(started))
+        incident = room.head(event.id)
         print(f"declared {incident.short_id}: {incident.severity} {_clean(incident.title)}; "
               f"IC {_clean(incident.holder('Incident Commander'))}")
     return 0
@@ -95,7 +96,7 @@ def _iso(at) -> str:
 def cmd_log(args: argparse.Namespace) -> int:
     with _room(args) as room:
         incident = _incident(room, args)
-        event = room.log(incident, " ".join(args.text), args.kind, _at(room, args.at))
+        event = room.log(incident, " ".join(args.text), args.kind, room.at(args.at, incident))
         print(f"logged {event.id[:8]} at {event.at[11:16]} UTC")
     return 0
 
@@ -117,7 +118,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     with _room(args) as room:
         incident = _incident(room, args, latest=True)
-        room.set_status(incident, args.status, at=_at(room, args.at))
+        room.set_status(incident, args.status, at=room.at(args.at, incident))
         print(f"{incident.short_id} is now {args.status.lower()}")
     return 0
 
@@ -125,7 +126,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_ack(args: argparse.Namespace) -> int:
     with _room(args) as room:
         incident = _incident(room, args)
-        room.acknowledge(incident, _at(room, args.at))
+        room.acknowledge(incident, room.at(args.at, incident))
         print(f"{incident.short_id} acknowledged")
     return 0
 
@@ -158,7 +159,7 @@ def cmd_update(args: argparse.Namespace) -> int:
     from warroom import templates
 
     with _room(args) as room:
-        incident = _incident(room, args)
+        incident = room.recent(_incident(room, args).id)
         name = args.template or templates.for_phase(incident.status)
         text = " ".join(args.text) if args.text else templates.render(
             name, incident, room.config, room.clock.now(), room.store.author)
@@ -180,7 +181,8 @@ def cmd_action(args: argparse.Namespace) -> int:
             room.action_done(args.id)
             print(f"action item {args.id} done")
         else:
-            for incident in room.state.ordered:
+            for summary in room.summaries():
+                incident = room.head(summary.id)
                 for item in incident.actions:
                     if item.done and not args.all:
                         continue
@@ -192,21 +194,22 @@ def cmd_action(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incidents = room.state.ordered
+        incidents = room.summaries()
         if not incidents:
             print("no incidents yet; `warroom declare TITLE --severity ...` starts one")
-        for incident in incidents:
-            if args.open and not incident.open:
-                continue
-            print(f"{incident.short_id:10} {incident.severity:5} {incident.status:13} "
-                  f"{incident.declared_at[:16].replace('T', ' ')}  {_clean(incident.title)}")
+        lines = [f"{incident.short_id:10} {_clean(incident.severity):5} {incident.status:13} "
+                 f"{incident.declared_at[:16].replace('T', ' ')}  {_clean(incident.title)}"
+                 for incident in incidents if incident.open or not args.open]
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
         _report_quarantine(room)
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
     with _room(args) as room:
-        incident = room.incident(args.incident, open_only=False) if args.incident else _latest(room)
+        found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
+        incident = room.full(found.id)
         level = room.config.severity.level(incident.severity)
         print(f"{incident.short_id}  {_clean(incident.title)}")
         print(f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
@@ -216,10 +219,12 @@ def cmd_show(args: argparse.Namespace) -> int:
         print("roles: " + ", ".join(f"{name} {_clean(role.person) or '(unassigned)'}"
                                      for name, role in incident.roles.items()))
         print()
+        today = room.clock.now().strftime("%Y-%m-%d")
         for entry in incident.timeline:
             marker = "*" if entry.auto else " "
-            text = _clean(entry.text).replace("\n", "\n" + " " * 34)
-            print(f"{entry.at[11:19]} {entry.id[:8]} {marker}{entry.type:8} {_clean(entry.author)[:10]:10} {text}")
+            when = entry.at[11:19] if entry.at[:10] == today else f"{entry.at[5:10]} {entry.at[11:16]}"
+            text = _clean(entry.text).replace("\n", "\n" + " " * 37)
+            print(f"{when:11} {entry.id[:8]} {marker}{entry.type:8} {_clean(entry.author)[:10]:10} {text}")
         _report_quarantine(room)
     return 0
 
@@ -228,7 +233,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warroom import export
 
     with _room(args) as room:
-        incident = room.incident(args.incident, open_only=False) if args.incident else _latest(room)
+        found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
+        incident = room.full(found.id)
         template = None
         if args.template:
             try:
@@ -245,22 +251,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _latest(room: Room):
-    """The one open incident, else the most recently declared one."""
-    if len(room.state.open_incidents) == 1:
-        return room.state.open_incidents[0]
-    if room.state.open_incidents:
-        return room.incident(None)  # raises: several open, asks for --incident
-    if not room.state.ordered:
-        raise UsageError("no incidents in this war room yet")
-    return room.state.ordered[-1]
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from warroom import export
 
     with _room(args) as room:
-        sys.stdout.write(export.report(room.state, room.config))
+        sys.stdout.write(export.report(room.heads(), room.config))
     return 0
 
 
@@ -288,7 +283,7 @@ def cmd_console(args: argparse.Namespace) -> int:
     from warroom.ui.app import run_console
 
     room = _room(args)
-    return run_console(room)
+    return run_console(room, offline=args.offline)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -298,9 +293,90 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _report_quarantine(room: Room) -> None:
-    if room.state.quarantined:
-        print(f"warning: {len(room.state.quarantined)} malformed event(s) quarantined and ignored "
-              f"(first: {room.state.quarantined[0].reason})", file=sys.stderr)
+    found = room.store.quarantine()
+    if found:
+        print(_clean(f"warning: {len(found)} incoming event(s) quarantined and ignored "
+                     f"(first: {found[0][2]}); `warroom quarantine` lists them"), file=sys.stderr)
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    with _room(args) as room:
+        found = room.store.quarantine()
+        if not found:
+            print("nothing quarantined: every event that came in was taken in")
+        for event_id, source, reason in found:
+            print(_clean(f"{event_id[:36]:36}  {source[:40]:40}  {reason}"))
+    return 0
+
+
+# --- sharing --------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from warroom.gitrepo import SyncError
+    from warroom.sync import sync
+
+    with _room(args) as room:
+        try:
+            report = sync(room, push=not args.no_push, dry_run=args.dry_run, remote=args.remote)
+        except SyncError as exc:
+            print(_clean(f"warroom: {exc}"), file=sys.stderr)
+            return 1
+        for line in report.lines():
+            print(_clean(line))
+        return 1 if report.offline else 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from warroom.exchange import merge_files
+
+    added, refused = merge_files(Path(args.ours), Path(args.theirs))
+    if added or refused:
+        text = f"warroom merge: {added} new event(s)"
+        if refused:
+            text += f", {len(refused)} refused (first: {refused[0].id[:36]}: {refused[0].reason})"
+        print(_clean(text), file=sys.stderr)
+    return 0
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from warroom.dump import dump
+
+    if args.file:
+        path = Path(args.file)
+    else:
+        with _room(args) as room:
+            path = room.store.path
+    out = sys.stdout.buffer
+    batch: list[str] = []
+    for line in dump(path):
+        batch.append(line)
+        if len(batch) >= 2000:
+            out.write(("\n".join(batch) + "\n").encode("utf-8", "replace"))
+            batch.clear()
+    if batch:
+        out.write(("\n".join(batch) + "\n").encode("utf-8", "replace"))
+    out.flush()
+    return 0
+
+
+def cmd_git_setup(args: argparse.Namespace) -> int:
+    from warroom.gitrepo import SyncError, git_setup, is_git_repo
+
+    try:
+        with _room(args) as room:
+            folder, name = room.config.root, room.exchange.name
+    except UsageError:
+        folder, name = Path.cwd(), "warroom.db"
+    if not is_git_repo(folder):
+        raise UsageError(f"{folder}: not a git repository; run `git init` (or clone the team's war room) first")
+    try:
+        changed = git_setup(folder, name)
+    except SyncError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"git set up in {folder}: " + (", ".join(changed) if changed else "already up to date")
+          + f"; {name} merges as a union and diffs as text")
+    return 0
 
 
 # --- the parser ----------------------------------------------------------------
@@ -309,7 +385,9 @@ def _report_quarantine(room: Room) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
     parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
-    parser.add_argument("--db", help="the database file (default: the war room's warroom.db)")
+    parser.add_argument("--db", help="the shared copy to read (default: the war room's warroom.db)")
+    parser.add_argument("--offline", action="store_true",
+                        help="the console does not sync in the background (it does when the war room has a remote)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func, help: str, incident: bool = False) -> argparse.ArgumentParser:
@@ -386,37 +464,30 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
     p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")
     add("console", cmd_console, "open the console (the default)")
-    p = add("sync", _sync_command("cmd_sync"),
-            "commit, pull (merging the records), push; prints what came in and went out")
-    p.description = ("Checkpoint and commit the record, fetch, merge (a union of events: never a conflict), "
-                     "push. Retries when another push races this one.")
-    p.add_argument("--no-push", action="store_true", help="commit and merge, but do not push")
+    add("quarantine", cmd_quarantine, "list the incoming events that were not taken in, and why")
+    p = add("sync", cmd_sync,
+            "take in everyone's copies, publish yours, update the branch; prints what came in and went out")
+    p.description = ("Fetch every copy's ref and take in their events (a union: nothing is ever removed or "
+                     "changed), publish this copy's record on its own ref (so pushes never race), then commit, "
+                     "merge and push the branch, best effort. Exit 1 when the remote cannot be reached: "
+                     "nothing is lost, the next sync sends it.")
+    p.add_argument("--no-push", action="store_true", help="take in and commit, but send nothing")
     p.add_argument("--dry-run", action="store_true", help="show what would be committed, received and sent")
     p.add_argument("--remote", default="origin", help="the git remote (default: origin)")
-    p = add("git-setup", _sync_command("cmd_git_setup"), "register warroom's merge driver and textconv in this clone")
+    p = add("git-setup", cmd_git_setup, "register warroom's merge driver and textconv in this clone")
     p.description = ("Write .gitattributes and .gitignore lines and register `warroom merge` and `warroom dump` "
                      "in this repository's git config. Idempotent.")
-    p = add("merge", _sync_command("cmd_merge"), "git merge driver: write into OURS the union of OURS and THEIRS")
+    p = add("merge", cmd_merge, "git merge driver: write into OURS the union of OURS and THEIRS")
     p.description = ("Merge two warroom databases: OURS becomes the union of their events. "
                      "Used by git as `warroom merge %%O %%A %%B`.")
     p.add_argument("base")
     p.add_argument("ours")
     p.add_argument("theirs")
-    p = add("dump", _sync_command("cmd_dump"), "print the record as canonical text, one line per event")
+    p = add("dump", cmd_dump, "print the record as canonical text, one line per event")
     p.description = ("Print a warroom database as canonical JSON lines, sorted by (hlc, author, id): "
                      "git's textconv for warroom.db.")
     p.add_argument("file", nargs="?", help="the database (default: this war room's)")
     return parser
-
-
-def _sync_command(name: str):
-    """The sharing commands live in warroom.sync, imported only when one of them runs."""
-    def run(args: argparse.Namespace) -> int:
-        from warroom import sync
-
-        return getattr(sync, name)(args)
-
-    return run
 
 
 def main(argv: list[str] | None = None) -> int:

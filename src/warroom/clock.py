@@ -58,6 +58,13 @@ class OffsetClock:
 
 
 _COUNTER_LIMIT = 99999
+# The largest physical part a stamp can hold (13 digits: the year 2286). A stamp is never
+# made past it, so the encoding cannot overflow into a 14-digit stamp the fold would refuse.
+_PHYSICAL_LIMIT = 10**13 - 1
+# How far ahead of this machine's wall clock a stamp may be and still be believed. A pulled
+# event stamped further ahead is quarantined, and never pulls the local clock forward: one
+# poisoned stamp would otherwise push every later local stamp past it for ever.
+MAX_DRIFT_SECONDS = 24 * 3600
 
 
 def format_hlc(physical_ms: int, counter: int) -> str:
@@ -85,17 +92,31 @@ class HybridLogicalClock:
     event it answers, because `observe` pulls the logical time forward.
     """
 
-    def __init__(self, clock: Clock | None = None) -> None:
+    def __init__(self, clock: Clock | None = None, max_drift: float = MAX_DRIFT_SECONDS) -> None:
         self.clock = clock or SystemClock()
+        self.max_drift = max_drift
         self._physical = 0
         self._counter = 0
         self._lock = threading.Lock()
 
-    def observe(self, stamp: str) -> None:
+    def bound(self) -> str:
+        """The newest stamp this clock believes: its wall time plus the allowed drift."""
+        limit = min(_PHYSICAL_LIMIT, to_ms(self.clock.now()) + int(self.max_drift * 1000))
+        return format_hlc(limit, _COUNTER_LIMIT)
+
+    def believable(self, stamp: str) -> bool:
+        """False for a stamp further ahead of the wall clock than the allowed drift."""
+        return stamp <= self.bound()
+
+    def observe(self, stamp: str) -> bool:
+        """Move past `stamp`; False (and nothing moves) when it is too far ahead to believe."""
         physical, counter = parse_hlc(stamp)
+        if not self.believable(stamp):
+            return False
         with self._lock:
             if (physical, counter) > (self._physical, self._counter):
                 self._physical, self._counter = physical, counter
+        return True
 
     def tick(self) -> str:
         wall = to_ms(self.clock.now())
@@ -105,5 +126,8 @@ class HybridLogicalClock:
             else:
                 self._counter += 1
                 if self._counter > _COUNTER_LIMIT:
-                    self._physical, self._counter = self._physical + 1, 0
-            return format_hlc(self._physical, self._counter)
+                    if self._physical >= _PHYSICAL_LIMIT:  # only a clock past 2286 gets here
+                        self._counter = _COUNTER_LIMIT
+                    else:
+                        self._physical, self._counter = self._physical + 1, 0
+            return format_hlc(min(self._physical, _PHYSICAL_LIMIT), self._counter)

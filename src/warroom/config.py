@@ -169,6 +169,11 @@ class Config:
     # Values read from ${ENV}: redacted wherever they would be shown or stored.
     secrets: tuple[str, ...] = field(default=(), repr=False)
 
+    @property
+    def record_path(self) -> Path:
+        """The record this war room's console and commands write: out of git's reach."""
+        return self.root / ".warroom" / "record.db"
+
     def role_name(self, text: str) -> str | None:
         """'ic', 'IC', 'incident commander' -> 'Incident Commander'; None if unknown."""
         wanted = text.strip().lower()

@@ -517,7 +517,7 @@ class _Story:
 
         room = self.rooms.get(author)
         if room is None:
-            store = Store(self.config.db_path, clock=self.clock, author=author)
+            store = Store(self.config.record_path, clock=self.clock, author=author, create_missing=True)
             room = self.rooms[author] = Room(self.config, store, self.clock)
         room.reload()  # see what the others wrote
         return room
@@ -545,8 +545,10 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
     day earlier. Nothing is written after `clock.now()`.
     """
     from warroom import config as config_mod
-    from warroom.room import GITATTRIBUTES, GITIGNORE, UsageError
-    from warroom.store import create
+    from warroom import exchange
+    from warroom.paths import GITIGNORE_LINES
+    from warroom.room import GITATTRIBUTES, UsageError
+    from warroom.store import create_record, record_path
 
     folder = Path(folder)
     config_path = folder / config_mod.CONFIG_NAME
@@ -557,8 +559,8 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "warroom.db*"))
     shutil.copytree(TEMPLATES_DIR, folder / "templates", dirs_exist_ok=True)
     (folder / ".gitattributes").write_text(GITATTRIBUTES)
-    (folder / ".gitignore").write_text(GITIGNORE)
-    create(folder / "warroom.db")
+    (folder / ".gitignore").write_text("\n".join(GITIGNORE_LINES) + "\n")
+    create_record(record_path(folder))
     config = config_mod.load(config_path, environ={"DEMO_URL": _PLACEHOLDER_URL, **os.environ})
     story = _Story(config, clock.now())
     try:
@@ -566,6 +568,7 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
         _write_open_incident(story)
     finally:
         story.close()
+    exchange.write(record_path(folder), folder / "warroom.db")  # the shared copy, as a sync leaves it
     return config_path
 
 
@@ -578,7 +581,7 @@ def _write_resolved_incident(s: _Story) -> None:
         "Order confirmation emails delayed", "P3",
         impact="Confirmation emails arrive 20 to 40 minutes late for about 15% of orders",
         detected_at=s.time(day - 6))
-    inc = s.by("erin").state.incidents[declared.id]
+    inc = s.by("erin").head(declared.id)
     s.at(day + 2).by("erin").acknowledge(inc)
     s.at(day + 3).by("erin").assign(inc, "Tech Lead", "frank")
     s.at(day + 3.5).by("erin").assign(inc, "Scribe", "carol")
@@ -624,7 +627,7 @@ def _write_open_incident(s: _Story) -> None:
         "Checkout payments failing intermittently", "P2",
         impact="About 1 in 20 card payments at checkout fails or times out; some customers are "
                "charged and shown an error", ic="alice", detected_at=s.time(-29))
-    inc = s.by("alice").state.incidents[declared.id]
+    inc = s.by("alice").head(declared.id)
     s.at(-24.5).by("alice").acknowledge(inc)
     s.at(-24).by("alice").assign(inc, "Tech Lead", "bob")
     s.at(-23.8).by("alice").assign(inc, "Scribe", "carol")

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
+from warroom.sanitize import inert
+
 UTC = timezone.utc
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")
@@ -29,9 +31,10 @@ INCIDENT_FIELDS = (
 TIME_FIELDS = ("detected_at", "impact_started_at")  # incident fields holding a stored time
 PRIORITIES = ("high", "medium", "low")
 
-# Limits for anything that can arrive from another machine.
-MAX_TEXT = 16_000
-MAX_BODY_BYTES = 64_000
+# Limits for anything that can arrive from another machine. A pasted stack trace is an
+# entry: 64 KiB of text fits. The body holds the JSON of a few such values.
+MAX_TEXT = 65_536
+MAX_BODY_BYTES = 300_000
 
 _UUID_RE = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _HLC_RE = r"[0-9]{13}\.[0-9]{5}"
@@ -69,6 +72,15 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
                     "runbook": (str, False)},
 }
 KINDS = tuple(SCHEMAS)
+# How the fold splits an incident's events (see state.py): the head (what the incident is:
+# status, severity, roles, fields, updates, action items), the entries people type and the
+# events that change them, and events that are an entry by themselves.
+HEAD_KINDS = frozenset({"incident.declared", "incident.status", "incident.severity", "incident.field",
+                        "incident.acknowledged", "role.assigned", "update.posted", "update.snoozed",
+                        "action.added", "action.done"})
+MODIFIER_KINDS = frozenset({"entry.edited", "entry.deleted", "entry.restored"})
+SELF_ENTRY_KINDS = frozenset({"check.flipped", "command.ran"})
+assert HEAD_KINDS | MODIFIER_KINDS | SELF_ENTRY_KINDS | {"entry.logged"} == set(KINDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +157,17 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
         body = _decode_body(body)
     if type(body) is not dict:
         raise ValueError("body is not a JSON object")
+    # Every value read from a record is made inert here, once: no field of any event can put
+    # an escape sequence or a control character on a terminal, in a file or in the clipboard.
+    for key, value in body.items():
+        if type(value) is str:
+            if inert(value) is not value:
+                body = _inert_body(body)
+                break
+        elif type(value) is list:
+            body = _inert_body(body)
+            break
+    author = inert(author) if type(author) is str else author
     # What Event(...) does, without the frozen dataclass's per-field object.__setattr__ (2x faster).
     event = _new(Event)
     s_id, s_incident, s_hlc, s_author, s_kind, s_at, s_body = _SLOTS
@@ -156,6 +179,18 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
     s_at(event, str(at))
     s_body(event, body)
     return event
+
+
+def _inert_body(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the body with every string made inert (the caller's dict is left alone)."""
+    clean: dict[str, Any] = {}
+    for key, value in body.items():
+        if type(value) is str:
+            value = inert(value)
+        elif type(value) is list:
+            value = [inert(item) if type(item) is str else item for item in value]
+        clean[key] = value
+    return clean
 
 
 _DECODER = json.JSONDecoder()
@@ -217,7 +252,7 @@ def problem(event: Event) -> str | None:
         if type(value) is not typ and (typ is int and isinstance(value, bool) or not isinstance(value, typ)):
             return f"{key} should be {typ.__name__}"
         if typ is str and len(value) > MAX_TEXT:
-            return f"{key} too long"
+            return f"{key} too long ({len(value)} characters, at most {MAX_TEXT})"
         if allowed is not None and value not in allowed:
             return f"unknown {_ALLOWED_NAMES[key]} {value[:40]!r}"
     if kind in _MORE_CHECKS:

@@ -18,6 +18,7 @@ from pathlib import Path
 from warroom.config import Config
 from warroom.events import gc_paused, parse_time
 from warroom.paths import DATA_DIR
+from warroom.sanitize import redact
 from warroom.state import Incident, State, duration_seconds
 from warroom.templates import fill, human_duration
 
@@ -42,7 +43,9 @@ _PLAIN = re.compile(r"[\\`*_\[\]<>|~&!#\x00-\x08\x0b-\x1f\x7f]")  # anything md_
 
 
 def md_line(text: str) -> str:
-    """One line of untrusted text, inert in CommonMark: specials escaped, no line-start syntax."""
+    """One line of untrusted text, inert in CommonMark: specials escaped, no line-start syntax,
+    token-shaped secrets taken out (a record written before they were redacted on the way in)."""
+    text = redact(text)
     if _inert(text):
         return text
     if _PLAIN.search(text):  # most lines have nothing to escape: skip the substitutions
@@ -74,11 +77,13 @@ def _md_lines(lines: list[str]) -> list[str]:
 
 def md_inline(text: str) -> str:
     """Untrusted text for a list item, a heading or a table cell: one line."""
+    text = redact(text)  # whole, before it is split: a private key spans lines
     return " ".join(_md_lines(text.replace("\r", "\n").split("\n")))
 
 
 def md_cell(text: str) -> str:
     """A table cell: line breaks kept as <br>, everything else inert."""
+    text = redact(text)
     if _inert(text):
         return text
     if "\n" not in text and "\r" not in text:
@@ -88,6 +93,7 @@ def md_cell(text: str) -> str:
 
 def md_block(text: str) -> str:
     """Paragraphs of untrusted text: line breaks kept (hard breaks), blank lines as paragraph breaks."""
+    text = redact(text)
     paragraphs = re.split(r"\n\s*\n", text.replace("\r", "\n").strip())
     out = []
     for paragraph in paragraphs:
@@ -161,6 +167,7 @@ def _timeline_table(incident: Incident) -> str:
     # The table of a 100k-event incident: rows written straight out, each author escaped once.
     lines = [_row(["Time (UTC)", "Who", "Kind", "Entry"]), "|---|---|---|---|"]
     who: dict[str, str] = {}
+    flagged = False
     for entry in entries:
         kind = _KIND_LABEL.get(entry.type, entry.type)
         if entry.auto:
@@ -172,8 +179,12 @@ def _timeline_table(incident: Incident) -> str:
         if author is None:
             author = who[entry.author] = md_cell(entry.author) or " "
         at = entry.at  # the fold let through only times as format_time writes them
-        lines.append(f"| {at[:10]} {at[11:19]} | {author} | {kind} | "
-                     f"{text if _inert(text) else md_cell(text) or ' '} |")
+        early = " ⚠" if at < incident.declared_at else ""
+        flagged = flagged or bool(early)
+        lines.append(f"| {at[:10]} {at[11:19]}{early} | {author} | {kind} | {md_cell(text) or ' '} |")
+    if flagged:
+        lines += ["", "⚠ stamped before the incident was declared: backdated with an explicit date, or "
+                      "by a clock that was wrong. Check these against other sources."]
     return "\n".join(lines)
 
 

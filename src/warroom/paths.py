@@ -8,6 +8,9 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 DATA_DIR = PACKAGE_DIR / "data"
 THEMES_DIR = PACKAGE_DIR / "themes"
+# What a war room's .gitignore holds: the record's own folder, SQLite's sidecars, temp files
+# of an interrupted write, exports. One list: `warroom init` and `warroom git-setup` write it.
+GITIGNORE_LINES = (".warroom/", "*.db-wal", "*.db-shm", "*.db.creating", "*.warroom-tmp*", "exports/")
 
 
 def user_config_dir() -> Path:

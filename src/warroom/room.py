@@ -8,17 +8,18 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from warroom import config as config_mod
 from warroom.clock import Clock, SystemClock
 from warroom.config import Config, ConfigError
-from warroom.events import (ENTRY_TYPES, INCIDENT_FIELDS, PRIORITIES, STATUSES, TIME_FIELDS, Event,
-                             format_time, parse_time, valid_time)
-from warroom.paths import DATA_DIR
-from warroom.state import Entry, Incident, State, fold
+from warroom.events import (ENTRY_TYPES, HEAD_KINDS, INCIDENT_FIELDS, MAX_TEXT, PRIORITIES, STATUSES, TIME_FIELDS,
+                             Event, format_time, parse_time, valid_time)
+from warroom.paths import DATA_DIR, GITIGNORE_LINES
+from warroom.sanitize import inert, redact
+from warroom.state import Entry, Incident, State, fold, short_ids
 from warroom.store import Store, StoreError
 
 
@@ -26,10 +27,21 @@ class UsageError(Exception):
     """The user asked for something that cannot be done as asked: one line, exit 2."""
 
 
-def parse_at(text: str, now: datetime, tz=None) -> datetime:
-    """'14:05' is today in the local zone (yesterday if that is still ahead); ISO times as given.
+# What a stored time can hold (events.valid_time): later years would overflow when the
+# countdowns add a cadence to them.
+_FIRST_YEAR, _LAST_YEAR = 1970, 8999
 
-    Returns an aware UTC datetime. Raises UsageError naming the value.
+
+def parse_at(text: str, now: datetime, tz=None, *, not_before: str = "", incident: str = "",
+             option: str = "--at") -> datetime:
+    """When something happened, as typed: '14:05' is the most recent 14:05 that is not ahead
+    (today, or yesterday when today's is still to come); an ISO time is taken as given (local
+    time unless it carries a zone). Returns an aware datetime in `now`'s zone.
+
+    Backdating cannot invent history: a '14:05' that falls before `not_before` (the incident's
+    declaration or impact start, as stored) or more than 24 hours back is refused, naming
+    both readings and how to give a date. A time in the future, or outside the years a record
+    holds, is refused too. Raises UsageError naming the value.
     """
     text = text.strip()
     local_now = now.astimezone(tz)
@@ -37,24 +49,60 @@ def parse_at(text: str, now: datetime, tz=None) -> datetime:
     if match:
         hour, minute, second = int(match.group(1)), int(match.group(2)), int(match.group(3) or 0)
         if hour > 23 or minute > 59 or second > 59:
-            raise UsageError(f"--at {text}: not a time of day; use HH:MM (00:00 to 23:59) or an ISO time")
-        at = _local(datetime.combine(local_now.date(), time(hour, minute, second)), tz)
+            raise UsageError(f"{option} {text}: not a time of day; use HH:MM (00:00 to 23:59) or an ISO time")
+        today = _local(datetime.combine(local_now.date(), time(hour, minute, second)), tz)
+        at = today
         if at > local_now + timedelta(minutes=1):
             at = _local(datetime.combine(local_now.date() - timedelta(days=1), time(hour, minute, second)), tz)
+        too_old = local_now - at > timedelta(hours=24)
+        early = bool(not_before) and at < parse_time(not_before)
+        if too_old or early:
+            reading = f"{at.strftime('%Y-%m-%d %H:%M')}" + (
+                f" (today's {text} is still ahead)" if at is not today else "")
+            why = (f"before {incident or 'the incident'} began ({_shown(not_before, tz)})" if early
+                   else "more than 24 hours ago")
+            raise UsageError(f"{option} {text} reads as {reading}, {why}; nothing was written. To mean "
+                             f"another day, give the date: {option} {at.strftime('%Y-%m-%d')}T{text}")
         return at.astimezone(now.tzinfo)
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        raise UsageError(f"--at {text}: not a time; use HH:MM or an ISO time like 2026-11-24T14:05Z") from None
+        raise UsageError(f"{option} {text}: not a time; use HH:MM or an ISO time like 2026-11-24T14:05Z") from None
     if at.tzinfo is None:
-        at = _local(at, tz)
-    return at.astimezone(now.tzinfo)
+        try:
+            at = _local(at, tz)
+        except (OverflowError, ValueError, OSError):
+            raise UsageError(f"{option} {text}: out of range; give a time between {_FIRST_YEAR} and "
+                             f"{_LAST_YEAR}") from None
+    try:
+        at = at.astimezone(now.tzinfo)
+        utc_year = at.astimezone(timezone.utc).year
+    except (OverflowError, ValueError, OSError):
+        utc_year = 0
+    if not _FIRST_YEAR <= utc_year <= _LAST_YEAR:
+        raise UsageError(f"{option} {text}: out of range; give a time between {_FIRST_YEAR} and {_LAST_YEAR}")
+    if at > now + timedelta(minutes=1):
+        raise UsageError(f"{option} {text}: that is in the future; the record keeps what happened, "
+                         f"give a time up to now")
+    return at
+
+
+def _shown(stored: str, tz=None) -> str:
+    """A stored UTC time, as the person typing reads their clock."""
+    return parse_time(stored).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _local(naive: datetime, tz=None) -> datetime:
     """A wall-clock time in `tz` (default: the local zone) with the UTC offset of that date,
     not of today: across a daylight-saving change the two differ by an hour."""
     return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
+
+
+def history_start(incident: Incident) -> str:
+    """The earliest moment the incident's record may describe: its declaration, or the impact
+    start or detection recorded for it when they come first."""
+    times = [t for t in (incident.declared_at, incident.detected_at, incident.field("impact_started_at")) if t]
+    return min(times)
 
 
 _PREFIX_TYPES = {"!": "decision", ">": "action", "?": "finding"}
@@ -67,18 +115,18 @@ class TypedLine:
     at: datetime | None
 
 
-def parse_typed_line(line: str, now: datetime, tz=None) -> TypedLine:
+def parse_typed_line(line: str, now: datetime, tz=None, *, not_before: str = "",
+                     incident: str = "") -> TypedLine:
     """The console's one-line grammar: optional 'HH:MM ' backdate, then '!' decision,
-    '>' action, '?' finding, else a note."""
+    '>' action, '?' finding, else a note. A backdate that parse_at refuses (before the
+    incident began) raises UsageError; one that is no time of day ("25:99") is just text."""
     text = line.strip()
     at = None
-    match = re.match(r"^(\d{1,2}:\d{2})\s+(.*)$", text, re.S)
-    if match:
-        try:
-            at = parse_at(match.group(1), now, tz)
-            text = match.group(2).strip()
-        except UsageError:
-            at = None  # "25:99 rebooted" is just text
+    match = re.match(r"^(\d{1,2}):(\d{2})\s+(.*)$", text, re.S)
+    if match and int(match.group(1)) <= 23 and int(match.group(2)) <= 59:
+        at = parse_at(f"{match.group(1)}:{match.group(2)}", now, tz, not_before=not_before,
+                      incident=incident, option="the backdate")
+        text = match.group(3).strip()
     kind = "note"
     if text[:1] in _PREFIX_TYPES:
         kind = _PREFIX_TYPES[text[0]]
@@ -86,21 +134,42 @@ def parse_typed_line(line: str, now: datetime, tz=None) -> TypedLine:
     return TypedLine(text=text, type=kind, at=at)
 
 
-class Room:
-    """An open war room. Methods append events; `state` folds the record."""
+@dataclass(frozen=True)
+class Summary:
+    """One line of the incident list, read from the record's summary table."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock | None = None) -> None:
+    id: str
+    short_id: str
+    declared_at: str
+    status: str
+    severity: str
+    title: str
+
+    @property
+    def open(self) -> bool:
+        return self.status not in ("resolved", "closed")
+
+
+class Room:
+    """An open war room: its config and its record. Methods append events and read the
+    record's derived tables; nothing here folds more than one incident."""
+
+    def __init__(self, config: Config, store: Store, clock: Clock | None = None, *,
+                 exchange: Path | None = None) -> None:
         self.config = config
         self.store = store
         self.clock = clock or store.clock
-        self._events: list[Event] = []
-        self._quarantined_rows: list = []
-        self._state: State | None = None
-        self._generation = store.generation
+        self.exchange = exchange if exchange is not None else config.db_path
+        self.notes: list[str] = []   # what the caller should tell the user (an unreadable warroom.db)
+        self._summaries: list[Summary] | None = None
 
     @classmethod
     def open(cls, config_path: Path | str | None = None, *, clock: Clock | None = None,
              author: str | None = None, db: Path | str | None = None) -> "Room":
+        """The war room of `config_path` (else the nearest warroom.toml), its record opened
+        (and made, on first use, from the shared warroom.db), and what git brought in since
+        the last look taken into it. `db` names another exchange copy to read: refused with
+        RefusedFile when it is not one."""
         if config_path is None:
             config_path = config_mod.find()
             if config_path is None:
@@ -108,8 +177,14 @@ class Room:
                                  "run `warroom init DIR` or cd into a war room")
         config = config_mod.load(config_path)
         clock = clock or SystemClock()
-        store = Store(db or config.db_path, clock=clock, author=author)
-        return cls(config, store, clock)
+        store = Store(config.record_path, clock=clock, author=author, create_missing=True)
+        room = cls(config, store, clock, exchange=Path(db) if db else None)
+        try:
+            room.take_in(strict=db is not None)
+        except BaseException:
+            room.close()
+            raise
+        return room
 
     def close(self) -> None:
         self.store.close()
@@ -120,45 +195,85 @@ class Room:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # --- what git brought -------------------------------------------------
+
+    def take_in(self, strict: bool = False):
+        """Import the exchange copy (warroom.db) when it changed since the last look: git
+        (pull, checkout, a merge) or a teammate's hand may have changed it. It can only add
+        events. An unreadable copy is reported in `notes` (or raised, when `strict`); the
+        record stays as it was. Returns what came in, or None."""
+        from warroom import exchange
+
+        path = self.exchange
+        if not path.exists():
+            if strict:
+                raise StoreError(f"{path}: no such file")
+            return None
+        source = f"file:{path.name}"
+        signature = exchange.signature(path)
+        if self.store.imported(source) == signature:
+            return None
+        try:
+            result = self.store.import_file(path, source, signature)
+        except StoreError as exc:
+            if strict:
+                raise
+            self.notes.append(f"{exc}; your record is intact and `warroom sync` writes {path.name} afresh")
+            return None
+        if result.added:
+            self._summaries = None
+        if result.quarantined:
+            first = result.quarantined[0]
+            self.notes.append(f"{path.name}: {len(result.quarantined)} event(s) not taken in "
+                              f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them")
+        return result
+
+    def reload(self):
+        """What other writers (and this one) added since the last look: views.Changes."""
+        from warroom import views
+
+        loaded = self.store.load_new()
+        if loaded.events:
+            self._summaries = None
+        return views.affected(loaded.events)
+
     # --- reading ---------------------------------------------------------
 
-    def reload(self) -> bool:
-        """Pick up events written by anyone since the last look. True when there were any."""
-        if self.store.replaced():
-            self.store.reopen()
-        if self.store.generation != self._generation:  # a new file (git pull): read it whole
-            self._generation = self.store.generation
-            self._events, self._quarantined_rows = [], []
-        loaded = self.store.load_new()
-        if not loaded.events and not loaded.quarantined and self._state is not None:
-            return False
-        self._events.extend(loaded.events)
-        self._quarantined_rows.extend(loaded.quarantined)
-        self._state = None
-        return True
+    def summaries(self) -> list[Summary]:
+        """Every incident, oldest first, with its short id: one query, however many."""
+        if self._summaries is None:
+            rows = self.store.summaries()
+            names = short_ids(row[0] for row in rows)
+            self._summaries = [Summary(row[0], names[row[0]], *row[1:]) for row in rows]
+        return self._summaries
 
-    @property
-    def state(self) -> State:
-        if self._state is None:
-            if not self._events:
-                self.reload()
-            state = fold(self._events, self.config.roles)
-            state.quarantined.extend(self._quarantined_rows)
-            self._state = state
-        return self._state
+    def find(self, ref: str) -> list[Summary]:
+        """Incidents matching a full id, a short id (INC-3f2a) or a unique prefix."""
+        wanted = ref.strip().lower()
+        if wanted.startswith("inc-"):
+            wanted = wanted[4:]
+        if len(wanted) < 3:
+            return []
+        summaries = self.summaries()
+        exact = [s for s in summaries if s.id == wanted]
+        if exact:
+            return exact
+        wanted = wanted.replace("-", "")
+        return [s for s in summaries if s.id.replace("-", "").startswith(wanted)]
 
     def incident(self, ref: str | None = None, *, open_only: bool = True) -> Incident:
-        """The incident meant: `ref` (short id, prefix or UUID), else the one open incident."""
-        state = self.state
+        """The incident meant: `ref` (short id, prefix or UUID), else the one open incident.
+        Its head: everything but the timeline (see `full` and `timeline`)."""
         if ref:
-            found = state.find(ref)
+            found = self.find(ref)
             if not found:
                 raise UsageError(f"no incident {ref!r}; `warroom list` shows them")
             if len(found) > 1:
                 names = ", ".join(f"{i.short_id} ({i.title})" for i in found)
                 raise UsageError(f"{ref!r} matches several incidents: {names}; give more of the id")
-            return found[0]
-        candidates = state.open_incidents if open_only else state.ordered
+            return self.head(found[0].id)
+        summaries = self.summaries()
+        candidates = [s for s in summaries if s.open] if open_only else summaries
         if not candidates:
             raise UsageError("no open incident; declare one with `warroom declare TITLE --severity "
                              f"{self.config.severity.ids[0]}`")
@@ -166,15 +281,135 @@ class Room:
             names = "; ".join(f"{i.short_id} {i.severity} {i.title}" for i in candidates)
             which = "open incidents" if open_only else "incidents"
             raise UsageError(f"several {which}, pick one with --incident: {names}")
-        return candidates[0]
+        return self.head(candidates[0].id)
+
+    def latest(self) -> Incident:
+        """The one open incident, else the most recently declared one (closing, post-mortem
+        fields and action items come after resolution)."""
+        summaries = self.summaries()
+        opened = [s for s in summaries if s.open]
+        if len(opened) > 1:
+            return self.incident(None)  # raises: several open, asks for --incident
+        if opened:
+            return self.head(opened[0].id)
+        if not summaries:
+            raise UsageError("no incidents in this war room yet")
+        return self.head(summaries[-1].id)
+
+    def head(self, incident_id: str) -> Incident:
+        """One incident's head, folded from its head events: status, severity, roles, fields,
+        updates, action items. Its `entries` are left empty; `timeline` reads them."""
+        from warroom import views
+
+        declared = self.store.declared(incident_id)
+        if declared is None:
+            raise UsageError(f"no incident {incident_id!r}; `warroom list` shows them")
+        incident = views.head(self.store.conn, declared, self.config.roles)
+        incident.entries = []
+        incident.short_id = self._short_id(incident_id)
+        return incident
+
+    def full(self, incident_id: str) -> Incident:
+        """One incident folded whole, timeline included (export, show): its events only."""
+        state = fold(self.store.load(incident_id).events, self.config.roles)
+        incident = state.incidents.get(incident_id)
+        if incident is None:
+            raise UsageError(f"no incident {incident_id!r}; `warroom list` shows them")
+        incident.short_id = self._short_id(incident_id)
+        return incident
+
+    def _short_id(self, incident_id: str) -> str:
+        for summary in self.summaries():
+            if summary.id == incident_id:
+                return summary.short_id
+        return short_ids([incident_id])[incident_id]
+
+    def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
+                 limit: int = 200) -> list[Entry]:
+        """The newest `limit` entries older than `before` (at, hlc, id), oldest first."""
+        from warroom.views import entry_from_row
+
+        return [entry_from_row(row) for row in self.store.timeline(incident_id, before=before, limit=limit)]
+
+    def entry(self, entry_id: str) -> Entry | None:
+        """One entry with its whole edit history (the details screen)."""
+        from warroom.state import resolve_entry, self_entry
+
+        found = self.store.events("where id = ?", (entry_id,))
+        if not found:
+            return None
+        event = found[0]
+        if event.kind == "entry.logged":
+            return resolve_entry(event, self.store.events("where target = ?", (entry_id,)))
+        rows = self.store.timeline_rows([entry_id])
+        if not rows:
+            return None
+        from warroom.views import entry_from_row
+
+        entry = entry_from_row(rows[0])
+        if event.kind not in ("entry.logged",):
+            entry.history = self_entry(event).history if event.kind in ("check.flipped", "command.ran") else []
+        return entry
+
+    def recent(self, incident_id: str, limit: int = 200) -> Incident:
+        """The head with the newest entries, and the latest actions and findings however old:
+        what templates and the composer read."""
+        from warroom.views import entry_from_row
+
+        incident = self.head(incident_id)
+        rows = {row[0]: row for row in self.store.timeline(incident_id, limit=limit)}
+        for types, typed in ((("action",), True), (("finding",), False)):
+            for row in self.store.latest(incident_id, types, typed, 3):
+                rows.setdefault(row[0], row)
+        incident.entries = [entry_from_row(row) for row in rows.values()]
+        return incident
+
+    @property
+    def state(self) -> State:
+        """Every incident folded whole: for tests, the demo and small records only."""
+        state = fold(self.store.load().events, self.config.roles)
+        return state
+
+    def heads(self) -> State:
+        """Every incident's head (no timelines): the report's input, cheap at 10k incidents."""
+        state = State()
+        for summary in self.summaries():
+            state.incidents[summary.id] = self.head(summary.id)
+        return state
 
     # --- writing ---------------------------------------------------------
 
     def append(self, kind: str, incident: str | None, body: dict[str, Any],
                at: datetime | None = None) -> Event:
+        """The one write path of the console and the CLI: every text is made inert and has its
+        secrets taken out before it is stored; the store then refuses what the fold would."""
+        body = {key: self._clean(value) for key, value in body.items()}
+        for key, value in body.items():
+            if isinstance(value, str) and len(value) > MAX_TEXT:
+                name = body.get("field", key) if key == "value" else key
+                raise UsageError(f"the {name} is {len(value)} characters long; the record takes at most "
+                                 f"{MAX_TEXT} (64 KiB): nothing was written. Shorten it, or attach the rest "
+                                 f"as a file and log where it is")
         event = self.store.append(kind, incident, body, at=format_time(at) if at else None)
-        self.reload()  # reads our row back along with anything other writers added
+        if kind in HEAD_KINDS:
+            self._summaries = None
         return event
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(inert(value), self.config.secrets)
+        if isinstance(value, list):
+            return [self._clean(item) for item in value]
+        return value
+
+    def at(self, text: str | None, incident: Incident | None = None, option: str = "--at") -> datetime | None:
+        """--at as typed, checked against the incident's start (see parse_at)."""
+        if not text:
+            return None
+        if incident is None:
+            return parse_at(text, self.clock.now(), option=option)
+        return parse_at(text, self.clock.now(), not_before=history_start(incident),
+                        incident=incident.short_id, option=option)
 
     def severity_id(self, text: str) -> str:
         level = self.config.severity.level(text)
@@ -208,15 +443,16 @@ class Room:
         return self.append("entry.logged", incident.id, body, at)
 
     def log_typed(self, incident: Incident, line: str) -> Event:
-        typed = parse_typed_line(line, self.clock.now())
+        typed = parse_typed_line(line, self.clock.now(), not_before=history_start(incident),
+                                 incident=incident.short_id)
         return self.log(incident, typed.text, typed.type, typed.at)
 
-    def find_entry(self, ref: str) -> tuple[Incident, Entry]:
+    def find_entry(self, ref: str) -> tuple[str, str]:
+        """(entry id, incident id) of the typed entry `ref` names (an id or its prefix)."""
         ref = ref.strip()
         if len(ref) < 4:
             raise UsageError(f"entry id {ref!r} is too short; give at least 4 characters (`warroom show` lists them)")
-        found = [(i, e) for i in self.state.incidents.values() for e in i.entries
-                 if (e.id == ref or e.id.startswith(ref)) and not e.auto]
+        found = self.store.find_entries(ref)
         if not found:
             raise UsageError(f"no timeline entry {ref!r} that can be edited; `warroom show` lists them")
         if len(found) > 1:
@@ -224,17 +460,19 @@ class Room:
         return found[0]
 
     def edit(self, entry_ref: str, text: str, type: str | None = None) -> Event:
-        incident, entry = self.find_entry(entry_ref)
-        body: dict[str, Any] = {"target": entry.id, "text": text.strip()}
+        entry_id, incident_id = self.find_entry(entry_ref)
+        body: dict[str, Any] = {"target": entry_id, "text": text.strip()}
         if not body["text"]:
             raise UsageError("an edit needs the new text; to remove an entry use `warroom delete`")
         if type:
+            if type not in ENTRY_TYPES:
+                raise UsageError(f"unknown entry kind {type!r}; use one of {', '.join(ENTRY_TYPES)}")
             body["type"] = type
-        return self.append("entry.edited", incident.id, body)
+        return self.append("entry.edited", incident_id, body)
 
     def delete(self, entry_ref: str, restore: bool = False) -> Event:
-        incident, entry = self.find_entry(entry_ref)
-        return self.append("entry.restored" if restore else "entry.deleted", incident.id, {"target": entry.id})
+        entry_id, incident_id = self.find_entry(entry_ref)
+        return self.append("entry.restored" if restore else "entry.deleted", incident_id, {"target": entry_id})
 
     def set_status(self, incident: Incident, status: str, skipped: list[str] | None = None,
                    at: datetime | None = None) -> Event:
@@ -258,7 +496,7 @@ class Room:
             raise UsageError(f"unknown field {name!r}; use one of {', '.join(INCIDENT_FIELDS)}")
         value = value.strip()
         if name in TIME_FIELDS and not valid_time(value):
-            value = format_time(parse_at(value, self.clock.now()))  # HH:MM or ISO, as --at
+            value = format_time(parse_at(value, self.clock.now(), option=name))  # HH:MM or ISO, as --at
         return self.append("incident.field", incident.id, {"field": name, "value": value})
 
     def acknowledge(self, incident: Incident, at: datetime | None = None) -> Event:
@@ -298,16 +536,19 @@ class Room:
 
     def action_done(self, ref: str) -> Event:
         ref = ref.strip()
-        found = [(i, a) for i in self.state.incidents.values() for a in i.actions
-                 if len(ref) >= 4 and a.id.startswith(ref)]
+        found = [] if len(ref) < 4 else self.store.events(
+            "where kind = 'action.added' and id >= ? and id < ? limit 2", (ref, ref + "\uffff"))
         if len(found) != 1:
             raise UsageError(f"no single action item {ref!r}; `warroom action list` shows their ids")
-        incident, item = found[0]
-        return self.append("action.done", incident.id, {"target": item.id})
+        return self.append("action.done", found[0].incident, {"target": found[0].id})
 
     def record_flip(self, incident: Incident, check: str, previous: str, current: str, reason: str) -> Event:
         return self.append("check.flipped", incident.id,
                            {"check": check, "previous": previous, "current": current, "reason": reason})
+
+    def last_flip(self, incident_id: str, check: str) -> str | None:
+        """The state the last recorded flip of `check` left it in, if any."""
+        return self.store.last_flip(incident_id, check)
 
     def record_command(self, incident: Incident, command: str, exit_code: int, output: str,
                        runbook: str = "") -> Event:
@@ -350,7 +591,6 @@ roles = []
 """
 
 GITATTRIBUTES = "warroom.db merge=warroom diff=warroom\n"
-GITIGNORE = "*.db-wal\n*.db-shm\n*.db.creating\n*.warroom-tmp*\nexports/\n"
 
 
 def init(folder: Path) -> list[Path]:
@@ -368,7 +608,7 @@ def init(folder: Path) -> list[Path]:
         written.append(path)
     ignore = folder / ".gitignore"
     existing = ignore.read_text() if ignore.exists() else ""
-    missing = [line for line in GITIGNORE.splitlines() if line not in existing.splitlines()]
+    missing = [line for line in GITIGNORE_LINES if line not in existing.splitlines()]
     if missing:
         ignore.write_text(existing + ("" if existing.endswith("\n") or not existing else "\n")
                           + "\n".join(missing) + "\n")
@@ -378,9 +618,12 @@ def init(folder: Path) -> list[Path]:
         if not target.exists():
             shutil.copytree(DATA_DIR / sub, target)
             written.append(target)
-    from warroom.store import create
-    create(folder / "warroom.db")
+    from warroom import exchange
+    from warroom.store import create_record, record_path
+
+    exchange.write_rows(folder / "warroom.db", [])
     written.append(folder / "warroom.db")
+    create_record(record_path(folder))
     return written
 
 

@@ -396,3 +396,33 @@ def sanitize(text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: Iterable
 def sanitize_lines(text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: Iterable[str] = ()) -> str:
     """`sanitize` that keeps line breaks: for multi-line bodies such as command output tails."""
     return sanitize(text, limit=limit, secrets=secrets, multiline=True)
+
+
+# --- record text -----------------------------------------------------------------
+
+# What a record's text may not hold: C0 controls but LF and TAB, DEL, C1, the line and
+# paragraph separators, bidi controls and lone surrogates.
+_NOT_INERT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
+                        "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def _inert_table() -> dict[int, str | None]:
+    table = dict(_TABLE_MULTI)
+    table[0x09] = "\t"  # a tab stays a tab: the record keeps what was typed
+    return table
+
+
+_TABLE_INERT = _inert_table()
+
+
+def inert(text: str) -> str:
+    """Text from the record made inert, once, where it is decoded: escape sequences go, C0
+    controls (but LF and TAB) show as their symbols, C1 and bidi controls go. Nothing else
+    changes, no length cap and no redaction, so clean text comes back as the same object."""
+    if _NOT_INERT.search(text) is None:
+        return text
+    if "\x1b" in text or _HAS_C1_INTRO.search(text):
+        text = _ESCAPES.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+    return text.translate(_TABLE_INERT)

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Iterable
 
-from warroom.events import STATUSES, Event, gc_paused, parse_time, problem
+from warroom.events import (MODIFIER_KINDS, SELF_ENTRY_KINDS, STATUSES, Event, format_time, gc_paused,
+                             parse_time, problem)
 
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
 STATUS_LABELS = {s: s.capitalize() for s in STATUSES}
@@ -42,10 +43,11 @@ class Entry:
     source: str = ""     # where a pinned line came from ("log:worker")
     deleted: bool = False
     history: list[Revision] = field(default_factory=list)
+    revisions: int = 0   # how many texts it has had, when read from the record's rows (no history)
 
     @property
     def edited(self) -> bool:
-        return len(self.history) > 1
+        return max(len(self.history), self.revisions) > 1
 
 
 @dataclass
@@ -176,82 +178,210 @@ class State:
 
 def fold(events: Iterable[Event], roles: Iterable[str] = DEFAULT_ROLES) -> State:
     with gc_paused():  # the state is 100k live objects, not garbage: no collector passes over them
-        return _fold(events, roles)
+        return Fold(roles).apply(events)
 
 
-def _fold(events: Iterable[Event], roles: Iterable[str]) -> State:
-    state = State()
-    roles = tuple(roles)
-    unique: dict[str, Event] = {}
-    collided: dict[str, dict[str, Event]] = {}
-    for event in events:
-        seen = unique.get(event.id)
-        if seen is None:
-            unique[event.id] = event
-        elif seen is not event:
-            # Compared by canonical form (1 == True for ==, not for the record).
-            variants = collided.setdefault(event.id, {seen.canonical(): seen})
-            variants.setdefault(event.canonical(), event)
-    for event_id in sorted(collided):
-        # Different events under one id: keep one deterministically, report each other one once.
-        variants = collided[event_id]
-        first, *others = sorted(variants)
-        unique[event_id] = variants[first]
-        state.quarantined.extend(Quarantine(event_id, "id collides with a different event") for _ in others)
-    entries_by_id: dict[str, tuple[Incident, Entry]] = {}
-    actions_by_id: dict[str, ActionItem] = {}
-    for event in sorted(unique.values(), key=_EVENT_ORDER):  # Event.order_key, at C speed
+class Fold:
+    """The state, and the events applied to it so far. `apply(new)` costs what `new` costs
+    when the new events all come after what was applied (the usual case: appends); a batch
+    that reaches back (an import of older events) folds everything again, so that
+    fold(a + b) == Fold().apply(a).apply(b) holds whatever the order."""
+
+    def __init__(self, roles: Iterable[str] = DEFAULT_ROLES) -> None:
+        self.roles = tuple(roles)
+        self.state = State()
+        self._unique: dict[str, Event] = {}
+        self._collided: dict[str, dict[str, Event]] = {}
+        self._incidents: dict[str, IncidentFold] = {}
+        self._last: tuple[str, str, str] | None = None  # order key of the last event applied
+
+    def apply(self, events: Iterable[Event]) -> State:
+        fresh: list[Event] = []
+        unique, collided = self._unique, self._collided
+        for event in events:
+            seen = unique.get(event.id)
+            if seen is None:
+                unique[event.id] = event
+                fresh.append(event)
+            elif seen is not event and seen.canonical() != event.canonical():
+                # Compared by canonical form (1 == True for ==, not for the record).
+                variants = collided.setdefault(event.id, {seen.canonical(): seen})
+                variants.setdefault(event.canonical(), event)
+        fresh.sort(key=_EVENT_ORDER)
+        if collided or (fresh and self._last is not None and _EVENT_ORDER(fresh[0]) < self._last):
+            self._refold()
+        else:
+            for event in fresh:
+                self._apply_one(event)
+            self._assign_short_ids(fresh)
+        return self.state
+
+    def _refold(self) -> None:
+        state = self.state = State()
+        self._incidents = {}
+        self._last = None
+        unique = self._unique
+        for event_id in sorted(self._collided):
+            # Different events under one id: keep one deterministically, report each other one once.
+            variants = self._collided[event_id]
+            first, *others = sorted(variants)
+            unique[event_id] = variants[first]
+            state.quarantined.extend(Quarantine(event_id, "id collides with a different event") for _ in others)
+        for event in sorted(unique.values(), key=_EVENT_ORDER):  # Event.order_key, at C speed
+            self._apply_one(event)
+        _assign_short_ids(state)
+
+    def _apply_one(self, event: Event) -> None:
+        self._last = _EVENT_ORDER(event)
         reason = problem(event)
         if reason is None:
-            reason = _apply(state, event, roles, entries_by_id, actions_by_id)
+            if event.kind == "incident.declared":
+                folded = IncidentFold(event, self.roles)
+                self._incidents[event.id] = folded
+                self.state.incidents[event.id] = folded.incident
+            else:
+                folded = self._incidents.get(event.incident)
+                reason = "belongs to an unknown incident" if folded is None else folded.apply(event)
         if reason:
-            state.quarantined.append(Quarantine(event.id, reason))
-    _assign_short_ids(state)
-    return state
+            self.state.quarantined.append(Quarantine(event.id, reason))
+
+    def _assign_short_ids(self, fresh: list[Event]) -> None:
+        if any(event.kind == "incident.declared" for event in fresh):
+            _assign_short_ids(self.state)
 
 
-def _auto(incident: Incident, event: Event, auto: str, text: str, type: str = "note") -> None:
+class IncidentFold:
+    """One incident folded from its own events, in their order. Incidents never touch each
+    other, so the record's fold is the union of its incidents' folds; the store keeps each
+    incident's timeline rows up to date with the same functions (see views.py)."""
+
+    def __init__(self, declared: Event, roles: tuple[str, ...]) -> None:
+        self.declared = declared
+        self.key = _EVENT_ORDER(declared)
+        self.incident = declare(declared, roles)
+        self.entries_by_id: dict[str, Entry] = {}
+        self.actions_by_id: dict[str, ActionItem] = {}
+
+    def apply(self, event: Event) -> str | None:
+        """Apply one event that comes after everything applied so far; why it cannot be, or None."""
+        incident = self.incident
+        incident.event_count += 1
+        kind = event.kind
+        if kind == "entry.logged":  # most of any record: first
+            entry = logged_entry(event)
+            incident.entries.append(entry)
+            self.entries_by_id[event.id] = entry
+            return None
+        if kind in MODIFIER_KINDS:
+            entry = self.entries_by_id.get(event.body["target"])
+            if entry is None:
+                return "points at an unknown entry"
+            modify_entry(entry, event)
+            return None
+        if kind in SELF_ENTRY_KINDS:
+            incident.entries.append(self_entry(event))
+            return None
+        return apply_head(incident, event, self.actions_by_id)
+
+
+def declare(event: Event, roles: tuple[str, ...]) -> Incident:
+    """The incident an incident.declared event opens, with its first timeline row."""
+    body = _present(event.body)
+    incident = Incident(id=event.id, short_id="", title=body["title"], severity=body["severity"],
+                        status="investigating", impact=body.get("impact", ""), author=event.author,
+                        declared_at=event.at, detected_at=body.get("detected_at", "") or "")
+    for role in roles:
+        incident.roles[role] = Role(role)
+    ic = body.get("ic") or event.author
+    _set_role(incident, "Incident Commander", ic, event)
+    incident.severity_history.append((event.at, incident.severity))
+    incident.event_count = 1
+    _auto(incident, event, "declared",
+          f"Declared {incident.severity}: {incident.title}"
+          + (f" (impact: {incident.impact})" if incident.impact else "")
+          + f"; IC {ic}")
+    return incident
+
+
+def _present(body: dict) -> dict:
+    """An explicit null is a missing key (problem() reads it so)."""
+    if None in body.values():
+        return {key: value for key, value in body.items() if value is not None}
+    return body
+
+
+def logged_entry(event: Event) -> Entry:
+    body = event.body
+    type, text, source = body.get("type") or "note", body["text"], body.get("source") or ""
+    at, author, hlc = event.at, event.author, event.hlc
+    return Entry(event.id, at, author, type, text, hlc, "pin" if source else "", source, False,
+                 [Revision(hlc, author, at, text, type)])
+
+
+def modify_entry(entry: Entry, event: Event) -> None:
+    """An edit, deletion or restore of an entry, applied in the events' order."""
+    if event.kind == "entry.edited":
+        body = event.body
+        entry.text = body["text"]
+        entry.type = body.get("type") or entry.type
+        entry.history.append(Revision(event.hlc, event.author, event.at, entry.text, entry.type))
+    else:
+        entry.deleted = event.kind == "entry.deleted"
+
+
+def resolve_entry(logged: Event, modifiers: Iterable[Event]) -> Entry:
+    """An entry as its logged event and the edits, deletions and restores aimed at it make it;
+    the ones stamped before it are not applied (the fold reports them as pointing nowhere)."""
+    entry = logged_entry(logged)
+    key = _EVENT_ORDER(logged)
+    for event in sorted(modifiers, key=_EVENT_ORDER):
+        if _EVENT_ORDER(event) > key and event.incident == logged.incident:
+            modify_entry(entry, event)
+    return entry
+
+
+def self_entry(event: Event) -> Entry:
+    """The row a check flip or a command run puts on the timeline."""
+    body = event.body
+    if event.kind == "check.flipped":
+        reason = f" ({body['reason']})" if body.get("reason") else ""
+        return _entry(event, "check", f"Check {body['check']}: {body['previous']} → {body['current']}{reason}",
+                      "finding")
+    runbook = f" from {body['runbook']}" if body.get("runbook") else ""
+    text = f"Ran `{body['command']}`{runbook}: exit {body['exit_code']}"
+    output = (body.get("output") or "").strip()
+    if output:
+        text += "\n" + output
+    return _entry(event, "command", text, "action")
+
+
+def _entry(event: Event, auto: str, text: str, type: str = "note") -> Entry:
     entry = Entry(id=event.id, at=event.at, author=event.author, type=type, text=text,
                   hlc=event.hlc, auto=auto)
     entry.history.append(Revision(event.hlc, event.author, event.at, text, type))
-    incident.entries.append(entry)
+    return entry
 
 
-def _apply(state: State, event: Event, roles: tuple[str, ...],
-           entries_by_id: dict[str, tuple[Incident, Entry]],
-           actions_by_id: dict[str, ActionItem]) -> str | None:
-    body = event.body
-    if None in body.values():  # an explicit null is a missing key (problem() reads it so)
-        body = {key: value for key, value in body.items() if value is not None}
-    if event.kind == "incident.declared":
-        incident = Incident(id=event.id, short_id="", title=body["title"], severity=body["severity"],
-                            status="investigating", impact=body.get("impact", ""), author=event.author,
-                            declared_at=event.at, detected_at=body.get("detected_at", "") or "")
-        for role in roles:
-            incident.roles[role] = Role(role)
-        ic = body.get("ic") or event.author
-        _set_role(incident, "Incident Commander", ic, event)
-        incident.severity_history.append((event.at, incident.severity))
-        state.incidents[event.id] = incident
-        incident.event_count = 1
-        _auto(incident, event, "declared",
-              f"Declared {incident.severity}: {incident.title}"
-              + (f" (impact: {incident.impact})" if incident.impact else "")
-              + f"; IC {ic}")
-        return None
-    incident = state.incidents.get(event.incident)
-    if incident is None:
-        return "belongs to an unknown incident"
-    incident.event_count += 1
+def _auto(incident: Incident, event: Event, auto: str, text: str, type: str = "note") -> None:
+    incident.entries.append(_entry(event, auto, text, type))
+
+
+def fold_head(declared: Event, events: Iterable[Event], roles: Iterable[str] = DEFAULT_ROLES) -> Incident:
+    """The incident from its declare event and its head events (any order): everything but the
+    entries people type, check flips and commands. Its `entries` are the rows the head events
+    put on the timeline. Cheap: an incident has few head events, however long its timeline."""
+    folded = IncidentFold(declared, tuple(roles))
+    for event in sorted(events, key=_EVENT_ORDER):
+        if event.id != declared.id and _EVENT_ORDER(event) > folded.key and problem(event) is None:
+            folded.apply(event)
+    return folded.incident
+
+
+def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, ActionItem]) -> str | None:
+    """A head event, applied after every event before it; why it cannot be, or None."""
+    body = _present(event.body)
     kind = event.kind
-    if kind == "entry.logged":  # most of any record: first, and positional (Entry's field order)
-        type, text, source = body.get("type", "note"), body["text"], body.get("source", "")
-        at, author, hlc = event.at, event.author, event.hlc
-        entry = Entry(event.id, at, author, type, text, hlc, "pin" if source else "", source, False,
-                      [Revision(hlc, author, at, text, type)])
-        incident.entries.append(entry)
-        entries_by_id[event.id] = (incident, entry)
-    elif kind == "incident.status":
+    if kind == "incident.status":
         new, old = body["status"], incident.status
         if new == old:
             return None
@@ -303,17 +433,6 @@ def _apply(state: State, event: Event, roles: tuple[str, ...],
         person = body["person"] or "nobody"
         text = f"{role}: {person}" + (f" (handed over from {previous})" if previous else "")
         _auto(incident, event, "role", text)
-    elif kind in ("entry.edited", "entry.deleted", "entry.restored"):
-        target = entries_by_id.get(body["target"])
-        if target is None or target[0] is not incident:
-            return "points at an unknown entry"
-        entry = target[1]
-        if kind == "entry.edited":
-            entry.text = body["text"]
-            entry.type = body.get("type") or entry.type
-            entry.history.append(Revision(event.hlc, event.author, event.at, entry.text, entry.type))
-        else:
-            entry.deleted = kind == "entry.deleted"
     elif kind == "update.posted":
         update = Update(id=event.id, at=event.at, author=event.author, text=body["text"],
                         template=body.get("template", ""), channel=body.get("channel", ""))
@@ -324,7 +443,6 @@ def _apply(state: State, event: Event, roles: tuple[str, ...],
     elif kind == "update.snoozed":
         minutes = max(1, min(24 * 60, body["minutes"]))
         until = parse_time(event.at) + timedelta(minutes=minutes)
-        from warroom.events import format_time
         incident.snoozed_until = format_time(until)
         incident.snooze_reason = body["reason"]
         _auto(incident, event, "snooze", f"Update reminder snoozed {minutes}m: {body['reason']}")
@@ -343,19 +461,7 @@ def _apply(state: State, event: Event, roles: tuple[str, ...],
         if not item.done:
             item.done, item.done_at = True, event.at
             _auto(incident, event, "action", f"Action item done: {item.text}", type="action")
-    elif kind == "check.flipped":
-        reason = f" ({body['reason']})" if body.get("reason") else ""
-        _auto(incident, event, "check",
-              f"Check {body['check']}: {body['previous']} → {body['current']}{reason}", type="finding")
-    elif kind == "command.ran":
-        runbook = f" from {body['runbook']}" if body.get("runbook") else ""
-        text = f"Ran `{body['command']}`{runbook}: exit {body['exit_code']}"
-        output = body.get("output", "").strip()
-        if output:
-            text += "\n" + output
-        _auto(incident, event, "command", text, type="action")
     return None
-
 
 def _set_role(incident: Incident, role: str, person: str, event: Event) -> None:
     held = incident.roles.setdefault(role, Role(role))
@@ -369,18 +475,34 @@ def _first_line(text: str) -> str:
 
 
 def _assign_short_ids(state: State) -> None:
-    """INC-xxxx from the declare event's id, lengthened while two incidents share it.
+    """INC-xxxx from the declare event's id, lengthened while two incidents share it."""
+    for incident_id, short in short_ids(state.incidents).items():
+        state.incidents[incident_id].short_id = short
 
-    Derived from the id (not a counter) so two offline copies never hand out the
-    same short id for different incidents.
-    """
-    keys = {i.id: i.id.replace("-", "") for i in state.incidents.values()}
-    for incident in state.incidents.values():
-        mine = keys[incident.id]
-        length = SHORT_ID_MIN
-        while any(other != incident.id and key.startswith(mine[:length]) for other, key in keys.items()):
-            length += 1
-        incident.short_id = f"INC-{mine[:length]}"
+
+def short_ids(incident_ids: Iterable[str]) -> dict[str, str]:
+    """INC-xxxx for each incident id: the shortest prefix of its hex digits (at least
+    SHORT_ID_MIN) that no other incident shares. Derived from the id, not a counter, so two
+    offline copies never hand out the same short id for different incidents. Sorted once:
+    the longest prefix an id shares is with a neighbour in sorted order (n log n)."""
+    keys = sorted((i.replace("-", ""), i) for i in incident_ids)
+    names: dict[str, str] = {}
+    for index, (key, incident_id) in enumerate(keys):
+        shared = 0
+        for other_index in (index - 1, index + 1):
+            if 0 <= other_index < len(keys):
+                shared = max(shared, _common_prefix(key, keys[other_index][0]))
+        names[incident_id] = f"INC-{key[:max(SHORT_ID_MIN, shared + 1)]}"
+    return names
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        length += 1
+    return length
 
 
 # --- time-based views (the clock is passed in; still pure) -----------------

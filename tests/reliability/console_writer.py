@@ -33,7 +33,8 @@ def main() -> int:
         errors.append(message)
         say(f"error {message}")
 
-    recorder = Recorder(room, on_state=lambda state: None, on_error=on_error)
+    recorder = Recorder(room, on_delta=lambda delta: None, on_error=on_error,
+                        pick=lambda summaries: summaries[0].id if summaries else None)
     recorder.start()
     recorder.reload()
     incident = None
@@ -44,7 +45,7 @@ def main() -> int:
         while time.monotonic() < deadline:
             if incident is None:
                 recorder.wait_idle(30)
-                incident = room.state.open_incidents[0]
+                incident = room.incident()
             text = f"{tag} line {n}"
             done = threading.Event()
 

@@ -28,6 +28,13 @@ def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
         return room.declare(title, "P1", "EU shoppers cannot pay").id
 
 
+def record(room_dir: Path) -> Path:
+    """The record the console and the CLI write (`.warroom/record.db`), not the exchange copy."""
+    from warroom.store import record_path
+
+    return record_path(room_dir)
+
+
 def rows(db: Path, sql: str = "select id, kind, body from events", params: tuple = ()) -> list[tuple]:
     """Read with a plain sqlite3 connection (recovers a WAL left by a killed writer)."""
     conn = sqlite3.connect(db, timeout=30)
@@ -91,34 +98,37 @@ async def wait_for(pilot, predicate: Callable[[], bool], timeout: float = 20.0, 
 
 
 def console_shows(room_dir: Path, ids: Iterable[str], size: tuple[int, int] = (120, 40)) -> int:
-    """Open the record in the real console; assert every id is an entry of the incident on
-    screen and the timeline table has a row per timeline entry. Returns the row count."""
-    from textual.widgets import DataTable
-
+    """Open the record in the real console. Every id must be an entry of the incident's timeline
+    in the record; the console must count all of them and show the newest page of them (a long
+    timeline pages in its older rows as you scroll). Returns the count the console shows."""
     from warroom import config as config_mod
     from warroom.clock import SystemClock
     from warroom.room import Room
     from warroom.store import Store
     from warroom.ui.app import make_app
+    from warroom.ui.panes.timeline import TimelinePane
 
     wanted = set(ids)
 
     async def check() -> int:
         config = config_mod.load(room_dir / "warroom.toml")
         clock = SystemClock()
-        room = Room(config, Store(config.db_path, clock=clock, author="reader"), clock)
+        room = Room(config, Store(config.record_path, clock=clock, author="reader"), clock)
         app = make_app(room, clock, start_sources=False, watch=False)
         try:
+            incident_id = room.summaries()[0].id
+            timeline = {row[0] for row in room.store.timeline(incident_id, limit=10**9)}
+            missing = wanted - timeline
+            assert not missing, f"{len(missing)} logged entries not in the timeline, e.g. {sorted(missing)[:3]}"
             async with app.run_test(size=size) as pilot:
                 await settle(app)
                 await wait_for(pilot, lambda: app.incident is not None, what="an incident on screen")
-                table = app.query_one("#timeline-table", DataTable)
-                await wait_for(pilot, lambda: table.row_count == len(app.incident.timeline), what="every row")
-                shown = {entry.id for entry in app.incident.entries}
-                missing = wanted - shown
-                assert not missing, f"{len(missing)} logged entries not in the console, e.g. {sorted(missing)[:3]}"
+                pane = app.query_one(TimelinePane)
+                await wait_for(pilot, lambda: pane.count == len(timeline) and pane.rows, what="every row counted")
+                newest = [entry.id for entry in room.timeline(incident_id, limit=len(pane.rows))]
+                assert set(newest) <= set(pane.rows), "the newest rows are not the ones on screen"
                 assert app.is_running
-                return table.row_count
+                return pane.count
         finally:
             room.close()
 

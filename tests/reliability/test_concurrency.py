@@ -1,6 +1,6 @@
 """Concurrency: many writers on one file at once, for 5 s (make test) or 30 s (make soak).
 
-Writers, all at the same time on the same warroom.db:
+Writers, all at the same time on the same record (.warroom/record.db):
 - two CLI loops: `python -m warroom log ...` again and again (a scribe's shell scripts);
 - two headless consoles: processes writing through the console's own Recorder thread
   (console_writer.py);
@@ -29,7 +29,7 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from reliability_support import HERE, PYTHON, entry_texts, env, integrity, make_room, settle, wait_for, warroom
+from reliability_support import HERE, PYTHON, entry_texts, env, integrity, make_room, record, settle, wait_for, warroom
 
 pytestmark = pytest.mark.anyio
 
@@ -71,7 +71,7 @@ async def run_writers(room_dir: Path, seconds: float) -> None:
 
     config = config_mod.load(room_dir / "warroom.toml")
     clock = SystemClock()
-    room = Room(config, Store(config.db_path, clock=clock, author="live"), clock)
+    room = Room(config, Store(config.record_path, clock=clock, author="live"), clock)
     app = make_app(room, clock, start_sources=False, watch=True)
     notified: list[str] = []
     shown_error = app.recorder.on_error
@@ -108,10 +108,17 @@ async def run_writers(room_dir: Path, seconds: float) -> None:
                     word, _, text = line.partition(" ")
                     assert word == "ok", f"a headless console reported: {line}"
                     headless_logged.append(text)
-            # Everyone is done: the console (watching the file) must show every entry.
+            # Everyone is done: the console (watching the file) must count every entry (the
+            # declaration's row too) and show the newest of them.
+            from warroom.ui.panes.timeline import TimelinePane
+
             expected_total = len(typed) + len(cli_logged) + len(headless_logged)
-            await wait_for(pilot, lambda: len(app.incident.entries) >= expected_total, timeout=30,
-                           what=f"the live console showing all {expected_total} entries")
+            pane = app.query_one(TimelinePane)
+            await wait_for(pilot, lambda: pane.count >= expected_total + 1, timeout=30,
+                           what=f"the live console counting all {expected_total} entries")
+            newest = room.timeline(app.incident.id, limit=min(len(pane.rows), 20))
+            await wait_for(pilot, lambda: {e.id for e in newest} <= set(pane.rows), timeout=30,
+                           what="the newest entries on screen")
             assert not notified, f"errors shown in the console: {notified[:3]}"
             app_errors = [n for n in app._notifications if n.severity == "error"]
             assert not app_errors, [n.message for n in app_errors]
@@ -125,7 +132,7 @@ async def run_writers(room_dir: Path, seconds: float) -> None:
 
     assert not failures, failures[:5]
 
-    db = room_dir / "warroom.db"
+    db = record(room_dir)
     counts = Counter(entry_texts(db))
     duplicated = [text for text, count in counts.items() if count > 1]
     assert not duplicated, f"logged twice: {duplicated[:5]}"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from reliability_support import HERE, PYTHON, console_shows, env, event_ids, integrity, make_room
+from reliability_support import HERE, PYTHON, console_shows, env, event_ids, integrity, make_room, record
 
 
 def kill_writers(room_dir: Path, incident: str, kills: int, low: float, high: float, seed: int) -> tuple[set[str], int]:
@@ -28,7 +28,7 @@ def kill_writers(room_dir: Path, incident: str, kills: int, low: float, high: fl
     import time
 
     rng = random.Random(seed)
-    server = subprocess.Popen([PYTHON, str(HERE / "writer.py"), str(room_dir / "warroom.db"), incident],
+    server = subprocess.Popen([PYTHON, str(HERE / "writer.py"), str(record(room_dir)), incident],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               env=env(), text=True, bufsize=1)
     reported: set[str] = set()
@@ -67,13 +67,18 @@ def kill_writers(room_dir: Path, incident: str, kills: int, low: float, high: fl
 
 
 def check_after_kills(room_dir: Path, reported: set[str], kills: int) -> None:
-    db = room_dir / "warroom.db"
+    db = record(room_dir)
     assert integrity(db) == "ok"
     present = event_ids(db)
     lost = reported - present
     assert not lost, f"{len(lost)} entries reported as logged are missing, e.g. {sorted(lost)[:3]}"
     # Beyond those, at most one per kill (committed, killed before it could print) + the declaration.
     assert len(present - reported) <= kills + 1
+    # Each entry's timeline row was committed with it: the derived rows match the events.
+    from reliability_support import rows
+
+    shown = {row[0] for row in rows(db, "select id from entries")}
+    assert present <= shown
     rows = console_shows(room_dir, reported)
     assert rows >= len(reported) + 1  # + the declaration
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from reliability_support import entry_texts, integrity, settle, wait_for, warroom
+from reliability_support import entry_texts, integrity, record, settle, wait_for, warroom
 
 pytestmark = pytest.mark.anyio
 
@@ -98,7 +98,7 @@ def disk_room(disk: Path) -> Path:
 
 def test_cli_on_a_full_disk_says_so_and_loses_nothing(small_disk: Path):
     room = disk_room(small_disk)
-    db = room / "warroom.db"
+    db = record(room)
     before = digest(db)
 
     # 1. Nobody has the record open: even opening it needs room (the -shm a WAL file needs).
@@ -128,7 +128,7 @@ def test_cli_on_a_full_disk_says_so_and_loses_nothing(small_disk: Path):
 
 def test_cli_on_a_read_only_filesystem_says_so_and_loses_nothing(small_disk: Path):
     room = disk_room(small_disk)
-    db = room / "warroom.db"
+    db = record(room)
     before = digest(db)
     assert subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], capture_output=True).returncode == 0
     try:
@@ -154,7 +154,7 @@ def open_console(room_dir: Path):
 
     config = config_mod.load(room_dir / "warroom.toml")
     clock = SystemClock()
-    room = Room(config, Store(config.db_path, clock=clock, author="scribe"), clock)
+    room = Room(config, Store(config.record_path, clock=clock, author="scribe"), clock)
     return room, make_app(room, clock, start_sources=False, watch=False)
 
 
@@ -177,7 +177,7 @@ async def retry(app, pilot, room_dir: Path, text: str, before: list[str]) -> Non
     await pilot.press("enter")  # the text is still in the input: Enter again
     await settle(app)
     await wait_for(pilot, lambda: app.query_one("#entry-input", Input).value == "", what="the input emptied")
-    assert entry_texts(room_dir / "warroom.db") == before + [text]
+    assert entry_texts(record(room_dir)) == before + [text]
 
 
 async def test_console_on_a_full_database_keeps_the_typed_text(tmp_path: Path):
@@ -212,8 +212,8 @@ async def test_console_on_a_full_database_keeps_the_typed_text(tmp_path: Path):
             await settle(app)
             assert said and "disk is full" in said[0], said
             await type_and_fail(app, pilot, "Paged the storage team", "disk is full", "nothing was logged")
-            assert integrity(room_dir / "warroom.db") == "ok"
-            assert entry_texts(room_dir / "warroom.db") == filled
+            assert integrity(record(room_dir)) == "ok"
+            assert entry_texts(record(room_dir)) == filled
             app.recorder.submit(lambda room: room.store.conn.execute("pragma max_page_count = 1000000"))
             await retry(app, pilot, room_dir, "Paged the storage team", filled)
             assert app.is_running
@@ -231,7 +231,7 @@ async def test_console_on_a_full_disk_keeps_the_typed_text(small_disk: Path):
             await settle(app)
             filler = fill(small_disk)
             await type_and_fail(app, pilot, "Paged the storage team", "disk is full")
-            assert integrity(room_dir / "warroom.db") == "ok"
+            assert integrity(record(room_dir)) == "ok"
             filler.unlink()
             await retry(app, pilot, room_dir, "Paged the storage team", ["before 0", "before 1", "before 2"])
     finally:

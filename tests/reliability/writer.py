@@ -1,8 +1,8 @@
-"""writer.py DB INCIDENT: a writer the crash test kills with SIGKILL, over and over.
+"""writer.py RECORD INCIDENT: a writer the crash test kills with SIGKILL, over and over.
 
 A fork server, so each writer starts in a millisecond instead of an interpreter start:
 this process imports warroom once and never opens the database itself. For each line
-"spawn" on stdin it forks a child that opens DB with warroom.store.Store and appends
+"spawn" on stdin it forks a child that opens RECORD (.warroom/record.db) with warroom.store.Store and appends
 entry.logged events to INCIDENT as fast as it can, writing "id <uuid>" to stdout (one
 os.write per line, so lines never interleave) only after Store.append has returned. This
 process writes "pid <n>" when the child is started and "exit <n> <status>" once it has

@@ -28,13 +28,13 @@ from textual.widgets import DataTable
 from warroom import templates
 from warroom.clock import Clock, SystemClock
 from warroom.events import STATUSES, format_time
-from warroom.room import Room, UsageError
-from warroom.state import Incident, State
+from warroom.room import Room, Summary, UsageError
+from warroom.state import Incident
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
-from warroom.ui.recorder import Job, Recorder
+from warroom.ui.recorder import Delta, Job, Recorder
 # Modal screens are imported where they open: none is on screen at start, and importing
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
 from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
@@ -70,7 +70,9 @@ class WarroomApp(App[int]):
 
     BINDINGS = [
         Binding("D", "declare", "Declare"),
-        Binding("n,i", "focus_input", "Log entry"),
+        # Priority: the input takes focus when the app reads `n`, before the keys typed behind
+        # it are handed on (else they would reach the timeline's own keys: `e`, `x`).
+        Binding("n,i", "focus_input", "Log entry", priority=True),
         Binding("u", "update", "Update"),
         Binding("t", "advance_status", "Status"),
         Binding("S", "severity", "Severity"),
@@ -93,20 +95,21 @@ class WarroomApp(App[int]):
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
 
     def __init__(self, room: Room, *, clock: Clock | None = None, start_sources: bool = True,
-                 watch: bool = True) -> None:
+                 watch: bool = True, sync: bool = False) -> None:
         super().__init__()
+        self.sync_wanted = sync
+        self.live = None  # livesync.LiveSync, when the war room has a remote to sync with
         self.room = room
         self.config = room.config
         self.clock = clock or room.clock or SystemClock()
         self.start_sources = start_sources
         self.watch_file = watch
-        self.incident_id: str | None = None
-        self.state: State | None = None
+        self.summaries: tuple[Summary, ...] = ()
         self.last_deleted: str | None = None
-        self.recorder = Recorder(room, self._state_from_thread, self._error_from_thread)
+        self.recorder = Recorder(room, self._delta_from_thread, self._error_from_thread, self.pick_default)
         self._ui_loop: asyncio.AbstractEventLoop | None = None
-        self._state_lock = threading.Lock()
-        self._pending_state: State | None = None
+        self._delta_lock = threading.Lock()
+        self._pending_delta: Delta | None = None
         self.health_monitor = None
         self.log_sources: list = []
         self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
@@ -187,9 +190,11 @@ class WarroomApp(App[int]):
     def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
         self.theme_changed_signal.subscribe(self, lambda theme: save_theme(theme.name))
-        # Room.open has already read the record: the first frame shows it (the timeline's rows
-        # follow in the next frame). The recorder thread takes over from here.
-        self.show_state(self.room.state)
+        # The first frame shows the incident on screen and its newest rows, read from the
+        # record's derived tables (a few queries, whatever its size); the recorder thread takes
+        # over from here and reads only what changes.
+        self.room.store.skip_to_end()
+        self.show_delta(self.recorder.first())
         self.recorder.start()
         self.set_interval(1.0, self.recorder.reload)  # a cheap poll backs up the file watcher
         # Paint first; watchers and sources (httpx, subprocesses) start right after.
@@ -212,6 +217,36 @@ class WarroomApp(App[int]):
             self.watch_record()
         if self.start_sources:
             self.start_live_sources()
+        if self.sync_wanted:
+            self.start_sync()
+
+    @work(thread=True, group="sync", exit_on_error=False)
+    def start_sync(self) -> None:
+        """Background sync when the war room is a clone with a remote (asking git is a
+        subprocess: off the UI thread)."""
+        from warroom.livesync import LiveSync
+
+        if not LiveSync.wanted(self.config):
+            return
+        live = LiveSync(self.config, str(self.room.store.path), every=getattr(self.config, "sync_every", 15.0),
+                        author=self.room.store.author, clock=self.clock,
+                        on_status=lambda status: self.from_thread(self.show_sync, status))
+        self.live = live
+        live.start()
+
+    def show_sync(self, status) -> None:
+        """Offline in the header, who else is here in the roster, a failed sync as a toast."""
+        self.query_one(IncidentHeader).show_sync(status)
+        roster = self.query("#roster")
+        if roster:
+            roster.first().show_peers(status.peers, self.clock.now())
+        if status.error:
+            self.notify(f"Sync: {status.error}", severity="warning", timeout=8, markup=False)
+
+    def changed_locally(self) -> None:
+        """A write of ours is durable: the background sync sends it once things settle."""
+        if self.live is not None:
+            self.live.poke()
 
     def on_resize(self, event) -> None:
         # 80x24 must still show every pane: drop borders, narrow the left column.
@@ -219,59 +254,68 @@ class WarroomApp(App[int]):
 
     def on_unmount(self) -> None:
         self.recorder.stop()
+        if self.live is not None:
+            self.live.stop()
 
     # --- state ---------------------------------------------------------------
 
     def from_thread(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        """Hand work to the UI thread without waiting for it: the recorder must never stall
-        on a busy screen (call_from_thread blocks until the UI has run the callback)."""
+        """Hand work to the UI thread without waiting for it: the recorder must never stall on
+        a busy screen (call_from_thread blocks until the UI has run the callback). Messages to
+        the app are thread-safe and run in order, in the app's context."""
         def run() -> None:
-            if not self.is_running:
-                return
             try:
                 callback(*args, **kwargs)
             except NoMatches:
                 pass  # the pane it was for is gone (the app is closing)
 
-        loop = self._ui_loop
-        if loop is not None and not loop.is_closed():
-            try:
-                loop.call_soon_threadsafe(run)
-            except RuntimeError:
-                pass  # the app is shutting down
+        self.call_later(run)
 
-    def _state_from_thread(self, state: State) -> None:
-        # Coalesce: a burst of writes or reloads shows only the newest state.
-        with self._state_lock:
-            scheduled = self._pending_state is not None
-            self._pending_state = state
-        if not scheduled:
-            self.from_thread(self._show_pending_state)
+    def _delta_from_thread(self, delta: Delta) -> None:
+        # Coalesce: a burst of writes or reloads reaches the screen as one delta.
+        with self._delta_lock:
+            pending = self._pending_delta
+            if pending is None:
+                self._pending_delta = delta
+            else:
+                pending.merge(delta)
+        if pending is None:
+            self.from_thread(self._show_pending_delta)
 
-    def _show_pending_state(self) -> None:
-        with self._state_lock:
-            state, self._pending_state = self._pending_state, None
-        if state is not None:
-            self.show_state(state)
+    def _show_pending_delta(self) -> None:
+        with self._delta_lock:
+            delta, self._pending_delta = self._pending_delta, None
+        if delta is not None:
+            self.show_delta(delta)
 
     def _error_from_thread(self, message: str, job: Job) -> None:
         self.from_thread(self.notify, message, severity="error", timeout=8, markup=False)
 
-    def show_state(self, state: State) -> None:
-        self.state = state
-        incident = state.incidents.get(self.incident_id) if self.incident_id else None
-        if incident is None:
-            incident = self.pick_default(state)
-            self.incident_id = incident.id if incident else None
-        self.view = ConsoleView(state, incident, self.config)
-        self.sub_title = f"{incident.short_id} {incident.title}" if incident else "no open incident"
+    def show_delta(self, delta: Delta) -> None:
+        """What changed in the record, onto the screen: the incident list and head through the
+        view (every pane bound to it), the rows straight into the timeline."""
+        timeline = self.query_one(TimelinePane)
+        current = self.view.incident if self.view else None
+        if delta.summaries is not None:
+            self.summaries = delta.summaries
+        incident = delta.incident if (delta.switched or delta.incident is not None) else current
+        if delta.switched and delta.incident_id is None:
+            incident = None
+        if delta.summaries is not None or delta.incident is not None or delta.switched or self.view is None:
+            self.view = ConsoleView(self.summaries, incident, self.config)
+            self.sub_title = f"{incident.short_id} {incident.title}" if incident else "no open incident"
+        if delta.switched or delta.page is not None:
+            timeline.show_page(delta.incident_id, delta.page or [], delta.has_older, delta.count or 0)
+        if delta.rows:
+            timeline.apply_rows(delta.incident_id, delta.rows, delta.count)
 
-    def pick_default(self, state: State) -> Incident | None:
-        candidates = state.open_incidents
+    def pick_default(self, summaries: list[Summary]) -> str | None:
+        """The incident to show when none is chosen: the most severe open one, newest first."""
+        candidates = [s for s in summaries if s.open]
         if not candidates:
             return None
         rank = self.config.severity.rank
-        return sorted(candidates, key=lambda i: (rank(i.severity), -_ts(i.declared_at)))[0]
+        return sorted(candidates, key=lambda i: (rank(i.severity), -_ts(i.declared_at)))[0].id
 
     @property
     def incident(self) -> Incident | None:
@@ -281,6 +325,7 @@ class WarroomApp(App[int]):
                on_error: Callable[[str], None] | None = None, label: str = "") -> None:
         """Run a Room operation on the recorder thread; say `done` when it is durable."""
         def on_done(_result: Any) -> None:
+            self.changed_locally()
             if done:
                 self.from_thread(self.notify, done, timeout=3, markup=False)
 
@@ -302,24 +347,44 @@ class WarroomApp(App[int]):
     async def watch_record(self) -> None:
         from watchfiles import awatch
 
-        db = Path(self.room.store.path).resolve()
-        names = {db.name, db.name + "-wal"}
-        async for changes in awatch(db.parent, debounce=50, step=25, recursive=False,
-                                    watch_filter=lambda _change, path: Path(path).name in names):
-            self.recorder.reload()
+        record = Path(self.room.store.path).resolve()
+        shared = Path(self.room.exchange).resolve()
+        mine = {record, record.with_name(record.name + "-wal")}
+        # The shared copy too: git (a pull, a checkout) changes it, and what it brings is taken in.
+        theirs = {shared, shared.with_name(shared.name + "-wal")}
+        async for changes in awatch(record.parent, shared.parent, debounce=50, step=25, recursive=False,
+                                    watch_filter=lambda _change, path: Path(path) in mine | theirs):
+            paths = {Path(path) for _change, path in changes}
+            if paths & theirs:
+                self.recorder.take_in()
+            if paths & mine:
+                self.recorder.reload()
 
     # --- timeline ------------------------------------------------------------
 
     @on(TimelinePane.EntrySubmitted)
     def log_entry(self, event: TimelinePane.EntrySubmitted) -> None:
+        """A line the scribe typed: queued at once (the input never waits on the disk), shown
+        as saving until the record holds it, as failed (kept for a retry) when it cannot."""
         incident = self.need_incident()
         timeline = self.query_one(TimelinePane)
+        number, text = event.key, event.text
         if incident is None:
-            timeline.restore_input(event.text)
+            timeline.line_failed(number, "no incident on screen: press D to declare one, or I to pick one")
             return
-        text = event.text
-        self.record(lambda room: room.log_typed(incident, text), label="log entry",
-                    on_error=lambda _message: timeline.restore_input(text))
+        def saved(_event) -> None:
+            self.changed_locally()
+            self.from_thread(timeline.line_saved, number)
+
+        self.recorder.submit(lambda room: room.log_typed(incident, text), label="log entry", on_done=saved,
+                             on_error=lambda message: self.from_thread(timeline.line_failed, number, message))
+
+    @on(TimelinePane.OlderWanted)
+    def older_entries(self, event: TimelinePane.OlderWanted) -> None:
+        timeline = self.query_one(TimelinePane)
+        incident_id = event.incident_id
+        self.recorder.older(incident_id, event.before, lambda page: self.from_thread(
+            timeline.add_older, incident_id, *page))
 
     @on(TimelinePane.EntryAction)
     def entry_action(self, event: TimelinePane.EntryAction) -> None:
@@ -329,11 +394,17 @@ class WarroomApp(App[int]):
         incident = self.incident
         if incident is None:
             return
-        entry = next((e for e in incident.entries if e.id == event.entry_id), None)
+        entry = self.query_one(TimelinePane).entry(event.entry_id)
         if entry is None:
             return
         if event.action == "details":
-            self.push_screen(EntryScreen(entry))
+            entry_id = entry.id
+
+            def shown(whole) -> None:
+                if whole is not None:
+                    self.from_thread(self.push_screen, EntryScreen(whole))
+
+            self.recorder.submit(lambda room: room.entry(entry_id), on_done=shown, label="entry details")
             return
         if entry.auto and entry.auto != "pin":
             self.notify("Automatic entries are part of the record and cannot be changed; "
@@ -368,6 +439,14 @@ class WarroomApp(App[int]):
     def action_focus_input(self) -> None:
         self.query_one(TimelinePane).focus_input()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "focus_input":
+            # `n` and `i` are text in any input, and belong to an open dialog, not the console.
+            from textual.widgets import Input, TextArea
+
+            return self.screen is self.screen_stack[0] and not isinstance(self.focused, (Input, TextArea))
+        return True
+
     # --- incident actions --------------------------------------------------------
 
     def action_declare(self) -> None:
@@ -379,7 +458,7 @@ class WarroomApp(App[int]):
 
             def operation(room: Room):
                 event = room.declare(values["title"], values["severity"], values["impact"])
-                self.incident_id = event.id
+                self.recorder.shown = event.id  # the new incident goes on screen
                 return event
 
             self.record(operation, done=f"Declared {values['severity']}: {values['title']}")
@@ -513,7 +592,7 @@ class WarroomApp(App[int]):
             return
         timeline = self.query_one(TimelinePane)
         entry_id = timeline.selected_entry_id() if self.focused is self.query_one("#timeline-table") else None
-        entry = next((e for e in incident.entries if e.id == entry_id), None)
+        entry = timeline.entry(entry_id)
 
         def added(values: dict[str, str] | None) -> None:
             if not values:
@@ -529,18 +608,28 @@ class WarroomApp(App[int]):
                                       required=("text",)), added)
 
     def action_update(self) -> None:
+        shown = self.need_incident()
+        if shown is None:
+            return
+
+        def fill(room: Room) -> tuple[Incident, dict[str, str]]:
+            # The templates read the latest actions and findings: the recorder has the record.
+            incident = room.recent(shown.id)
+            now = self.clock.now()
+            filled: dict[str, str] = {}
+            for name in templates.available(self.config):
+                try:
+                    filled[name] = templates.render(name, incident, self.config, now, room.store.author)
+                except OSError:
+                    continue
+            return incident, filled
+
+        self.recorder.submit(fill, on_done=lambda result: self.from_thread(self.compose_update, *result),
+                             label="fill templates")
+
+    def compose_update(self, incident: Incident, filled: dict[str, str]) -> None:
         from warroom.ui.screens.composer import ComposerScreen
 
-        incident = self.need_incident()
-        if incident is None:
-            return
-        now = self.clock.now()
-        filled: dict[str, str] = {}
-        for name in templates.available(self.config):
-            try:
-                filled[name] = templates.render(name, incident, self.config, now, self.room.store.author)
-            except OSError:
-                continue
         selected = templates.for_phase(incident.status)
 
         def posted(values: dict[str, str] | None) -> None:
@@ -568,18 +657,18 @@ class WarroomApp(App[int]):
     def action_switch_incident(self) -> None:
         from warroom.ui.screens.pick import PickScreen
 
-        if self.state is None or not self.state.incidents:
+        if not self.summaries:
             self.notify("No incidents yet: press D to declare one.", markup=False)
             return
         options = [(i.id, f"{i.short_id}  {i.severity}  {i.status:<13} {i.title[:60]}")
-                   for i in reversed(self.state.ordered)]
+                   for i in reversed(self.summaries)]
 
         def chosen(incident_id: str | None) -> None:
-            if incident_id and self.state:
-                self.incident_id = incident_id
-                self.show_state(self.state)
+            if incident_id:
+                self.recorder.show(incident_id)
 
-        self.push_screen(PickScreen("Switch incident", options, self.incident_id), chosen)
+        self.push_screen(PickScreen("Switch incident", options, self.incident.id if self.incident else None),
+                         chosen)
 
     def action_export(self) -> None:
         incident = self.need_incident()
@@ -588,9 +677,14 @@ class WarroomApp(App[int]):
         self.export_postmortem(incident)
 
     @work(thread=True, group="export", exit_on_error=False)
-    def export_postmortem(self, incident: Incident) -> None:
+    def export_postmortem(self, shown: Incident) -> None:
+        """A whole incident folded in a thread of its own, on a connection of its own: a long
+        timeline takes a second, and the recorder must stay free for the scribe's lines."""
         from warroom import export
+        from warroom.store import Store
 
+        with Store(self.room.store.path, clock=self.clock, author=self.room.store.author) as store:
+            incident = Room(self.config, store, self.clock).full(shown.id)
         path = export.default_export_path(incident, self.config)
         try:
             export.write_atomic(path, export.postmortem(incident, self.config, self.clock.now()))
@@ -670,14 +764,10 @@ class WarroomApp(App[int]):
         incident_id = incident.id
 
         def operation(room: Room):
-            current = room.state.incidents.get(incident_id)
-            if current is None:
-                return False
             # Once per flip: a second console watching the same check records nothing new.
-            flips = [e for e in current.timeline if e.auto == "check" and e.text.startswith(f"Check {result.name}:")]
-            if flips and flips[-1].text.split(" → ")[-1].split(" ")[0] == result.state:
+            if room.last_flip(incident_id, result.name) == result.state:
                 return False
-            return room.record_flip(current, result.name, previous, result.state, result.detail)
+            return room.record_flip(incident, result.name, previous, result.state, result.detail)
 
         self.record(operation, label="check flip")
 
@@ -915,12 +1005,13 @@ def _ts(at: str) -> float:
     return parse_time(at).timestamp()
 
 
-def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = True, watch: bool = True) -> WarroomApp:
-    return WarroomApp(room, clock=clock, start_sources=start_sources, watch=watch)
+def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = True, watch: bool = True,
+             sync: bool = False) -> WarroomApp:
+    return WarroomApp(room, clock=clock, start_sources=start_sources, watch=watch, sync=sync)
 
 
-def run_console(room: Room) -> int:
-    app = make_app(room)
+def run_console(room: Room, *, offline: bool = False) -> int:
+    app = make_app(room, sync=not offline)
     try:
         result = app.run()
     finally:

@@ -10,15 +10,23 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from warroom.config import Config
+from warroom.room import Summary
 from warroom.sanitize import sanitize
-from warroom.state import Incident, State
+from warroom.state import Incident
 
 
 @dataclass(frozen=True, eq=False)
 class ConsoleView:
-    state: State
+    """The incident list and the head of the incident on screen (its timeline rows reach the
+    timeline pane as changes, never whole)."""
+
+    summaries: tuple[Summary, ...]
     incident: Incident | None
     config: Config
+
+    @property
+    def open_count(self) -> int:
+        return sum(1 for summary in self.summaries if summary.open)
 
     def severity_class(self) -> str:
         """CSS class for the incident's severity colour: sev-0 is the worst level."""

@@ -36,6 +36,7 @@ class IncidentHeader(Horizontal):
         yield Static("", id="hdr-status")
         yield Static("", id="hdr-elapsed")
         yield Static("", id="hdr-next")
+        yield Static("", id="hdr-sync")
 
     def on_mount(self) -> None:
         self.set_interval(1, self.refresh_times)
@@ -50,7 +51,7 @@ class IncidentHeader(Horizontal):
         if incident is None:
             self.query_one("#hdr-id", Static).update(Text("warroom"))
             sev.update("")
-            open_count = len(view.state.open_incidents) if view else 0
+            open_count = view.open_count if view else 0
             if view is None:  # the first frame: the record arrives with the next one
                 hint = "Opening the record…"
             elif not open_count:
@@ -68,6 +69,18 @@ class IncidentHeader(Horizontal):
         self.query_one("#hdr-title", Static).update(inert(incident.title, limit=200))
         self.query_one("#hdr-status", Static).update(Text(incident.status.capitalize()))
         self.refresh_times()
+
+    def show_sync(self, status) -> None:
+        """'offline since 14:05 (3 events waiting)' while the remote cannot be reached."""
+        sync = self.query_one("#hdr-sync", Static)
+        if status.online:
+            sync.update("")
+            sync.remove_class("offline")
+            return
+        since = status.offline_since.strftime("%H:%M") if status.offline_since else "?"
+        waiting = f" ({status.waiting} event{'s' if status.waiting != 1 else ''} waiting)" if status.waiting else ""
+        sync.update(Text(f"offline since {since}{waiting}"))
+        sync.add_class("offline")
 
     def refresh_times(self) -> None:
         view = self.view

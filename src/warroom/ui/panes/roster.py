@@ -17,6 +17,15 @@ class RosterPane(DataTable):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, show_header=False, **kwargs)
+        self.peers: list[tuple[str, str]] = []  # (who, how long ago) of the copies that synced lately
+
+    def show_peers(self, peers, now) -> None:
+        """Who else is in the war room: the copies whose refs say they synced lately."""
+        from warroom.templates import human_duration
+
+        recent = [p for p in peers if now.timestamp() - p.at < 3600]
+        self.peers = [(p.author, human_duration(max(0.0, now.timestamp() - p.at)) + " ago") for p in recent[:6]]
+        self.watch_view(self.view)
 
     def on_mount(self) -> None:
         self.border_title = "Roster"
@@ -44,6 +53,9 @@ class RosterPane(DataTable):
                 since = Text("")
             label = SHORT_ROLE.get(name, name) if self.screen.has_class("compact") else name
             self.add_row(Text(label), who, since, key=name)
+        for index, (person, ago) in enumerate(self.peers):
+            self.add_row(Text("here" if index == 0 else "", style="dim"), inert(person, limit=60),
+                         Text(ago, style="dim"), key=f"peer-{index}")
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 

@@ -1,0 +1,186 @@
+"""Exchange copies: the SQLite files that carry a record between machines through git.
+
+An exchange copy (the committed `warroom.db`, and the file on each copy's ref) holds only a
+`meta` table and the `events` table, in the format every warroom version reads. It is
+always written afresh from a record (`write`), never edited in place, so nothing a teammate
+put in a copy (a trigger, a view, an extra table, a rewritten row) survives into the next
+one. It is read only by `Store.import_file`, which validates every row.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from warroom.events import MAX_BODY_BYTES, Event, from_values, problem
+from warroom.store import (APP_ID, COLUMNS, SCHEMA_VERSION, Quarantined, StoreError, check_file, sidecars,
+                           uri)
+
+TEMP_SUFFIX = ".warroom-tmp"
+
+_SCHEMA = """
+create table meta (key text primary key, value text not null);
+create table events (id text primary key, incident text not null, hlc text not null,
+                     author text not null, kind text not null, at text not null, body text not null);
+"""
+
+
+def signature(path: Path) -> str:
+    """Changes whenever the file (or a WAL beside it) does: what an import remembers."""
+    parts = []
+    for candidate in (path, sidecars(path)[0]):
+        try:
+            st = candidate.stat()
+        except OSError:
+            parts.append("-")
+            continue
+        parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    return "/".join(parts)
+
+
+def write(record: Path, dest: Path) -> None:
+    """Write `dest` afresh: every event of the record, sorted, and nothing else. The same
+    events give the same bytes, so git sees no change when there is none. Atomic: a temp
+    file beside it, fsync, rename."""
+    _write(dest, lambda conn: conn.execute(
+        f"insert into main.events ({', '.join(COLUMNS)}) select {', '.join(COLUMNS)} from source.events "
+        f"order by hlc, author, id"), source=record)
+
+
+def write_rows(dest: Path, rows: list[tuple]) -> None:
+    """Write `dest` afresh from (id, incident, hlc, author, kind, at, body) rows."""
+    ordered = sorted(rows, key=lambda row: (row[2], row[3], row[0]))
+    _write(dest, lambda conn: conn.executemany(
+        f"insert into main.events ({', '.join(COLUMNS)}) values (?,?,?,?,?,?,?)", ordered))
+
+
+def _write(dest: Path, fill, source: Path | None = None) -> None:
+    dest = Path(dest)
+    tmp = dest.with_name(f"{dest.name}.{os.getpid()}{TEMP_SUFFIX}")
+    litter = (tmp, *sidecars(tmp), tmp.with_name(tmp.name + "-journal"))
+    _remove(*litter)
+    try:
+        conn = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            conn.execute("pragma journal_mode=off")  # a private temp file: one fsync at the end
+            conn.execute("pragma synchronous=off")
+            conn.executescript(_SCHEMA)
+            conn.executemany("insert into meta (key, value) values (?, ?)",
+                             [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
+            if source is not None:
+                conn.execute("attach database ? as source", (uri(source, readonly=True),))
+            conn.execute("begin")
+            fill(conn)
+            conn.execute("commit")
+            if source is not None:
+                conn.execute("detach database source")
+            conn.execute("pragma journal_mode=delete")
+        finally:
+            conn.close()
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        # A WAL left beside the old file (an older warroom used it as its live record) would be
+        # read as part of the new one: it was imported before we got here, and goes now.
+        _remove(*sidecars(dest))
+        os.replace(tmp, dest)
+        try:
+            dir_fd = os.open(dest.parent, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:
+            pass
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{dest}: cannot write the shared copy ({exc}); the record is intact") from None
+    except OSError as exc:
+        raise StoreError(f"{dest}: cannot write the shared copy ({exc.strerror or exc}); the record is "
+                         f"intact") from None
+    finally:
+        _remove(*litter)
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except OSError:
+            pass
+
+
+def read_rows(path: Path) -> tuple[list[tuple], list[Quarantined]]:
+    """The valid rows of an exchange copy (one per id) and the ones that are not."""
+    check_file(path, APP_ID)
+    good: dict[str, tuple] = {}
+    doubled: set[str] = set()
+    bad: list[Quarantined] = []
+    conn = sqlite3.connect(uri(path, readonly=True), uri=True)
+    try:
+        conn.execute("pragma trusted_schema=off")
+        cursor = conn.execute(f"select {', '.join(COLUMNS)} from events")
+        for row in cursor:
+            reason = _problem(row)
+            event_id = str(row[0])[:64]
+            if reason:
+                bad.append(Quarantined(event_id, reason))
+            elif row[0] in good and good[row[0]] != row and from_values(*good[row[0]]) != from_values(*row):
+                doubled.add(row[0])
+            else:
+                good.setdefault(row[0], row)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: cannot read ({exc})") from None
+    finally:
+        conn.close()
+    # One id, two contents, in one file (a table rebuilt without its key): believe neither, as
+    # Store.import_file does. Keeping the first would let the merge driver write it into OURS,
+    # from where the next import takes it in as valid.
+    for event_id in sorted(doubled):
+        del good[event_id]
+        bad.append(Quarantined(event_id[:64], "the incoming copy holds this id twice with different content"))
+    return list(good.values()), bad
+
+
+def _problem(row: tuple) -> str | None:
+    if not all(type(value) is str for value in row):
+        return "a column is not text"
+    if len(row[6]) > MAX_BODY_BYTES:
+        return "body too large"
+    try:
+        event: Event = from_values(*row)
+    except (ValueError, TypeError, RecursionError):
+        return "body is not a JSON object"
+    return problem(event)
+
+
+def merge_files(ours: Path, theirs: Path) -> tuple[int, list[Quarantined]]:
+    """git's merge driver: OURS (%A) becomes a fresh copy holding the valid events of both.
+    Either side may be missing or empty (git's add/add). Returns (events added from THEIRS,
+    rows refused). A THEIRS that is not an exchange copy is refused and OURS left as it was."""
+    ours, theirs = Path(ours), Path(theirs)
+    if _empty(theirs):
+        return 0, []
+    their_rows, bad = read_rows(theirs)
+    our_rows, _ = read_rows(ours) if not _empty(ours) else ([], [])
+    mine = {row[0]: row for row in our_rows}
+    added = 0
+    for row in their_rows:
+        have = mine.get(row[0])
+        if have is None:
+            mine[row[0]] = row
+            added += 1
+        elif have != row and from_values(*have) != from_values(*row):
+            bad.append(Quarantined(str(row[0])[:64], "id collides with a different event"))
+    if added or _empty(ours):
+        write_rows(ours, list(mine.values()))
+    return added, bad
+
+
+def _empty(path: Path) -> bool:
+    try:
+        return path.stat().st_size == 0
+    except FileNotFoundError:
+        return True

@@ -1,0 +1,38 @@
+"""An Input that does what was typed, in the order it was typed, at any speed.
+
+Textual hands a key to the focused widget through its message queue, and runs the key's
+bindings (backspace, cursor moves, Enter's submit) only when the key has bubbled back up to
+the app, through more queues. A fast typist or a paste is quicker than that trip: the
+characters typed after Enter were already in the input when Enter submitted it, and a
+backspace deleted a character typed after it. This input runs its own bindings and Enter
+the moment it reads the key, before the next one.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.widgets import Input
+
+
+class ExactInput(Input):
+    """Input whose editing keys and Enter act in key order."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.submit_now()
+            return
+        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+            if getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None:
+                event.stop()
+                event.prevent_default()
+                self._restart_blink()
+                await self.run_action(binding.action)
+                return
+        await super()._on_key(event)
+
+    def submit_now(self) -> None:
+        """What Enter does: the value as it is now, sent on (the app binding would come late)."""
+        validation = self.validate(self.value) if "submitted" in self.validate_on else None
+        self.post_message(self.Submitted(self, self.value, validation))
