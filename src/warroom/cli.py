@@ -276,7 +276,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets,
                                               cwd=str(room.config.root)))
         print(health.format_table(results))
-        return 1 if any(r.state == "down" for r in results) else 0
+        # a disabled check (a ${VAR} it needs is unset) is not a passing one
+        return 1 if any(r.state in ("down", "disabled") for r in results) else 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:
