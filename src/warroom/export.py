@@ -254,8 +254,13 @@ def postmortem(incident: Incident, config: Config, now: datetime, template: str 
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temp file and rename: never a half-written export."""
     path = Path(path)
+    made = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except BaseException:
+        _unmake(path.parent, made)
+        raise
     try:
         # mkstemp makes the file 0600; an export is for sharing: the mode a plain open() gives.
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
@@ -266,7 +271,17 @@ def write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        _unmake(path.parent, made)
         raise
+
+
+def _unmake(folder: Path, made: bool) -> None:
+    """A failed write leaves no trace: not even the folder it made (when still empty)."""
+    if made:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _umask() -> int:
