@@ -9,6 +9,7 @@ a subprocess (`python -m warroom`), real files, a real tmpfs where mounting is a
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -87,12 +88,13 @@ BAD_PROFILE = {
 }
 
 
-def snapshot(*roots: Path) -> dict[str, bytes | None]:
-    """Every file and folder under the roots: a file's bytes, None for a folder."""
-    seen: dict[str, bytes | None] = {}
+def snapshot(*roots: Path) -> dict[str, bytes | int]:
+    """Every file and folder under the roots: a regular file's bytes, else its type and mode."""
+    seen: dict[str, bytes | int] = {}
     for root in roots:
         for path in sorted(root.rglob("*")):
-            seen[str(path)] = None if path.is_dir() else path.read_bytes()
+            mode = path.lstat().st_mode
+            seen[str(path)] = path.read_bytes() if stat.S_ISREG(mode) else mode
     return seen
 
 
@@ -150,7 +152,12 @@ def bad_arguments(room: Path, tmp: Path) -> dict[str, tuple[list[str], list[str]
     binary = tmp / "template.bin"
     binary.write_bytes(b"\xff\xfe\x00binary")
     (tmp / "a-folder").mkdir()
+    os.mkfifo(tmp / "a-pipe")  # like /dev/null: renaming over it would put a file in its place
+    (tmp / "a-file").write_text("mine\n")
     return {
+        "export to a pipe": (["export", "--out", str(tmp / "a-pipe")], [str(tmp / "a-pipe"), "not a regular file"]),
+        "init on a file": (["init", str(tmp / "a-file")], [str(tmp / "a-file"), "not a folder"]),
+        "init under a file": (["init", str(tmp / "a-file" / "room")], [str(tmp / "a-file"), "cannot create"]),
         "update with a missing template": (["update", "--template", "missing.md"], ["missing.md", "initial-alert"]),
         "dry-run with a missing template": (["update", "--dry-run", "--template", "nope"], ["nope"]),
         "export to /": (["export", "--out", "/"], ["--out /", "folder"]),
@@ -164,7 +171,7 @@ def bad_arguments(room: Path, tmp: Path) -> dict[str, tuple[list[str], list[str]
     }
 
 
-ARGUMENT_CASES = ["update with a missing template", "dry-run with a missing template", "export to /",
+ARGUMENT_CASES = ["export to a pipe", "init on a file", "init under a file", "update with a missing template", "dry-run with a missing template", "export to /",
                   "export to a folder", "export into a missing folder", "export with a binary template",
                   "export with a folder as template", "export with a missing template"]
 

@@ -60,7 +60,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     from warroom.room import init
 
     folder = Path(args.folder)
-    init(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a folder; give a new or empty folder to `warroom init`")
+    try:
+        init(folder)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
+                         f"choose a folder you can write to") from None
     try:
         from warroom.sync import git_setup, is_git_repo
 
@@ -274,6 +280,8 @@ def _check_out(given: str, out: Path, example: str) -> None:
         raise UsageError(f"--out {given!r}: not a usable file name")
     if out.is_dir():
         raise UsageError(f"--out {given}: is a folder; give a file name, e.g. --out {out / example}")
+    if out.exists() and not out.is_file():  # /dev/null, a pipe: renaming over it would replace it
+        raise UsageError(f"--out {given}: not a regular file; give a file name, or --out - to print it")
     if not out.parent.is_dir():
         raise UsageError(f"--out {given}: the folder {out.parent} does not exist; create it or choose another")
 

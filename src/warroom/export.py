@@ -7,8 +7,10 @@ HTML. The output is CommonMark with GitHub tables.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -252,8 +254,15 @@ def postmortem(incident: Incident, config: Config, now: datetime, template: str 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temp file and rename: never a half-written export."""
+    """Write through a temp file and rename: never a half-written export. Only ever replaces
+    a regular file: renaming over /dev/null or a pipe would put a file in its place."""
     path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise OSError(errno.EPERM, "not a regular file", str(path))
     made = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
