@@ -182,9 +182,6 @@ BAD_CONFIGS = {
     "unknown keys": ('severity = "P1"\nchekcs = []\n', ["unknown keys", "chekcs", "severity"]),
     "bad duration": ('[[check]]\nname = "api"\nkind = "http"\nurl = "https://x"\ntimeout = "3 secs"\n',
                      ["check[0].timeout", "3 secs"]),
-    "unset variable": ('[[check]]\nname = "api"\nkind = "http"\nurl = "https://x"\n'
-                       'headers = { Authorization = "Bearer ${WARROOM_TEST_UNSET_TOKEN}" }\n',
-                       ["WARROOM_TEST_UNSET_TOKEN", "check[0].headers.Authorization"]),
     "check without url": ('[[check]]\nname = "api"\nkind = "http"\n', ["check[0].url", "required"]),
 }
 

@@ -6,6 +6,7 @@ User mistakes print one line on stderr and exit 2; nothing prints a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import os
 import sys
@@ -60,7 +61,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     from warroom.room import init
 
     folder = Path(args.folder)
-    init(folder)
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder}: is a file, not a folder; give a new or empty folder to `warroom init`")
+    try:
+        init(folder)
+    except OSError as exc:
+        raise UsageError(f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
+                         f"choose a folder you can write to") from None
     try:
         from warroom.sync import git_setup, is_git_repo
 
@@ -161,8 +168,16 @@ def cmd_update(args: argparse.Namespace) -> int:
     with _room(args) as room:
         incident = room.recent(_incident(room, args).id)
         name = args.template or templates.for_phase(incident.status)
-        text = " ".join(args.text) if args.text else templates.render(
-            name, incident, room.config, room.clock.now(), room.store.author)
+        if args.template and name.endswith(".md"):  # the file's name works as well as the template's
+            name = name[:-3]
+        if not args.text and name not in templates.available(room.config):
+            raise UsageError(f"--template {args.template}: no such template; use one of "
+                             f"{', '.join(templates.available(room.config))} (in {room.config.templates_dir})")
+        try:
+            text = " ".join(args.text) if args.text else templates.render(
+                name, incident, room.config, room.clock.now(), room.store.author)
+        except OSError as exc:
+            raise UsageError(f"--template {name}: cannot read ({exc.strerror or exc})") from None
         if args.dry_run:
             print(_clean(text), end="")
             return 0
@@ -240,15 +255,41 @@ def cmd_export(args: argparse.Namespace) -> int:
             try:
                 template = Path(args.template).read_text(encoding="utf-8")
             except OSError as exc:
-                raise UsageError(f"--template {args.template}: cannot read ({exc.strerror})") from None
+                raise UsageError(f"--template {args.template}: cannot read ({exc.strerror or exc})") from None
+            except (UnicodeDecodeError, ValueError):
+                raise UsageError(f"--template {args.template}: not a UTF-8 text file") from None
         text = export.postmortem(incident, room.config, room.clock.now(), template)
         if args.out == "-":
             sys.stdout.write(text)
             return 0
         out = Path(args.out) if args.out else export.default_export_path(incident, room.config)
-        export.write_atomic(out, text)
+        if args.out:
+            _check_out(args.out, out, f"{incident.short_id}-postmortem.md")
+        try:
+            export.write_atomic(out, text)
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
+                             errno.ENOENT, errno.ENAMETOOLONG):
+                raise UsageError(f"--out {out}: cannot write there ({exc.strerror}); "
+                                 f"choose another file with --out") from None
+            # a full disk, an I/O error: not the user's mistake, and nothing half-written is left
+            print(f"warroom: {out}: could not write the post-mortem ({exc.strerror or exc}); nothing was "
+                  f"written. Free some space, or give --out elsewhere (--out - prints it).", file=sys.stderr)
+            return 1
         print(f"post-mortem for {incident.short_id} written to {out}")
     return 0
+
+
+def _check_out(given: str, out: Path, example: str) -> None:
+    """--out names a file in a folder that exists: never a folder, never a new folder."""
+    if "\x00" in given:
+        raise UsageError(f"--out {given!r}: not a usable file name")
+    if out.is_dir():
+        raise UsageError(f"--out {given}: is a folder; give a file name, e.g. --out {out / example}")
+    if out.exists() and not out.is_file():  # /dev/null, a pipe: renaming over it would replace it
+        raise UsageError(f"--out {given}: not a regular file; give a file name, or --out - to print it")
+    if not out.parent.is_dir():
+        raise UsageError(f"--out {given}: the folder {out.parent} does not exist; create it or choose another")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -271,7 +312,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets,
                                               cwd=str(room.config.root)))
         print(health.format_table(results))
-        return 1 if any(r.state == "down" for r in results) else 0
+        # a disabled check (a ${VAR} it needs is unset) is not a passing one
+        return 1 if any(r.state in ("down", "disabled") for r in results) else 0
 
 
 def cmd_console(args: argparse.Namespace) -> int:

@@ -7,8 +7,10 @@ HTML. The output is CommonMark with GitHub tables.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -263,10 +265,22 @@ def postmortem(incident: Incident, config: Config, now: datetime, template: str 
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write through a temp file and rename: never a half-written export."""
+    """Write through a temp file and rename: never a half-written export. Only ever replaces
+    a regular file: renaming over /dev/null or a pipe would put a file in its place."""
     path = Path(path)
+    try:
+        mode = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        mode = None
+    if mode is not None and not (stat.S_ISREG(mode) or stat.S_ISLNK(mode)):
+        raise OSError(errno.EPERM, "not a regular file", str(path))
+    made = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except BaseException:
+        _unmake(path.parent, made)
+        raise
     try:
         # mkstemp makes the file 0600; an export is for sharing: the mode a plain open() gives.
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
@@ -277,7 +291,17 @@ def write_atomic(path: Path, text: str) -> None:
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        _unmake(path.parent, made)
         raise
+
+
+def _unmake(folder: Path, made: bool) -> None:
+    """A failed write leaves no trace: not even the folder it made (when still empty)."""
+    if made:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass
 
 
 def _umask() -> int:

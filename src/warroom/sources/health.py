@@ -50,7 +50,7 @@ from warroom.sources import spawn
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
            "parse_prometheus", "find_sample", "parse_sample_spec"]
 
-STATES = ("up", "degraded", "down", "unknown")
+STATES = ("up", "degraded", "down", "unknown", "disabled")  # disabled: a ${VAR} it needs is unset
 KNOWN_STATES = frozenset({"up", "degraded", "down"})
 MAX_BODY = 256 * 1024
 MAX_REDIRECTS = 5
@@ -338,6 +338,8 @@ class HealthMonitor:
 
     async def check_once(self, check: CheckConfig) -> CheckResult:
         """Run one check within its timeout. Never raises; does not record history."""
+        if check.disabled:  # never run: a variable it needs is unset
+            return self._result(check, "disabled", check.disabled)
         try:
             # command checks enforce their own timeout (and kill); this is the backstop
             slack = 2.0 if check.kind == "command" else 0.05
@@ -361,7 +363,7 @@ class HealthMonitor:
         """Run each check on its own interval, each in its own task, until cancelled.
         `on_result(result, flipped_from)` is a plain callback (exceptions in it are ignored)."""
         tasks = [asyncio.create_task(self._loop(check, on_result), name=f"check {check.name}")
-                 for check in self.checks]
+                 for check in self.checks if not check.disabled]
         try:
             await asyncio.gather(*tasks)
         finally:

@@ -735,7 +735,8 @@ class WarroomApp(App[int]):
         if self.config.checks:
             self.run_health_checks()
         for source in self.config.logs:
-            self.run_log_source(source)
+            if not source.disabled:  # a ${VAR} it needs is unset: the pane says so, nothing runs
+                self.run_log_source(source)
 
     @work(group="health", exit_on_error=False)
     async def run_health_checks(self) -> None:

@@ -12,7 +12,8 @@ from warroom.config import CheckConfig
 from warroom.sanitize import sanitize
 from warroom.ui.view import sparkline
 
-STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim"}
+STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim",
+               "disabled": "dim"}
 STATE_MARK = {"up": "●", "degraded": "◐", "down": "✖", "unknown": "○"}
 STRIP_MARK = {"up": "▁", "degraded": "▄", "down": "█", "unknown": " "}
 
@@ -35,7 +36,8 @@ class HealthPane(Static, can_focus=True):
         self.redraw()
 
     def states(self) -> dict[str, str]:
-        return {check.name: getattr(self.results.get(check.name), "state", "not started") for check in self.checks}
+        return {check.name: "disabled" if check.disabled else
+                getattr(self.results.get(check.name), "state", "not started") for check in self.checks}
 
     def redraw(self) -> None:
         if not self.checks:
@@ -45,6 +47,10 @@ class HealthPane(Static, can_focus=True):
         text = Text(no_wrap=True, overflow="ellipsis")
         for check in self.checks:
             result = self.results.get(check.name)
+            if check.disabled:  # never run: a ${VAR} it needs is unset
+                text.append(f"⊘ {check.name:<{width}}  disabled\n", style="dim")
+                text.append(f"  {check.disabled}\n", style="yellow")
+                continue
             if result is None:
                 text.append(f"○ {check.name:<{width}}  not started\n", style="dim")
                 text.append(f"  {check.kind} every {check.every:g}s\n", style="dim")
@@ -63,7 +69,10 @@ class HealthPane(Static, can_focus=True):
             detail = sanitize(result.detail, limit=300).replace("\n", " ")
             text.append(f"  {detail}\n", style="dim" if result.state == "up" else style.replace("bold ", ""))
         self.update(text)
-        down = sum(1 for state in self.states().values() if state == "down")
-        known = all(state != "not started" for state in self.states().values())
-        self.border_subtitle = f"{down} down" if down else ("all up" if known and all(
-            s == "up" for s in self.states().values()) else "")
+        states = [state for state in self.states().values() if state != "disabled"]
+        down = sum(1 for state in states if state == "down")
+        known = all(state != "not started" for state in states)
+        subtitle = f"{down} down" if down else ("all up" if states and known and all(
+            s == "up" for s in states) else "")
+        disabled = len(self.checks) - len(states)
+        self.border_subtitle = ", ".join(filter(None, [subtitle, f"{disabled} disabled" if disabled else ""]))

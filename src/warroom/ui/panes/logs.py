@@ -89,10 +89,16 @@ class LogsPane(Vertical):
         # Kept by reference, not queried: when the pane is mounted after the first frame, its
         # tabs are composed a moment after the pane itself, and lines may already be arriving.
         self.all_view = AllLogView("all", show_source=True, id="log-all")
-        self.all_view.status = (f"{len(self.sources)} source(s) merged" if self.sources
+        disabled = [source for source in self.sources if source.disabled]  # a ${VAR} it needs is unset
+        self.all_view.status = (f"{len(self.sources) - len(disabled)} source(s) merged" if self.sources
                                 else "no [[log]] sources in warroom.toml")
+        if disabled:
+            self.all_view.status += "; disabled: " + "; ".join(f"{s.name} ({s.disabled})" for s in disabled)
         self.source_views = [LogView(source.name, buffer=source.buffer, id=f"log-{index}")
                              for index, source in enumerate(self.sources)]
+        for source, view in zip(self.sources, self.source_views):
+            if source.disabled:
+                view.status = f"disabled: {source.disabled}"
         with TabbedContent(id="log-tabs"):
             with TabPane("all", id="tab-all"):
                 yield self.all_view
