@@ -112,6 +112,8 @@ class WarroomApp(App[int]):
         self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
         self.stopped_steps: set[tuple[str, int]] = set()
         self.runbook_selected: tuple[str, int] | None = None
+        self.closing = False  # the terminal is gone or a signal came: see ui/terminal.py
+        self.terminal_guard = None
         # The theme is chosen before the stylesheet is first parsed: choosing it in on_mount
         # restyles every widget a second time, a fifth of the time to the first frame. The
         # stylesheet gets the theme's variables now, so the refresh that the change queues has
@@ -195,6 +197,10 @@ class WarroomApp(App[int]):
         # Paint first; watchers and sources (httpx, subprocesses) start right after.
         self.call_after_refresh(self.start_background)
         self.query_one("#timeline-table", DataTable).focus()
+        from warroom.ui.terminal import TerminalGuard, real_terminal
+
+        if real_terminal(self):  # SIGHUP, SIGTERM or a hung-up terminal: a clean exit
+            self.terminal_guard = TerminalGuard(self).install()
 
     def start_background(self) -> None:
         if not gc.isenabled():  # paused for start-up by `warroom` (cli.cmd_console)
@@ -219,6 +225,14 @@ class WarroomApp(App[int]):
 
     def on_unmount(self) -> None:
         self.recorder.stop()
+        if self.terminal_guard is not None:
+            self.terminal_guard.uninstall()
+
+    def begin_closing(self) -> None:
+        """The console is going (terminal lost): record no more check flips, and let the
+        runbook steps about to be ended record themselves as stopped."""
+        self.closing = True
+        self.stopped_steps.update(self.running_steps)
 
     # --- state ---------------------------------------------------------------
 
@@ -665,8 +679,8 @@ class WarroomApp(App[int]):
 
     def record_flip(self, result, previous: str) -> None:
         incident = self.incident
-        if incident is None or not incident.open:
-            return
+        if incident is None or not incident.open or self.closing:
+            return  # closing: a check killed on the way out has not flipped
         incident_id = incident.id
 
         def operation(room: Room):
@@ -920,9 +934,12 @@ def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = Tr
 
 
 def run_console(room: Room) -> int:
+    from warroom import sources
+
     app = make_app(room)
     try:
         result = app.run()
     finally:
+        sources.end_all()  # a backstop: no child outlives the console, however it ended
         room.close()
     return result or 0
