@@ -4,7 +4,8 @@
   CRLF and CR-only endings all end a line; a line of megabytes is capped (its
   first part kept, the rest counted in a ' …[+N chars]' marker), never fatal.
 - Every line is decoded with replacement, made inert and redacted by
-  `warroom.sanitize`; JSON lines (pino, bunyan, structlog, wrangler tail, generic)
+  `warroom.sanitize`; a private key that comes line by line is redacted whole, from
+  its BEGIN line to its END line (each source keeps a `KeyBlocks` state); JSON lines (pino, bunyan, structlog, wrangler tail, generic)
   are summarised on one line; levels and timestamps are recognised.
 - Lines reach `on_lines` in batches (at most one call per `flush_interval`, or
   every `max_batch` lines), so a flood costs the UI few calls; `lines` is a
@@ -36,7 +37,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from warroom.clock import Clock, SystemClock
 from warroom.config import LogConfig
-from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, _line_finder, sanitize
+from warroom.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
 from warroom.sources import Spawned, spawn
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
@@ -325,18 +326,39 @@ def _wrangler(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]
 
 
 class _Parser:
-    """Turns decoded lines into LogLines with one sanitizer (secrets, limit) fixed."""
+    """Turns decoded lines into LogLines with one sanitizer (secrets, limit) fixed.
+
+    A parser belongs to one stream: `parse` and `parse_block` take the stream's lines in
+    order and keep its private-key state (`keys`), so the lines of a key that arrives line
+    by line are all redacted, whichever of the two reads them. `parse_one` is one line on
+    its own, with no state."""
 
     def __init__(self, secrets: Iterable[str] | Redactor = (), limit: int = DEFAULT_LIMIT) -> None:
         self.sanitizer = Sanitizer(secrets, limit=limit)
         self.redactor = self.sanitizer.redactor
         self.limit = self.sanitizer.limit
+        self.keys = KeyBlocks()
 
     def parse(self, line: str, source: str, seq: int, hidden: int = 0) -> LogLine:
+        """The stream's next line."""
+        parsed = self.parse_one(line, source, seq, hidden)
+        if self.keys.left > 0 or "PRIVATE KEY" in line:
+            parsed = self._through_keys(line, parsed)
+        return parsed
+
+    def parse_one(self, line: str, source: str, seq: int, hidden: int = 0) -> LogLine:
+        """One line on its own (no stream state)."""
         try:
             return self._parse(line, source, seq, hidden, True)
         except Exception:  # pragma: no cover - defensive: a line never takes the source down
             return _line(source, sanitize(line, secrets=self.redactor.secrets), None, None, seq)
+
+    def _through_keys(self, raw: str, parsed: LogLine) -> LogLine:
+        """`parsed` (from `raw`), or what shows instead when it is part of a private key."""
+        replaced = self.keys.step(raw)
+        if replaced is None:
+            return parsed
+        return self.parse_one(replaced, parsed.source, parsed.seq)
 
     def _parse(self, line: str, source: str, seq: int, hidden: int, check: bool) -> LogLine:
         at = None
@@ -367,7 +389,8 @@ class _Parser:
         return _line(source, text, _plain_level(text), at, seq)
 
     def parse_block(self, text: str, source: str, clean: bool | None = None) -> list[LogLine]:
-        """Many LF-separated lines at once, each parsed exactly as `parse` would parse it.
+        """Many LF-separated lines at once (the stream's next ones), each parsed exactly as
+        `parse` would parse it.
         The checks for controls and secrets run over the whole block, one search per kind,
         and only the lines they point at get the full per-line treatment; the others, plain
         lines (maybe after a timestamp), take a short path that has nothing to clean.
@@ -387,16 +410,23 @@ class _Parser:
         out: list[LogLine] = []
         if not suspects:
             self._short(lines, source, out)
-            return out
-        parse = self.parse
-        start = 0
-        for index in sorted(suspects):
-            if index > start:
-                self._short(lines[start:index], source, out)
-            out.append(parse(lines[index], source, next(_SEQ)))
-            start = index + 1
-        if start < len(lines):
-            self._short(lines[start:], source, out)
+        else:
+            parse = self.parse_one
+            start = 0
+            for index in sorted(suspects):
+                if index > start:
+                    self._short(lines[start:index], source, out)
+                out.append(parse(lines[index], source, next(_SEQ)))
+                start = index + 1
+            if start < len(lines):
+                self._short(lines[start:], source, out)
+        if self.keys.left > 0 or "PRIVATE KEY" in text:
+            # a private key's lines: the BEGIN line is a suspect (redacted already), the lines
+            # after it look like any other line; the stream's key state says which they are
+            keys, through = self.keys, self._through_keys
+            for index, raw in enumerate(lines):
+                if keys.left > 0 or "PRIVATE KEY" in raw:
+                    out[index] = through(raw, out[index])
         return out
 
     def _short(self, lines: list[str], source: str, out: list[LogLine]) -> None:
@@ -585,7 +615,7 @@ def parse_line(raw: bytes | str, source: str, seq: int, secrets: Iterable[str] =
         else:
             text, hidden = str(raw), 0
         text = text.rstrip("\r\n")
-        return parser.parse(text, str(source), int(seq), hidden)
+        return parser.parse_one(text, str(source), int(seq), hidden)
     except Exception:  # pragma: no cover - defensive
         return _line(str(source), sanitize(raw if isinstance(raw, (str, bytes)) else ""), None, None, seq)
 
@@ -736,6 +766,7 @@ class LogSource:
         if self._task is not None and not self._task.done():
             return
         self._splitter = _Splitter()
+        self._parser.keys = KeyBlocks()
         self._json_block, self._json_block_size = None, 0
         self._stop_event = asyncio.Event()
         self._finished = asyncio.Event()
@@ -863,6 +894,7 @@ class LogSource:
                 self._started.set()
         self._spawned = spawned
         self.pid = spawned.pid
+        self._parser.keys = KeyBlocks()  # a new run is a new stream: no key left open from the last
         self._exit_code = None
         self._last_text = ""
         self._set_status(f"running (pid {spawned.pid})")
@@ -1038,6 +1070,7 @@ class LogSource:
                         await asyncio.sleep(0)  # let keypresses through between 64 KiB pieces
                     elif kind == "reset":
                         self._feed(self._splitter.flush(), final=True)
+                        self._parser.keys = KeyBlocks()  # a new file (rotated) or read again
                     else:
                         self._set_status(value.replace("{path}", shown))
                 if first:
