@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import random
 import sys
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings

@@ -57,10 +57,10 @@ def terminal_dead(fd: int) -> bool:
 
 
 def silence_terminal() -> None:
-    """Point the console's terminal descriptors at inert files: output to /dev/null (writes to
-    a hung-up terminal fail with EIO and would end Textual's output thread, then block the UI
-    on its full queue), input from a pipe nobody writes (a hung-up terminal reads as EOF at
-    once, which Textual's input thread would spin on)."""
+    """Point the console's terminal descriptors at /dev/null. Writes to a hung-up terminal
+    fail with EIO, which ends Textual's output thread and then blocks the UI on its full
+    queue; reads give EOF as the hung-up terminal did, until Textual's input thread stops
+    (a read already under way cannot hang, as it would on a pipe nobody writes)."""
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null, 1)
