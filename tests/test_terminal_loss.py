@@ -130,6 +130,12 @@ class Tmux:
 
     def close(self) -> None:
         self("kill-server", check=False)
+        # a server that ended with its last session may leave its socket file behind
+        folder = Path(os.environ.get("TMUX_TMPDIR") or "/tmp") / f"tmux-{os.getuid()}"
+        try:
+            (folder / self.socket).unlink()
+        except OSError:
+            pass
 
 
 @pytest.fixture
