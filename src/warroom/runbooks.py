@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from warroom.room import UsageError
-from warroom.sanitize import sanitize
+from warroom.sanitize import redact_key_blocks, sanitize
 
 __all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",
            "child_env", "incident_fields", "step_secrets", "output_tail", "matches", "SHELL_LANGUAGES",
@@ -370,8 +370,9 @@ def step_secrets(step: Step, environ: Mapping[str, str]) -> tuple[str, ...]:
 
 
 def output_tail(texts: Iterable[str], lines: int = 10, line_limit: int = 300, stopped: bool = False) -> str:
-    """The last `lines` lines of a step's output (already sanitized), for the record."""
-    kept = [sanitize(text, limit=line_limit) for text in list(texts)[-lines:]]
+    """The last `lines` lines of a step's output (already sanitized), for the record. The
+    lines of a private key stay out, even given raw: `texts` is the whole output, in order."""
+    kept = [sanitize(text, limit=line_limit) for text in redact_key_blocks(texts)[-lines:]]
     while kept and not kept[-1].strip():
         kept.pop()
     if stopped:

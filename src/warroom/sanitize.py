@@ -18,6 +18,11 @@ no secret:
 - `redact` then replaces secrets, and text beyond `limit` characters is cut
   with a visible marker ' …[+N chars]'.
 
+A private key that arrives line by line (a log stream, a command's output) is a secret
+over many lines: only its BEGIN line looks like one. `KeyBlocks` is the state a stream
+keeps for it: every line from a `-----BEGIN ... PRIVATE KEY-----` line to its END line
+(or `KeyBlocks.MAX_LINES` lines, when no END comes) is replaced whole.
+
 Markup is the UI's business (it shows this text through Content/Text objects,
 never as markup); sanitize keeps brackets as they are and adds nothing that
 Rich or Textual would read as a tag: the redaction marker is '«REDACTED»'
@@ -37,8 +42,8 @@ from itertools import accumulate
 from typing import Iterable
 from urllib.parse import quote
 
-__all__ = ["REDACTED", "Redactor", "Sanitizer", "redact", "sanitize", "sanitize_lines",
-           "DEFAULT_LIMIT"]
+__all__ = ["REDACTED", "Redactor", "Sanitizer", "KeyBlocks", "redact", "redact_key_blocks", "sanitize",
+           "sanitize_lines", "DEFAULT_LIMIT"]
 
 REDACTED = "«REDACTED»"
 DEFAULT_LIMIT = 4000
@@ -116,9 +121,9 @@ _HAS_C1_INTRO = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
 _KEY_WORDS = r"(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key)"
 
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    # private key blocks (ended or not)
-    (re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----.*?(?:-----END \1PRIVATE KEY-----|\Z)", re.S),
-     r"-----BEGIN \1PRIVATE KEY-----" + REDACTED + r"-----END \1PRIVATE KEY-----"),
+    # private key blocks (ended or not; PGP's are "PRIVATE KEY BLOCK")
+    (re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S),
+     r"-----BEGIN \1PRIVATE KEY\2-----" + REDACTED + r"-----END \1PRIVATE KEY\2-----"),
     # Authorization / Proxy-Authorization header values, as header, JSON or kv
     (re.compile(r"""(?i)\b((?:proxy-)?authorization["']?\s*[:=]\s*)(?:"(?:[^"\\\n]|\\.){0,2000}"|'[^'\n]{0,2000}'|[^\n]+)"""),
      None),
@@ -310,6 +315,88 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         return _redactor(_as_tuple(secrets))(text)
     except TypeError:  # unhashable secrets
         return Redactor(secrets)(text)
+
+
+# --- private keys over many lines -------------------------------------------------
+
+_KEY_BEGIN = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_KEY_BODY_BEFORE_END = re.compile(r"[A-Za-z0-9+/=]{4,}\s*$")  # key text run into its END marker
+
+
+class KeyBlocks:
+    """One stream's state for private keys that arrive line by line.
+
+    Feed it every line of the stream, in order, with `step(line)`: it answers None for a
+    line to show as usual (the line-wise redaction turns a BEGIN line into
+    BEGIN«REDACTED»END already) or the text to show instead: «REDACTED» for each line after
+    a BEGIN line, until the END line (shown, with any key text run into it redacted) or
+    MAX_LINES lines, whichever comes first. A 16384-bit RSA key is about 200 lines of PEM.
+
+    `step` only needs the lines where `self.open` or "PRIVATE KEY" is in the line: any other
+    line leaves the state as it is and is answered None (the fast paths rely on it)."""
+
+    MAX_LINES = 256
+    __slots__ = ("left", "max_lines")
+
+    def __init__(self, max_lines: int = MAX_LINES) -> None:
+        self.left = 0  # lines still taken as key text; 0: not inside a key
+        self.max_lines = max(1, int(max_lines))
+
+    @property
+    def open(self) -> bool:
+        return self.left > 0
+
+    def step(self, line: str) -> str | None:
+        try:
+            if self.left > 0:
+                end = _KEY_END.search(line)
+                if end is None:
+                    self.left -= 1
+                    return REDACTED
+                self.left = 0
+                self._opens(line, end.end())
+                run = _KEY_BODY_BEFORE_END.search(line, 0, end.start())
+                if run is None:
+                    return None
+                return line[:run.start()] + REDACTED + line[end.start():]
+            self._opens(line, 0)
+            return None
+        except Exception:  # pragma: no cover - defensive: never raise, never leak
+            return REDACTED
+
+    def _opens(self, line: str, start: int) -> None:
+        """A BEGIN in line[start:] with no END after it: the lines that follow are key text."""
+        if "PRIVATE KEY" not in line:
+            return
+        last = None
+        for last in _KEY_BEGIN.finditer(line, start):
+            pass
+        if last is not None and _KEY_END.search(line, last.end()) is None:
+            self.left = self.max_lines
+
+
+def redact_key_blocks(lines: Iterable[str], state: KeyBlocks | None = None, *, tail: bool = False) -> list[str]:
+    """`lines` of one stream with the lines of private keys replaced (see KeyBlocks).
+    `tail`: the lines are the end of a stream, which may start inside a key: when the first
+    key marker is an END, every line before it is key text."""
+    lines = list(lines)
+    state = state or KeyBlocks()
+    if tail:
+        for line in lines:
+            if "PRIVATE KEY" in line:
+                end, begin = _KEY_END.search(line), _KEY_BEGIN.search(line)
+                if end is not None and (begin is None or end.start() < begin.start()):
+                    state.left = len(lines) + 1
+                break
+    out = []
+    for line in lines:
+        if state.left > 0 or "PRIVATE KEY" in line:
+            replaced = state.step(line)
+            out.append(line if replaced is None else replaced)
+        else:
+            out.append(line)
+    return out
 
 
 # --- the sanitizer -------------------------------------------------------------

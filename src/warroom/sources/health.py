@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - depends on the environment
 from warroom import __version__
 from warroom.clock import Clock, SystemClock
 from warroom.config import CheckConfig
-from warroom.sanitize import Sanitizer
+from warroom.sanitize import Sanitizer, redact_key_blocks
 from warroom.sources import spawn
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
@@ -629,7 +629,8 @@ class HealthMonitor:
         code = spawned.returncode if spawned.returncode is not None else -9
         latency = time.perf_counter() - started
         last = ""
-        for line in reversed(bytes(tail).decode("utf-8", "replace").replace("\r", "\n").split("\n")):
+        lines = bytes(tail).decode("utf-8", "replace").replace("\r", "\n").split("\n")
+        for line in reversed(redact_key_blocks(lines, tail=True)):  # no line of a private key
             if line.strip():
                 last = line.strip()
                 break

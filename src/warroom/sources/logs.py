@@ -4,7 +4,8 @@
   CRLF and CR-only endings all end a line; a line of megabytes is capped (its
   first part kept, the rest counted in a ' …[+N chars]' marker), never fatal.
 - Every line is decoded with replacement, made inert and redacted by
-  `warroom.sanitize`; JSON lines (pino, bunyan, structlog, wrangler tail, generic)
+  `warroom.sanitize`; a private key that comes line by line is redacted whole, from
+  its BEGIN line to its END line (each source keeps a `KeyBlocks` state); JSON lines (pino, bunyan, structlog, wrangler tail, generic)
   are summarised on one line; levels and timestamps are recognised.
 - Lines reach `on_lines` in batches (at most one call per `flush_interval`, or
   every `max_batch` lines), so a flood costs the UI few calls; `lines` is a
@@ -36,7 +37,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 
 from warroom.clock import Clock, SystemClock
 from warroom.config import LogConfig
-from warroom.sanitize import DEFAULT_LIMIT, Redactor, Sanitizer, _line_finder, sanitize
+from warroom.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
 from warroom.sources import Spawned, spawn
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
@@ -325,18 +326,39 @@ def _wrangler(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]
 
 
 class _Parser:
-    """Turns decoded lines into LogLines with one sanitizer (secrets, limit) fixed."""
+    """Turns decoded lines into LogLines with one sanitizer (secrets, limit) fixed.
+
+    A parser belongs to one stream: `parse` and `parse_block` take the stream's lines in
+    order and keep its private-key state (`keys`), so the lines of a key that arrives line
+    by line are all redacted, whichever of the two reads them. `parse_one` is one line on
+    its own, with no state."""
 
     def __init__(self, secrets: Iterable[str] | Redactor = (), limit: int = DEFAULT_LIMIT) -> None:
         self.sanitizer = Sanitizer(secrets, limit=limit)
         self.redactor = self.sanitizer.redactor
         self.limit = self.sanitizer.limit
+        self.keys = KeyBlocks()
 
     def parse(self, line: str, source: str, seq: int, hidden: int = 0) -> LogLine:
+        """The stream's next line."""
+        parsed = self.parse_one(line, source, seq, hidden)
+        if self.keys.left > 0 or "PRIVATE KEY" in line:
+            parsed = self._through_keys(line, parsed)
+        return parsed
+
+    def parse_one(self, line: str, source: str, seq: int, hidden: int = 0) -> LogLine:
+        """One line on its own (no stream state)."""
         try:
             return self._parse(line, source, seq, hidden, True)
         except Exception:  # pragma: no cover - defensive: a line never takes the source down
             return _line(source, sanitize(line, secrets=self.redactor.secrets), None, None, seq)
+
+    def _through_keys(self, raw: str, parsed: LogLine) -> LogLine:
+        """`parsed` (from `raw`), or what shows instead when it is part of a private key."""
+        replaced = self.keys.step(raw)
+        if replaced is None:
+            return parsed
+        return self.parse_one(replaced, parsed.source, parsed.seq)
 
     def _parse(self, line: str, source: str, seq: int, hidden: int, check: bool) -> LogLine:
         at = None
@@ -367,7 +389,8 @@ class _Parser:
         return _line(source, text, _plain_level(text), at, seq)
 
     def parse_block(self, text: str, source: str, clean: bool | None = None) -> list[LogLine]:
-        """Many LF-separated lines at once, each parsed exactly as `parse` would parse it.
+        """Many LF-separated lines at once (the stream's next ones), each parsed exactly as
+        `parse` would parse it.
         The checks for controls and secrets run over the whole block, one search per kind,
         and only the lines they point at get the full per-line treatment; the others, plain
         lines (maybe after a timestamp), take a short path that has nothing to clean.
@@ -387,16 +410,23 @@ class _Parser:
         out: list[LogLine] = []
         if not suspects:
             self._short(lines, source, out)
-            return out
-        parse = self.parse
-        start = 0
-        for index in sorted(suspects):
-            if index > start:
-                self._short(lines[start:index], source, out)
-            out.append(parse(lines[index], source, next(_SEQ)))
-            start = index + 1
-        if start < len(lines):
-            self._short(lines[start:], source, out)
+        else:
+            parse = self.parse_one
+            start = 0
+            for index in sorted(suspects):
+                if index > start:
+                    self._short(lines[start:index], source, out)
+                out.append(parse(lines[index], source, next(_SEQ)))
+                start = index + 1
+            if start < len(lines):
+                self._short(lines[start:], source, out)
+        if self.keys.left > 0 or "PRIVATE KEY" in text:
+            # a private key's lines: the BEGIN line is a suspect (redacted already), the lines
+            # after it look like any other line; the stream's key state says which they are
+            keys, through = self.keys, self._through_keys
+            for index, raw in enumerate(lines):
+                if keys.left > 0 or "PRIVATE KEY" in raw:
+                    out[index] = through(raw, out[index])
         return out
 
     def _short(self, lines: list[str], source: str, out: list[LogLine]) -> None:
@@ -585,7 +615,7 @@ def parse_line(raw: bytes | str, source: str, seq: int, secrets: Iterable[str] =
         else:
             text, hidden = str(raw), 0
         text = text.rstrip("\r\n")
-        return parser.parse(text, str(source), int(seq), hidden)
+        return parser.parse_one(text, str(source), int(seq), hidden)
     except Exception:  # pragma: no cover - defensive
         return _line(str(source), sanitize(raw if isinstance(raw, (str, bytes)) else ""), None, None, seq)
 
@@ -675,7 +705,7 @@ class LogSource:
                  env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
                  backoff_base: float = 1.0, backoff_max: float = 30.0, stable_after: float = 60.0,
                  flush_interval: float = 0.05, max_batch: int = 5000, poll_interval: float = 0.25,
-                 initial_lines: int = 100, stop_grace: float = 1.0, drain_timeout: float = 1.0,
+                 initial_lines: int | None = None, stop_grace: float = 1.0, drain_timeout: float = 1.0,
                  limit: int = DEFAULT_LIMIT) -> None:
         self.config = config
         self.name = config.name
@@ -692,7 +722,9 @@ class LogSource:
         self.flush_interval = flush_interval
         self.max_batch = max_batch
         self.poll_interval = poll_interval
-        self.initial_lines = initial_lines
+        # a followed file starts with its last lines, as many as the buffer keeps
+        self.initial_lines = config.buffer if initial_lines is None else initial_lines
+        self.partial_after = 2.0  # a followed file's unfinished last line shows after this quiet
         self.stop_grace = stop_grace
         self.drain_timeout = drain_timeout
         self.restarts = 0
@@ -715,6 +747,7 @@ class LogSource:
         self._stopping = False
         self._following = False
         self._callback_failed = False
+        self._holding = False  # lines pile up in _pending, for one batch (a file's first tail)
 
     # --- public ---------------------------------------------------------------------
 
@@ -736,6 +769,7 @@ class LogSource:
         if self._task is not None and not self._task.done():
             return
         self._splitter = _Splitter()
+        self._parser.keys = KeyBlocks()
         self._json_block, self._json_block_size = None, 0
         self._stop_event = asyncio.Event()
         self._finished = asyncio.Event()
@@ -863,6 +897,7 @@ class LogSource:
                 self._started.set()
         self._spawned = spawned
         self.pid = spawned.pid
+        self._parser.keys = KeyBlocks()  # a new run is a new stream: no key left open from the last
         self._exit_code = None
         self._last_text = ""
         self._set_status(f"running (pid {spawned.pid})")
@@ -990,6 +1025,8 @@ class LogSource:
                 self._last_text = line.text.strip()
                 break
         self._pending.extend(batch)
+        if self._holding:
+            return
         now = time.monotonic()
         if len(self._pending) >= self.max_batch or now - self._last_flush >= self.flush_interval:
             self._flush()
@@ -1023,43 +1060,79 @@ class LogSource:
         path = Path(os.path.expanduser(self.config.file))
         if not path.is_absolute() and self.cwd is not None:
             path = Path(self.cwd) / path
-        follower = _FileFollower(path, self.initial_lines)
+        follower = _FileFollower(path, self.initial_lines, self._parser.limit)
         shown = sanitize(str(path), limit=300)
         self._following = True
         first = True
+        last_data = time.monotonic()
+        partial_shown = False  # an unfinished line was shown: the newline that ends it ends no other
         try:
             while not self._stopping:
                 items = await asyncio.to_thread(follower.poll)
                 got_data = False
+                # the first tail (up to `buffer` lines) goes out as one batch: the last line
+                # reaches the pane with the others, not a batch or two later
+                self._holding = first
                 for kind, value in items:
                     if kind == "data":
                         got_data = True
+                        last_data = time.monotonic()
+                        if partial_shown and value:
+                            partial_shown = False
+                            value = value[2:] if value[:2] == b"\r\n" else \
+                                value[1:] if value[:1] in (b"\n", b"\r") else value
                         self._feed(self._splitter.feed(value))
                         await asyncio.sleep(0)  # let keypresses through between 64 KiB pieces
                     elif kind == "reset":
+                        partial_shown = False
+                        self._feed(self._splitter.flush(), final=True)
+                        self._parser.keys = KeyBlocks()  # a new file (rotated) or read again
+                    elif kind == "end":  # the file's last line, unfinished: shown, as tail shows it
+                        partial_shown = bool(self._splitter.tail or self._splitter.dropped)
                         self._feed(self._splitter.flush(), final=True)
                     else:
                         self._set_status(value.replace("{path}", shown))
+                if self._holding:
+                    self._holding = False
+                    self._flush()
                 if first:
                     first = False
                     if self._started is not None:
                         self._started.set()
-                if not got_data and await self._sleep(self.poll_interval):
-                    break
+                if not got_data:
+                    if (self._splitter.tail or self._splitter.dropped) and \
+                            time.monotonic() - last_data >= self.partial_after:
+                        # a line left unfinished (a writer that crashed mid-line): show it;
+                        # what may still come after it shows as a line of its own
+                        partial_shown = True
+                        self._feed(self._splitter.flush(), final=True)
+                    if await self._sleep(self.poll_interval):
+                        break
         finally:
+            self._holding = False
             self._following = False
             follower.close()
 
 
 class _FileFollower:
     """Poll-based `tail -F`: reopens on rotation (inode changed), rereads on truncation.
-    Runs in a worker thread; one poll at a time."""
+    Runs in a worker thread; one poll at a time.
+
+    The first open starts at the end, as `tail -n` does: the file is searched backwards,
+    a block at a time, for the start of its last `initial_lines` lines, and only those are
+    read (a file of a million lines costs what its last lines cost). The search gives up
+    after SCAN_LIMIT bytes (lines that long are few), and a last line longer than that
+    shows its end (as much as a line shows, `shown` characters), after a '…'. A file that
+    appears later, or a new file after a rotation, is new: it is read whole."""
 
     MAX_PER_POLL = 4 << 20
+    SCAN_BLOCK = 1 << 16
+    SCAN_LIMIT = 32 << 20
 
-    def __init__(self, path: Path, initial_lines: int) -> None:
+    def __init__(self, path: Path, initial_lines: int, shown: int = DEFAULT_LIMIT) -> None:
         self.path = path
         self.initial_lines = initial_lines
+        self.shown = max(64, shown - 16)
         self.handle: Any = None
         self.ident: tuple[int, int] | None = None
         self.position = 0
@@ -1093,22 +1166,47 @@ class _FileFollower:
         self.position = 0
         if self.first_open:
             self.first_open = False
-            size = os.fstat(self.handle.fileno()).st_size
-            start = max(0, size - READ_SIZE)
+            start, cut = self._tail_start(os.fstat(self.handle.fileno()).st_size)
             self.handle.seek(start)
-            data = self.handle.read(size - start)
-            self.position = start + len(data)
-            lines = data.split(b"\n")
-            if start > 0:
-                lines = lines[1:]  # the first piece is probably a partial line
-            if lines and lines[-1] == b"":
-                lines = lines[:-1]
-                keep = lines[-self.initial_lines:] if self.initial_lines > 0 else []
-                return [b"\n".join(keep) + b"\n"] if keep else []
-            # the file ends without a newline: keep the partial last line open
-            keep = lines[-(self.initial_lines + 1):] if self.initial_lines > 0 else lines[-1:]
-            return [b"\n".join(keep)] if keep else []
+            self.position = start
+            chunks = self._read(self.MAX_PER_POLL)
+            if cut and chunks:
+                chunks.insert(0, "…".encode())  # the line's start is not shown
+            return chunks
         return self._read(self.MAX_PER_POLL)
+
+    def _tail_start(self, size: int) -> tuple[int, bool]:
+        """Where the last `initial_lines` lines of the file start; and whether that is in the
+        middle of a line (the last line alone is longer than the search goes)."""
+        wanted = self.initial_lines
+        if wanted <= 0 or size == 0:
+            return size, False
+        handle = self.handle
+        handle.seek(size - 1)
+        end = size - 1 if handle.read(1) == b"\n" else size  # the final newline starts no line
+        found = 0
+        block_end = end
+        while block_end > 0:
+            block_start = max(0, block_end - self.SCAN_BLOCK)
+            handle.seek(block_start)
+            block = handle.read(block_end - block_start)
+            index = len(block)
+            while True:
+                index = block.rfind(b"\n", 0, index)
+                if index < 0:
+                    break
+                found += 1
+                if found == wanted:
+                    return block_start + index + 1, False
+            block_end = block_start
+            if block_end > 0 and size - block_end >= self.SCAN_LIMIT:
+                if not found:  # the last line alone is longer than the search: its end only
+                    return max(0, size - self.shown), True
+                # searched far enough: the lines that start in what was searched
+                handle.seek(block_end)
+                searched = handle.read(end - block_end)
+                return block_end + searched.index(b"\n") + 1, False
+        return 0, False
 
     def poll(self) -> list[tuple[str, Any]]:
         """-> items in order: ("data", bytes), ("reset", None) (a partial line ends
@@ -1131,6 +1229,11 @@ class _FileFollower:
                 rotated = not self.first_open
                 chunks = self._open(stat)
                 items.append(("status", "reopened {path} (rotated)" if rotated else "following {path}"))
+                if not rotated and chunks and not chunks[-1].endswith(b"\n") and \
+                        self.position >= os.fstat(self.handle.fileno()).st_size:
+                    items.extend(("data", chunk) for chunk in chunks)
+                    items.append(("end", None))  # the last line has no newline (yet): show it
+                    return items
             elif (stat.st_dev, stat.st_ino) != self.ident:
                 # rotated: first what the old file got before the rename, then the new file
                 items.extend(("data", chunk) for chunk in self._read(16 << 20))

@@ -115,6 +115,9 @@ class WarroomApp(App[int]):
         self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
         self.stopped_steps: set[tuple[str, int]] = set()
         self.runbook_selected: tuple[str, int] | None = None
+        self.closing = False  # the terminal is gone or a signal came: see ui/terminal.py
+        self._tails_started = False
+        self.terminal_guard = None
         # The theme is chosen before the stylesheet is first parsed: choosing it in on_mount
         # restyles every widget a second time, a fifth of the time to the first frame. The
         # stylesheet gets the theme's variables now, so the refresh that the change queues has
@@ -200,6 +203,10 @@ class WarroomApp(App[int]):
         # Paint first; watchers and sources (httpx, subprocesses) start right after.
         self.call_after_refresh(self.start_background)
         self.query_one("#timeline-table", DataTable).focus()
+        from warroom.ui.terminal import TerminalGuard, real_terminal
+
+        if real_terminal(self):  # SIGHUP, SIGTERM or a hung-up terminal: a clean exit
+            self.terminal_guard = TerminalGuard(self).install()
 
     def start_background(self) -> None:
         if not gc.isenabled():  # paused for start-up by `warroom` (cli.cmd_console)
@@ -209,6 +216,10 @@ class WarroomApp(App[int]):
             # default pace one landed on a keystroke in fifty while a scribe typed.
             gc.set_threshold(10_000, 20, 20)
             gc.enable()
+        if self.start_sources and not self._tails_started:
+            # the tails start reading now (a followed file's last lines take a moment); their
+            # lines wait for the logs pane, which arrives just after the first frame
+            self.start_log_tails()
         # the panes the sources feed arrive just after the first frame
         if not all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#health"))):
             self.set_timer(0.02, self.start_background)
@@ -256,6 +267,14 @@ class WarroomApp(App[int]):
         self.recorder.stop()
         if self.live is not None:
             self.live.stop()
+        if self.terminal_guard is not None:
+            self.terminal_guard.uninstall()
+
+    def begin_closing(self) -> None:
+        """The console is going (terminal lost): record no more check flips, and let the
+        runbook steps about to be ended record themselves as stopped."""
+        self.closing = True
+        self.stopped_steps.update(self.running_steps)
 
     # --- state ---------------------------------------------------------------
 
@@ -732,11 +751,22 @@ class WarroomApp(App[int]):
     # --- live sources (health checks, logs) ---------------------------------------------
 
     def start_live_sources(self) -> None:
+        self.start_log_tails()
         if self.config.checks:
             self.run_health_checks()
-        for source in self.config.logs:
-            if not source.disabled:  # a ${VAR} it needs is unset: the pane says so, nothing runs
-                self.run_log_source(source)
+
+    def start_log_tails(self) -> None:
+        if not self._tails_started:
+            self._tails_started = True
+            for source in self.config.logs:
+                if not source.disabled:  # a ${VAR} it needs is unset: the pane says so, nothing runs
+                    self.run_log_source(source)
+
+    def logs_ready(self) -> bool:
+        try:
+            return all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#log-all")))
+        except Exception:  # no screen (closing)
+            return False
 
     @work(group="health", exit_on_error=False)
     async def run_health_checks(self) -> None:
@@ -760,8 +790,8 @@ class WarroomApp(App[int]):
 
     def record_flip(self, result, previous: str) -> None:
         incident = self.incident
-        if incident is None or not incident.open:
-            return
+        if incident is None or not incident.open or self.closing:
+            return  # closing: a check killed on the way out has not flipped
         incident_id = incident.id
 
         def operation(room: Room):
@@ -773,9 +803,9 @@ class WarroomApp(App[int]):
         self.record(operation, label="check flip")
 
     def run_log_source(self, source) -> None:
-        pane = self.logs_pane()
-        feed = LineFeed(self, lambda lines, folded: pane.add_lines(source.name, lines, folded),
-                        lambda status: pane.set_status(source.name, status), cap=source.buffer)
+        feed = LineFeed(self, lambda lines, folded: self.logs_pane().add_lines(source.name, lines, folded),
+                        lambda status: self.logs_pane().set_status(source.name, status), cap=source.buffer,
+                        ready=self.logs_ready)
         self.tail_in_thread(source, feed)
 
     @work(thread=True, group="logs", exit_on_error=False)
@@ -951,17 +981,20 @@ class LineFeed:
     handed over as one, at most every INTERVAL, so a flood costs the UI 20 hand-overs and
     repaints a second, not one per batch (a line after a quiet spell goes at once).
     What piles up beyond the source's buffer would be folded out by the pane anyway: it is
-    dropped here and counted, so memory stays bounded and the pane still says how many."""
+    dropped here and counted, so memory stays bounded and the pane still says how many.
+    Until `ready()` (the pane is mounted) lines and the latest status wait here."""
 
     INTERVAL = 0.05
 
     def __init__(self, app: WarroomApp, on_lines: Callable[[list, int], None], on_status: Callable[[str], None],
-                 cap: int = 10_000) -> None:
-        self.app, self.on_lines, self.on_status, self.cap = app, on_lines, on_status, cap
+                 cap: int = 10_000, ready: Callable[[], bool] = lambda: True) -> None:
+        self.app, self.on_lines, self.on_status, self.cap, self.ready = app, on_lines, on_status, cap, ready
         self._lock = threading.Lock()
         self._pending: list = []
         self._folded = 0
         self._last = 0.0  # when the UI last took a batch (time.monotonic)
+        self._status_text: str | None = None  # a status that waits for the pane
+        self._waiting = False  # a retry is scheduled for when the pane is there
 
     def add(self, lines: list) -> None:
         with self._lock:
@@ -985,19 +1018,32 @@ class LineFeed:
     def _flush(self) -> None:
         from time import monotonic
 
+        if not self.ready():
+            if not self._waiting:
+                self._waiting = True
+                asyncio.get_running_loop().call_later(0.02, self._retry)
+            return
         with self._lock:
             batch, self._pending = self._pending, []
             folded, self._folded = self._folded, 0
             self._last = monotonic()
         if batch or folded:
             self.on_lines(batch, folded)
+        if self._status_text is not None:
+            text, self._status_text = self._status_text, None
+            self.on_status(text)
+
+    def _retry(self) -> None:
+        self._waiting = False
+        if self.app.is_running:
+            self._flush()
 
     def status(self, text: str) -> None:
         self.app.from_thread(self._status, text)
 
     def _status(self, text: str) -> None:
+        self._status_text = text
         self._flush()  # the lines that came before it first, without waiting for their turn
-        self.on_status(text)
 
 
 def _ts(at: str) -> float:
@@ -1012,9 +1058,12 @@ def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = Tr
 
 
 def run_console(room: Room, *, offline: bool = False) -> int:
+    from warroom import sources
+
     app = make_app(room, sync=not offline)
     try:
         result = app.run()
     finally:
+        sources.end_all()  # a backstop: no child outlives the console, however it ended
         room.close()
     return result or 0
