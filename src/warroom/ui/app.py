@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -34,6 +34,7 @@ from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
+from warroom.ui.keygate import KeyGate
 from warroom.ui.recorder import Job, Recorder
 # Modal screens are imported where they open: none is on screen at start, and importing
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
@@ -112,6 +113,7 @@ class WarroomApp(App[int]):
         self.running_steps: dict[tuple[str, int], tuple[Any, LogView]] = {}  # (runbook, step) -> source, tab
         self.stopped_steps: set[tuple[str, int]] = set()
         self.runbook_selected: tuple[str, int] | None = None
+        self.key_gate = KeyGate(self)
         # The theme is chosen before the stylesheet is first parsed: choosing it in on_mount
         # restyles every widget a second time, a fifth of the time to the first frame. The
         # stylesheet gets the theme's variables now, so the refresh that the change queues has
@@ -123,6 +125,12 @@ class WarroomApp(App[int]):
         self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
         self.stylesheet.set_variables(self.get_css_variables())
         self._css_fresh = self.theme != before
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys one at a time, each once the one before it has landed (ui/keygate.py): typed
+        # fast, a key never reaches a dialog that is closing or a screen that a dialog covers.
+        if self.key_gate.admit(event):
+            await super().on_event(event)
 
     # --- layout --------------------------------------------------------------
 

@@ -1,0 +1,122 @@
+"""Keys one at a time: a key typed ahead waits until the key before it has landed.
+
+Textual hands each key to the focused widget as soon as the app reads it, and a key's
+bindings run only when it comes back up to the app. When keys arrive together (a fast
+typist, a paste, tmux, a slow frame), the next ones are handed out before the previous
+one has had its effect:
+
+- the title typed right after `D` goes to the main screen, and by the time it comes back
+  up the dialog is open, which drops it;
+- the severity digit, Enter and the impact typed after the title's Enter all land in the
+  title field, since the focus has not moved yet;
+- the keys typed right after the Enter that closes a dialog are read by the dialog.
+
+The gate holds each key (and paste) until everything the one before it set moving has
+settled: the widget it went to and that widget's ancestors have handled their messages,
+the screen it opened is mounted and has its focus, and the callbacks it scheduled (a
+dismissed dialog's result, an after-refresh) have run. Then the next key goes to whatever
+has the focus by then, exactly as if it had been typed slowly. Nothing is dropped: a key
+held longer than LIMIT (something never settles) goes on regardless.
+
+An action that opens its screen only once something else has answered (the recorder
+thread, say) holds the gate meanwhile (`hold()`), so that the keys typed after it wait
+for that screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import TYPE_CHECKING, Callable, Iterable
+
+from textual import events
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.message_pump import MessagePump
+
+LIMIT = 2.0  # seconds a key waits at most for the one before it
+SPINS = 200  # loop turns checked back to back before waiting 2 ms between checks
+
+
+def busy(pump: MessagePump) -> bool:
+    """Has `pump` a message queued or in hand, or a callback waiting for its next idle?"""
+    if getattr(pump, "_closed", False):
+        return False
+    queue = pump.__dict__.get("_message_queue")  # made on first use: none yet means empty
+    if queue is not None and (queue.qsize() or getattr(queue, "_unfinished_tasks", 0)):
+        return True
+    return bool(getattr(pump, "_next_callbacks", None))
+
+
+def settled(app: App, touched: Iterable[MessagePump] = ()) -> bool:
+    """Nothing is left moving that could change where the next key goes."""
+    try:
+        screen = app.screen
+    except Exception:  # no screen yet, or the app is closing
+        return True
+    if not screen.is_mounted or getattr(screen, "_callbacks", None):
+        return False
+    pumps: set[MessagePump] = {app, screen, *touched}
+    focused = screen.focused
+    if focused is not None:
+        pumps.update(focused.ancestors_with_self)
+    return not any(busy(pump) for pump in pumps)
+
+
+class KeyGate:
+    """Holds typed-ahead keys and pastes; `admit` is called by the app for every event."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+        self.held: deque[events.Event] = deque()
+        self.releasing: events.Event | None = None
+        self.in_flight = False
+        self.touched: list[MessagePump] = []
+        self.task: asyncio.Task | None = None
+        self.holds: set[object] = set()
+
+    def hold(self) -> Callable[[], None]:
+        """Keep keys back until the returned function is called (or LIMIT has passed)."""
+        token = object()
+        self.holds.add(token)
+        return lambda: self.holds.discard(token)
+
+    def admit(self, event: events.Event) -> bool:
+        """True: let the app handle `event` now. False: it is held and comes back later."""
+        if not isinstance(event, (events.Key, events.Paste)) or event.is_forwarded:
+            return True
+        if event is self.releasing:
+            self.releasing = None
+        elif self.in_flight or self.held or self.holds:
+            self.held.append(event)
+            if not self.in_flight:  # only a hold keeps it back: wait for that
+                self.in_flight = True
+                self.touched = []
+                self.task = asyncio.get_running_loop().create_task(self.wait_then_release())
+            return False
+        try:
+            target = self.app.focused or self.app.screen
+            self.touched = list(target.ancestors_with_self)
+        except Exception:  # no screen yet
+            self.touched = []
+        self.in_flight = True
+        self.task = asyncio.get_running_loop().create_task(self.wait_then_release())
+        return True
+
+    async def wait_then_release(self) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LIMIT
+        spins = 0
+        while (self.holds or not settled(self.app, self.touched)) and loop.time() < deadline:
+            await asyncio.sleep(0 if spins < SPINS else 0.002)
+            spins += 1
+        self.touched = []
+        self.holds.clear()  # past LIMIT a hold is forgotten: keys must not stay stuck
+        if self.held and self.app.is_running:
+            self.releasing = self.held.popleft()
+            if self.app.post_message(self.releasing):
+                return
+            self.held.clear()  # the app is closing: nothing will read them
+        self.releasing = None
+        self.in_flight = False
