@@ -62,6 +62,8 @@ KEYS_HELP = [
                   ("d", "mark the selected action item done (Actions tab, next to the Roster)")]),
     ("Moving", [("tab / shift+tab", "next / previous pane"), ("L T H R", "jump to logs, timeline, health, roster"),
                 ("?", "this help"), ("q", "quit")]),
+    ("Dialogs", [("Enter", "next field; on the last one it accepts"), ("ctrl+s", "accept from any field"),
+                 ("Esc", "cancel")]),
 ]
 
 
@@ -353,7 +355,7 @@ class WarroomApp(App[int]):
                     self.record(lambda room: room.edit(entry.id, values["text"]), done="Entry edited (history kept).")
 
             self.push_screen(PromptScreen("Edit entry (the old text stays in its history)",
-                                          [("text", "Text:", entry.text, "")]), apply)
+                                          [("text", "Text:", entry.text, "")], required=("text",)), apply)
         elif event.action == "delete":
             self.last_deleted = entry.id
             self.record(lambda room: room.delete(entry.id), done="Entry deleted. ctrl+z undoes.")

@@ -1,22 +1,25 @@
-"""Small modal forms: one or more text fields, Enter to accept, Escape to cancel."""
+"""Small modal forms and questions.
+
+PromptScreen: one or more text fields. Enter in a field moves to the next one; the form is
+accepted from the last field or with ctrl+s, and only once its required fields are filled
+(until then it says which are missing and goes to the first). Escape cancels.
+ConfirmScreen: a yes/no question (y or Enter: yes; n or Escape: no).
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
-from rich.text import Text
 
 
 class PromptScreen(ModalScreen[dict[str, str] | None]):
-    """fields: (key, label, initial value, placeholder). Returns {key: value} or None.
+    """fields: (key, label, initial value, placeholder). Returns {key: value} or None."""
 
-    Enter in the last field accepts; Enter in another moves to the next field.
-    """
-
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "accept", "Accept", priority=True)]
 
     def __init__(self, title: str, fields: list[tuple[str, str, str, str]], note: str = "",
                  required: tuple[str, ...] = ()) -> None:
@@ -35,7 +38,12 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
                 yield Label(Text(label))
                 yield Input(value=value, placeholder=placeholder, id=f"field-{key}")
             yield Static("", id="prompt-error", classes="dialog-error")
-            yield Static(Text("Enter: next / accept    Esc: cancel"), classes="dialog-help")
+            keys = ("Enter: accept" if len(self.fields) == 1
+                    else "Enter: next field, accepts from the last    ctrl+s: accept")
+            yield Static(Text(f"{keys}    Esc: cancel"), classes="dialog-help")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -44,11 +52,15 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
         if index + 1 < len(inputs):
             inputs[index + 1].focus()
             return
-        values = {inp.id.removeprefix("field-"): inp.value for inp in inputs if inp.id}
-        missing = [key for key in self.required if not values.get(key, "").strip()]
+        self.action_accept()
+
+    def action_accept(self) -> None:
+        values = {inp.id.removeprefix("field-"): inp.value for inp in self.query(Input) if inp.id}
+        missing = [key for key, *_ in self.fields if key in self.required and not values.get(key, "").strip()]
         if missing:
-            label = next(label for key, label, *_ in self.fields if key == missing[0])
-            self.query_one("#prompt-error", Static).update(Text(f"{label.rstrip(':')} is required"))
+            labels = {key: label.rstrip(": ") for key, label, *_ in self.fields}
+            names = ", ".join(labels[key] for key in missing)
+            self.query_one("#prompt-error", Static).update(Text(f"Still needed: {names}."))
             self.query_one(f"#field-{missing[0]}", Input).focus()
             return
         self.dismiss(values)
@@ -74,3 +86,4 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
+
