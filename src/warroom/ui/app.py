@@ -732,23 +732,17 @@ class WarroomApp(App[int]):
     # --- runbooks and action items ---------------------------------------------------------
 
     def action_runbooks(self) -> None:
-        self.load_runbooks()
+        # The screen opens at once and reads the files in a thread: the keys typed right
+        # after `b` go to it, never to the console behind it.
+        from functools import partial
 
-    @work(thread=True, group="runbooks", exclusive=True, exit_on_error=False)
-    def load_runbooks(self) -> None:
-        from warroom.runbooks import load_runbooks
-
-        found = load_runbooks(self.config.runbooks_dir)
-        self.call_from_thread(self.show_runbooks, found)
-
-    def show_runbooks(self, found: list) -> None:
+        from warroom.runbooks import incident_fields, load_runbooks
         from warroom.ui.screens.runbook import RunbookScreen
-        from warroom.runbooks import incident_fields
 
         incident = self.incident
         self.push_screen(RunbookScreen(
-            found, folder=self.config.runbooks_dir, cwd=self.config.root, environ=os.environ,
-            fields=incident_fields(incident) if incident else None,
+            partial(load_runbooks, self.config.runbooks_dir), folder=self.config.runbooks_dir,
+            cwd=self.config.root, environ=os.environ, fields=incident_fields(incident) if incident else None,
             in_use=incident.fields.get("runbook", "") if incident else "",
             running=self.running_steps, selected=self.runbook_selected))
 
