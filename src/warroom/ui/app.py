@@ -61,7 +61,7 @@ KEYS_HELP = [
                   ("s", "stop the running step (on its Logs tab, or in the runbook screen)"),
                   ("d", "mark the selected action item done (Actions tab, next to the Roster)")]),
     ("Moving", [("tab / shift+tab", "next / previous pane"), ("L T H R", "jump to logs, timeline, health, roster"),
-                ("?", "this help"), ("q", "quit")]),
+                ("?", "this help"), ("q", "quit (asks first while an incident is open)")]),
     ("Dialogs", [("Enter", "next field; on the last one it accepts"), ("ctrl+s", "accept from any field"),
                  ("Esc", "cancel")]),
 ]
@@ -90,7 +90,7 @@ class WarroomApp(App[int]):
         Binding("H", "focus_pane('health')", "Health", show=False),
         Binding("R", "focus_pane('roster')", "Roster", show=False),
         Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit_console", "Quit"),
     ]
 
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
@@ -609,6 +609,37 @@ class WarroomApp(App[int]):
                                   markup=False)
             return
         self.call_from_thread(self.notify, f"Post-mortem written to {path}", timeout=10, markup=False)
+
+    def action_quit_console(self) -> None:
+        """q: quits at once when no incident is open; with one open it asks first (y quits,
+        any other key stays). It asks the recorder, after the writes already asked for, so an
+        incident declared a moment ago counts; keys typed meanwhile wait for the question."""
+        from warroom.ui.screens.prompt import AskScreen
+
+        release = self.key_gate.hold()
+        shown = self.incident_id
+
+        def open_ones(room: Room) -> list[tuple[str, str, str]]:
+            return [(i.id, i.short_id, i.severity) for i in room.state.open_incidents]
+
+        def answer(found: list[tuple[str, str, str]] | None) -> None:
+            release()
+            if found is None:  # the record could not be read: ask, to be safe
+                found = [(i.id, i.short_id, i.severity) for i in (self.state.open_incidents if self.state else [])]
+            if not found:
+                self.exit(0)
+                return
+            found.sort(key=lambda row: row[0] != shown)  # the one on screen first
+            named = "; ".join(f"{short_id}, {severity}" for _, short_id, severity in found[:3])
+            more = f"; {len(found) - 3} more" if len(found) > 3 else ""
+            opening = "An incident is open" if len(found) == 1 else f"{len(found)} incidents are open"
+            self.push_screen(AskScreen(f"{opening} ({named}{more}). Quit? y/n"),
+                             lambda yes: self.exit(0) if yes else None)
+
+        # call_later: the question is a screen, made in the app's own context
+        self.recorder.submit(open_ones, on_done=lambda found: self.from_thread(self.call_later, answer, found),
+                             on_error=lambda _message: self.from_thread(self.call_later, answer, None),
+                             label="quit check")
 
     def action_help(self) -> None:
         from warroom.ui.screens.help import HelpScreen

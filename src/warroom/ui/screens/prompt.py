@@ -4,11 +4,13 @@ PromptScreen: one or more text fields. Enter in a field moves to the next one; t
 accepted from the last field or with ctrl+s, and only once its required fields are filled
 (until then it says which are missing and goes to the first). Escape cancels.
 ConfirmScreen: a yes/no question (y or Enter: yes; n or Escape: no).
+AskScreen: a question only `y` answers yes; any other key is no, and is used up by it.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -87,3 +89,23 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
 
+
+class AskScreen(ModalScreen[bool]):
+    """For questions whose yes cannot be undone (quitting): y is yes, any other key is no."""
+
+    def __init__(self, question: str, detail: str = "") -> None:
+        super().__init__()
+        self.question = question
+        self.detail = detail
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="ask"):
+            yield Label(Text(self.question), classes="dialog-title")
+            if self.detail:
+                yield Static(Text(self.detail), classes="dialog-note")
+            yield Static(Text("y: yes    any other key: no"), classes="dialog-help")
+
+    def on_key(self, event: events.Key) -> None:
+        event.stop()
+        event.prevent_default()
+        self.dismiss(event.character in ("y", "Y"))
