@@ -2,7 +2,8 @@
 
 PromptScreen: one or more text fields. Enter in a field moves to the next one; the form is
 accepted from the last field or with ctrl+s, and only once its required fields are filled
-(until then it says which are missing and goes to the first). Escape cancels.
+(until then it says which are missing, marks them on their borders and goes to the
+first). Escape cancels. The form scrolls when it is taller than the terminal.
 ConfirmScreen: a yes/no question (y or Enter: yes; n or Escape: no).
 AskScreen: a question only `y` answers yes; any other key is no, and is used up by it.
 """
@@ -13,7 +14,7 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -32,7 +33,7 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
         self.required = required
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog", can_focus=False):
             yield Label(Text(self.title_text), classes="dialog-title")
             if self.note:
                 yield Static(Text(self.note), classes="dialog-note")
@@ -46,6 +47,11 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.value.strip() and event.input.has_class("-missing"):
+            event.input.remove_class("-missing")
+            event.input.border_subtitle = None
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -62,6 +68,11 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
         if missing:
             labels = {key: label.rstrip(": ") for key, label, *_ in self.fields}
             names = ", ".join(labels[key] for key in missing)
+            for key in missing:
+                marked = self.query_one(f"#field-{key}", Input)
+                marked.add_class("-missing")
+                marked.border_subtitle = "required"
+
             self.query_one("#prompt-error", Static).update(Text(f"Still needed: {names}."))
             self.query_one(f"#field-{missing[0]}", Input).focus()
             return
