@@ -573,7 +573,10 @@ class WarroomApp(App[int]):
             write_atomic(path, text + "\n")
         except OSError as exc:
             return f"not written: {exc.strerror}"
-        return str(path.relative_to(self.config.root))
+        try:  # where it really is: the demo's exports/ points to a folder that outlives the demo
+            return str(path.resolve().relative_to(self.config.root.resolve()))
+        except ValueError:
+            return str(path.resolve())
 
     def action_switch_incident(self) -> None:
         from warroom.ui.screens.pick import PickScreen
@@ -608,7 +611,8 @@ class WarroomApp(App[int]):
             self.call_from_thread(self.notify, f"Export failed: {path}: {exc.strerror}", severity="error",
                                   markup=False)
             return
-        self.call_from_thread(self.notify, f"Post-mortem written to {path}", timeout=10, markup=False)
+        # resolved: the folder it really lands in (the demo's exports/ points outside its room)
+        self.call_from_thread(self.notify, f"Post-mortem written to {path.resolve()}", timeout=10, markup=False)
 
     def action_quit_console(self) -> None:
         """q: quits at once when no incident is open; with one open it asks first (y quits,
