@@ -296,6 +296,19 @@ async def test_keys_right_after_b_reach_the_runbooks_while_they_load(app_room, c
     assert not (room_dir / "exports").exists()
 
 
+async def test_lines_typed_in_one_burst_are_logged_each_as_typed(app_room, clock, room_dir):
+    """Characters behind characters go straight in; Enter waits for them, and the next line's
+    characters wait for Enter: no line runs into the next."""
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = room_dir / "warroom.db"
+    before = len(events(db, "entry.logged"))
+    lines = [f"line-{n} {'x' * (n % 7 + 1)}" for n in range(12)]
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_fast(pilot, "n", *[key for line in lines for key in (*line, "enter")])
+        await wait_until(pilot, lambda: len(events(db, "entry.logged")) == before + len(lines))
+    assert [e.body["text"] for e in events(db, "entry.logged")[before:]] == lines
+
+
 # --- quitting --------------------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ from textual import events
 if TYPE_CHECKING:
     from textual.app import App
     from textual.message_pump import MessagePump
+    from textual.widget import Widget
 
 LIMIT = 2.0  # seconds a key waits at most for the one before it
 SPINS = 200  # loop turns checked back to back before waiting 2 ms between checks
@@ -75,6 +76,7 @@ class KeyGate:
         self.touched: list[MessagePump] = []
         self.task: asyncio.Task | None = None
         self.holds: set[object] = set()
+        self.consumer: Widget | None = None  # the field the key in flight was typed into, if text
 
     def hold(self) -> Callable[[], None]:
         """Keep keys back until the returned function is called (or LIMIT has passed)."""
@@ -82,12 +84,28 @@ class KeyGate:
         self.holds.add(token)
         return lambda: self.holds.discard(token)
 
+    @staticmethod
+    def consumed(widget: Widget | None, event: events.Event) -> bool:
+        """Does `widget` take `event` as text (a printable key into a field)? Such a key runs
+        no binding (the field's ancestors' bindings for it are masked), so it moves no focus
+        and opens or closes nothing."""
+        return (widget is not None and isinstance(event, events.Key)
+                and widget.check_consume_key(event.key, event.character))
+
+    def types_into_same_field(self, event: events.Event) -> bool:
+        """Text typed right behind text into the same field needs no wait: a burst of
+        characters goes in as fast as it came (only Enter, Tab and the like wait)."""
+        return (self.in_flight and not self.held and not self.holds and self.consumer is not None
+                and self.app.focused is self.consumer and self.consumed(self.consumer, event))
+
     def admit(self, event: events.Event) -> bool:
         """True: let the app handle `event` now. False: it is held and comes back later."""
         if not isinstance(event, (events.Key, events.Paste)) or event.is_forwarded:
             return True
         if event is self.releasing:
             self.releasing = None
+        elif self.types_into_same_field(event):
+            return True  # text into the field the last key went to: it cannot move anything
         elif self.in_flight or self.held or self.holds:
             self.held.append(event)
             if not self.in_flight:  # only a hold keeps it back: wait for that
@@ -100,6 +118,7 @@ class KeyGate:
             self.touched = list(target.ancestors_with_self)
         except Exception:  # no screen yet
             self.touched = []
+        self.consumer = self.app.focused if self.consumed(self.app.focused, event) else None
         self.in_flight = True
         self.task = asyncio.get_running_loop().create_task(self.wait_then_release())
         return True
@@ -112,6 +131,7 @@ class KeyGate:
             await asyncio.sleep(0 if spins < SPINS else 0.002)
             spins += 1
         self.touched = []
+        self.consumer = None
         self.holds.clear()  # past LIMIT a hold is forgotten: keys must not stay stuck
         if self.held and self.app.is_running:
             self.releasing = self.held.popleft()
