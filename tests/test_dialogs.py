@@ -309,6 +309,24 @@ async def test_lines_typed_in_one_burst_are_logged_each_as_typed(app_room, clock
     assert [e.body["text"] for e in events(db, "entry.logged")[before:]] == lines
 
 
+async def test_a_double_enter_on_a_runbook_step_runs_nothing(app_room, clock, room_dir):
+    (room_dir / "runbooks" / "aa-echo.md").write_text("# Echo\n\n```bash\necho hello-from-step\n```\n")
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_fast(pilot, "b")
+        await wait_until(pilot, lambda: app.screen.loaded)
+        # the list is on aa-echo (first by name): Enter to its steps, Enter asks, Enter again
+        await type_fast(pilot, "enter", "enter", "enter", "enter")
+        assert stack(app) == ["Screen", "RunbookScreen", "ConfirmScreen"]
+        assert not app.running_steps
+        await type_fast(pilot, "n")
+        assert stack(app) == ["Screen", "RunbookScreen"]
+        await type_fast(pilot, "enter", "y")
+        await wait_until(pilot, lambda: bool(events(room_dir / "warroom.db", "command.ran")))
+    ran = events(room_dir / "warroom.db", "command.ran")
+    assert [e.body["command"] for e in ran] == ["echo hello-from-step"]
+
+
 # --- quitting --------------------------------------------------------------------------------------
 
 

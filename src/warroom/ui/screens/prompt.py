@@ -4,7 +4,8 @@ PromptScreen: one or more text fields. Enter in a field moves to the next one; t
 accepted from the last field or with ctrl+s, and only once its required fields are filled
 (until then it says which are missing, marks them on their borders and goes to the
 first). Escape cancels. The form scrolls when it is taller than the terminal.
-ConfirmScreen: a yes/no question (y or Enter: yes; n or Escape: no).
+ConfirmScreen: a yes/no question before something runs (y: yes; n or Escape: no). Enter
+answers nothing, so the Enter that asked (a runbook step's), pressed twice, runs nothing.
 AskScreen: a question only `y` answers yes; any other key is no, and is used up by it.
 """
 
@@ -83,7 +84,7 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y,enter", "answer(True)", "Yes")]
+    BINDINGS = [Binding("escape,n", "answer(False)", "No"), Binding("y", "answer(True)", "Yes")]
 
     def __init__(self, question: str, detail: str = "") -> None:
         super().__init__()
@@ -95,7 +96,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Label(Text(self.question), classes="dialog-title")
             if self.detail:
                 yield Static(Text(self.detail), classes="dialog-note")
-            yield Static(Text("y / Enter: yes    n / Esc: no"), classes="dialog-help")
+            yield Static(Text("y: yes    n / Esc: no"), classes="dialog-help")
 
     def action_answer(self, value: bool) -> None:
         self.dismiss(value)
