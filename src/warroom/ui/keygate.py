@@ -18,6 +18,15 @@ dismissed dialog's result, an after-refresh) have run. Then the next key goes to
 has the focus by then, exactly as if it had been typed slowly. Nothing is dropped: a key
 held longer than LIMIT (something never settles) goes on regardless.
 
+One exception keeps bursts of text fast: a printable key that the focused field takes as
+text (and the one before it did the same, into the same field) goes straight in, since it
+runs no binding and cannot move anything. Enter, Tab, arrows, keys to lists and screens
+all wait their turn.
+
+This leans on Textual internals (each message pump's queue, its call_next callbacks, a
+screen's after-refresh callbacks); if a Textual upgrade renames them, `busy` finds nothing
+busy and the gate lets keys through as Textual would: tests/test_dialogs.py then fails.
+
 An action that opens its screen only once something else has answered (the recorder
 thread, say) holds the gate meanwhile (`hold()`), so that the keys typed after it wait
 for that screen.
