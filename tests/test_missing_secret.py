@@ -132,7 +132,7 @@ def test_sync_works_without_the_secret(tmp_path: Path, origin: Path):  # noqa: F
     config_with_a_secret(room, "http://127.0.0.1:9", tmp_path / "marker")
     run_cli("declare", "Checkout returns 500", "--severity", "P1", cwd=room).ok()
     out = run_cli("sync", cwd=room).ok().out
-    assert "went out to origin/main: 1 event" in out, out
+    assert "went out to origin: 1 event" in out, out
 
 
 def test_check_reports_the_disabled_check_and_fails(room_dir: Path, tmp_path: Path):

@@ -85,7 +85,7 @@ def timeline_texts(app) -> list[str]:
 
 async def open_runbook(pilot, app, search: str = "smoke") -> RunbookScreen:
     await pilot.press("b")
-    await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+    await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen) and app.screen.loaded)
     screen = app.screen
     await pilot.press("slash", *search, "enter")
     await wait_until(pilot, lambda: screen.current is not None and screen.current.name == "aa-smoke")
@@ -118,7 +118,7 @@ async def test_runbook_screen_lists_searches_and_renders(app_room, clock):
     app = make_app(app_room, clock, start_sources=False, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("b")
-        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen) and app.screen.loaded)
         screen = app.screen
         listed = screen.query_one("#runbook-list", OptionList)
         names = [listed.get_option_at_index(i).id for i in range(listed.option_count)]

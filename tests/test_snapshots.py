@@ -53,6 +53,16 @@ def test_declare_dialog(snap_compare, demo_app):
     assert snap_compare(demo_app, terminal_size=(120, 40), run_before=run_before)
 
 
+def test_declare_dialog_after_the_severity_was_picked(snap_compare, demo_app):
+    """Title typed, P1 picked by its number, Enter (to the impact) and Enter again with the
+    impact empty: P1 stays highlighted, the impact has the focus and the dialog names it."""
+    async def run_before(pilot) -> None:
+        await settle(pilot)
+        await pilot.press("D", *"Search is down", "enter", "1", "enter", "enter")
+        await settle(pilot)
+    assert snap_compare(demo_app, terminal_size=(120, 40), run_before=run_before)
+
+
 def test_update_composer(snap_compare, demo_app):
     async def run_before(pilot) -> None:
         await settle(pilot)

@@ -206,7 +206,7 @@ def test_losing_the_terminal_ends_the_console_and_every_child(how, tmux, mark, l
         os.kill(pid, getattr(signal, how))
     gone_within(mark, 3.0, began)
     # a check killed on the way out has not flipped: nothing of the kind was recorded
-    db = config_mod.load(live_room / "warroom.toml").db_path
+    db = config_mod.load(live_room / "warroom.toml").record_path
     assert not [e for e in events(db) if "hangs" in str(e.body)]
 
 
@@ -230,7 +230,7 @@ def test_sigterm_with_a_live_terminal_restores_it_and_says_why(tmux, mark, live_
 
 @needs_tmux
 def test_an_entry_typed_just_before_the_hang_up_is_in_the_record(tmux, mark, live_room, tmp_path):
-    db = config_mod.load(live_room / "warroom.toml").db_path
+    db = config_mod.load(live_room / "warroom.toml").record_path
     pid = start_console(tmux, mark, live_room, tmp_path)
     text = f"on-call paged the database team {uuid.uuid4().hex[:8]}"
     conn = sqlite3.connect(str(db), isolation_level=None, check_same_thread=False, timeout=20)

@@ -701,6 +701,64 @@ def _python_on_path() -> None:
         os.environ["PATH"] = bindir + (os.pathsep + path if path else "")
 
 
+DEMO_EXPORTS = "warroom-demo-exports"
+
+
+def demo_exports_dir(cwd: Path | None = None) -> Path:
+    """Where the demo's exports go so that they outlive it: `warroom-demo-exports/` in the
+    folder the demo was started from (where a new user looks first, next to what they ran),
+    or, when that folder cannot take it, `demo-exports/` in the user's state folder."""
+    from warroom.paths import user_state_dir
+
+    for folder in (Path(cwd or os.getcwd()) / DEMO_EXPORTS, user_state_dir() / "demo-exports"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK | os.X_OK):
+            return folder.resolve()
+    raise OSError("neither ./warroom-demo-exports nor the user's state folder can be written")
+
+
+def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
+    """Make the demo room's exports/ land in `target`, which outlives the temporary room.
+
+    Returns what to say once the console has closed: the folder and the files written there
+    during this run, or nothing when none was (the folder is then removed if it was made for
+    this run and is empty)."""
+    had_files = any(target.iterdir())
+    before = {p.name: p.stat().st_mtime_ns for p in target.iterdir() if p.is_file()}
+    exports = room_folder / "exports"
+    try:
+        exports.symlink_to(target, target_is_directory=True)
+        linked = True
+    except OSError:  # no symbolic links here: copy them over when the console closes
+        linked = False
+
+    def report() -> str:
+        try:
+            if not linked and exports.is_dir():
+                for path in exports.iterdir():
+                    if path.is_file() and not path.name.startswith("."):
+                        shutil.copy2(path, target / path.name)
+            written = sorted(p.name for p in target.iterdir() if p.is_file() and not p.name.startswith(".")
+                             and before.get(p.name) != p.stat().st_mtime_ns)
+        except OSError as exc:
+            return f"The demo's exports could not be kept in {target}: {exc}"
+        if not written:
+            if not had_files:
+                try:
+                    target.rmdir()
+                    if linked:  # a kept room (--keep) must not point at a folder that is gone
+                        exports.unlink()
+                except OSError:
+                    pass
+            return ""
+        return f"The demo's exports are kept in {target}: {', '.join(written)}"
+
+    return report
+
+
 def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = None) -> int:
     """Open the console on a fresh demo war room; remove it afterwards unless `keep`.
 
@@ -713,11 +771,14 @@ def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = No
 
     folder = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     service = DemoService()
+    exports_report: Callable[[], str] | None = None
     code = 1
     try:
         os.environ["DEMO_URL"] = service.start()
         _python_on_path()
         config_path = build_demo(folder, SystemClock())
+        # The post-mortem and the last update a toast points to must survive quitting.
+        exports_report = keep_exports(folder, demo_exports_dir())
         if console is None:
             try:
                 from warroom.ui.app import run_console as console
@@ -735,6 +796,10 @@ def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = No
         code = 1
     finally:
         service.stop()
+        if exports_report is not None:
+            said = exports_report()
+            if said:
+                print(said)
         if keep:
             print(f"demo war room kept in {folder} (start its fake shop with "
                   f"`python3 -m warroom.demo serve` and export DEMO_URL to reuse it)")

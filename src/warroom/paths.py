@@ -17,3 +17,10 @@ def user_config_dir() -> Path:
     """The platform's per-user config folder (XDG on Linux), for choices like the theme."""
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "warroom"
+
+
+def user_state_dir() -> Path:
+    """The platform's per-user state folder (XDG on Linux), for files worth keeping that are
+    not configuration (the demo's exports, when the current folder cannot take them)."""
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return Path(base) / "warroom"

@@ -21,6 +21,7 @@ import sqlite3
 import subprocess
 import time
 import urllib.parse
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -305,6 +306,8 @@ class Store:
                                   f"a war room, or cd into one")
             create_record(self.path)
         self.hlc = HybridLogicalClock(self.clock, max_drift)
+        self._batching = False
+        self._last: Event | None = None
         self._open()
 
     def _open(self) -> None:
@@ -384,25 +387,24 @@ class Store:
     def append(self, kind: str, incident: str | None, body: dict[str, Any], *,
                at: str | None = None, author: str | None = None) -> Event:
         """Write one event durably and return it. Raises InvalidEvent for a value the fold would
-        refuse, StoreError (with the reason) when the disk fails; nothing is written then."""
+        refuse, StoreError (with the reason) when the disk fails; nothing is written then.
+        Inside `batch()`, the event joins the batch's transaction."""
+        if self._batching:
+            event = self._event(kind, incident, body, at, author)
+            try:
+                self._insert([event])
+            except sqlite3.DatabaseError as exc:
+                raise StoreError(_write_failure(self.path, exc)) from None
+            return event
         for attempt in range(50):
             try:
                 self._begin()
                 try:
                     # Another process may have written since we last looked: stay ahead of it.
                     self._observe_newest()
-                    event = self.make_event(kind, incident, body, at=at, author=author)
-                    # Stored as every reader decodes it (from_values makes each string inert): the
-                    # derived rows are computed from this event, not decoded again, so without this
-                    # an escape written by a caller other than Room.append reached the timeline rows.
-                    event = from_values(event.id, event.incident, event.hlc, event.author, event.kind,
-                                        event.at, event.body)
-                    reason = problem(event)
-                    if reason:
-                        raise InvalidEvent(f"refused, nothing was logged: {reason}")
-                    self._insert([event])
+                    self._insert([self._event(kind, incident, body, at, author)])
                     self.conn.execute("commit")
-                    return event
+                    return self._last
                 except BaseException:
                     if self.conn.in_transaction:
                         self.conn.execute("rollback")
@@ -415,6 +417,47 @@ class Store:
             except sqlite3.DatabaseError as exc:
                 raise StoreError(_write_failure(self.path, exc)) from None
         raise StoreError(f"{self.path}: the record stayed locked by another writer; try again")
+
+    def _event(self, kind: str, incident: str | None, body: dict[str, Any], at: str | None,
+               author: str | None) -> Event:
+        """The event to write, checked by the fold's rules (InvalidEvent: nothing written)."""
+        event = self.make_event(kind, incident, body, at=at, author=author)
+        # Stored as every reader decodes it (from_values makes each string inert): the derived
+        # rows are computed from this event, not decoded again, so without this an escape written
+        # by a caller other than Room.append reached the timeline rows.
+        event = from_values(event.id, event.incident, event.hlc, event.author, event.kind, event.at, event.body)
+        reason = problem(event)
+        if reason:
+            raise InvalidEvent(f"refused, nothing was logged: {reason}")
+        self._last = event
+        return event
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Several appends in one durable transaction: one sync to disk for a burst of typed
+        lines instead of one each. An append refused by the rules (InvalidEvent) leaves the
+        others in; a failing disk undoes the whole batch (StoreError), and nothing is logged."""
+        for attempt in range(50):
+            try:
+                self._begin()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise StoreError(_write_failure(self.path, exc)) from None
+                time.sleep(min(0.5, 0.01 * (attempt + 1)))
+        else:
+            raise StoreError(f"{self.path}: the record stayed locked by another writer; try again")
+        self._batching = True
+        try:
+            self._observe_newest()
+            yield
+            self.conn.execute("commit")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_write_failure(self.path, exc)) from None
+        finally:
+            self._batching = False
+            if self.conn.in_transaction:
+                self.conn.execute("rollback")
 
     def _begin(self) -> None:
         self.conn.execute("begin immediate")

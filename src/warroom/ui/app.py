@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.css.query import NoMatches
@@ -34,6 +34,7 @@ from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
+from warroom.ui.keygate import KeyGate
 from warroom.ui.recorder import Delta, Job, Recorder
 # Modal screens are imported where they open: none is on screen at start, and importing
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
@@ -60,7 +61,9 @@ KEYS_HELP = [
                   ("s", "stop the running step (on its Logs tab, or in the runbook screen)"),
                   ("d", "mark the selected action item done (Actions tab, next to the Roster)")]),
     ("Moving", [("tab / shift+tab", "next / previous pane"), ("L T H R", "jump to logs, timeline, health, roster"),
-                ("?", "this help"), ("q", "quit")]),
+                ("?", "this help"), ("q", "quit (asks first while an incident is open)")]),
+    ("Dialogs", [("Enter", "next field; on the last one it accepts"), ("ctrl+s", "accept from any field"),
+                 ("Esc", "cancel")]),
 ]
 
 
@@ -89,7 +92,7 @@ class WarroomApp(App[int]):
         Binding("H", "focus_pane('health')", "Health", show=False),
         Binding("R", "focus_pane('roster')", "Roster", show=False),
         Binding("question_mark", "help", "Keys"),
-        Binding("q", "quit", "Quit"),
+        Binding("q", "quit_console", "Quit"),
     ]
 
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
@@ -118,6 +121,7 @@ class WarroomApp(App[int]):
         self.closing = False  # the terminal is gone or a signal came: see ui/terminal.py
         self._tails_started = False
         self.terminal_guard = None
+        self.key_gate = KeyGate(self)
         # The theme is chosen before the stylesheet is first parsed: choosing it in on_mount
         # restyles every widget a second time, a fifth of the time to the first frame. The
         # stylesheet gets the theme's variables now, so the refresh that the change queues has
@@ -129,6 +133,12 @@ class WarroomApp(App[int]):
         self.theme = chosen if chosen in self.available_themes else DEFAULT_THEME
         self.stylesheet.set_variables(self.get_css_variables())
         self._css_fresh = self.theme != before
+
+    async def on_event(self, event: events.Event) -> None:
+        # Keys one at a time, each once the one before it has landed (ui/keygate.py): typed
+        # fast, a key never reaches a dialog that is closing or a screen that a dialog covers.
+        if self.key_gate.admit(event):
+            await super().on_event(event)
 
     # --- layout --------------------------------------------------------------
 
@@ -419,11 +429,8 @@ class WarroomApp(App[int]):
         if event.action == "details":
             entry_id = entry.id
 
-            def shown(whole) -> None:
-                if whole is not None:
-                    self.from_thread(self.push_screen, EntryScreen(whole))
-
-            self.recorder.submit(lambda room: room.entry(entry_id), on_done=shown, label="entry details")
+            self.open_after(lambda room: room.entry(entry_id), lambda whole: self.push_screen(EntryScreen(whole)),
+                            label="entry details")
             return
         if entry.auto and entry.auto != "pin":
             self.notify("Automatic entries are part of the record and cannot be changed; "
@@ -435,7 +442,7 @@ class WarroomApp(App[int]):
                     self.record(lambda room: room.edit(entry.id, values["text"]), done="Entry edited (history kept).")
 
             self.push_screen(PromptScreen("Edit entry (the old text stays in its history)",
-                                          [("text", "Text:", entry.text, "")]), apply)
+                                          [("text", "Text:", entry.text, "")], required=("text",)), apply)
         elif event.action == "delete":
             self.last_deleted = entry.id
             self.record(lambda room: room.delete(entry.id), done="Entry deleted. ctrl+z undoes.")
@@ -643,8 +650,22 @@ class WarroomApp(App[int]):
                     continue
             return incident, filled
 
-        self.recorder.submit(fill, on_done=lambda result: self.from_thread(self.compose_update, *result),
-                             label="fill templates")
+        self.open_after(fill, lambda result: self.compose_update(*result), label="fill templates")
+
+    def open_after(self, read: Callable[[Room], Any], show: Callable[[Any], None], label: str) -> None:
+        """A dialog that needs the record first (the recorder reads it): keys typed meanwhile
+        wait for the dialog, as they would for one that opens at once (ui/keygate.py)."""
+        release = self.key_gate.hold()
+
+        def shown(result: Any) -> None:
+            try:
+                if result is not None:
+                    show(result)
+            finally:
+                self.call_after_refresh(release)
+
+        self.recorder.submit(read, on_done=lambda result: self.from_thread(shown, result),
+                             on_error=lambda _message: self.from_thread(release), label=label)
 
     def compose_update(self, incident: Incident, filled: dict[str, str]) -> None:
         from warroom.ui.screens.composer import ComposerScreen
@@ -671,7 +692,10 @@ class WarroomApp(App[int]):
             write_atomic(path, text + "\n")
         except OSError as exc:
             return f"not written: {exc.strerror}"
-        return str(path.relative_to(self.config.root))
+        try:  # where it really is: the demo's exports/ points to a folder that outlives the demo
+            return str(path.resolve().relative_to(self.config.root.resolve()))
+        except ValueError:
+            return str(path.resolve())
 
     def action_switch_incident(self) -> None:
         from warroom.ui.screens.pick import PickScreen
@@ -711,7 +735,39 @@ class WarroomApp(App[int]):
             self.call_from_thread(self.notify, f"Export failed: {path}: {exc.strerror}", severity="error",
                                   markup=False)
             return
-        self.call_from_thread(self.notify, f"Post-mortem written to {path}", timeout=10, markup=False)
+        # resolved: the folder it really lands in (the demo's exports/ points outside its room)
+        self.call_from_thread(self.notify, f"Post-mortem written to {path.resolve()}", timeout=10, markup=False)
+
+    def action_quit_console(self) -> None:
+        """q: quits at once when no incident is open; with one open it asks first (y quits,
+        any other key stays). It asks the recorder, after the writes already asked for, so an
+        incident declared a moment ago counts; keys typed meanwhile wait for the question."""
+        from warroom.ui.screens.prompt import AskScreen
+
+        release = self.key_gate.hold()
+        shown = self.incident.id if self.incident else None
+
+        def open_ones(room: Room) -> list[tuple[str, str, str]]:
+            return [(s.id, s.short_id, s.severity) for s in room.summaries() if s.open]
+
+        def answer(found: list[tuple[str, str, str]] | None) -> None:
+            release()
+            if found is None:  # the record could not be read: ask, to be safe
+                found = [(s.id, s.short_id, s.severity) for s in self.summaries if s.open]
+            if not found:
+                self.exit(0)
+                return
+            found.sort(key=lambda row: row[0] != shown)  # the one on screen first
+            named = "; ".join(f"{short_id}, {severity}" for _, short_id, severity in found[:3])
+            more = f"; {len(found) - 3} more" if len(found) > 3 else ""
+            opening = "An incident is open" if len(found) == 1 else f"{len(found)} incidents are open"
+            self.push_screen(AskScreen(f"{opening} ({named}{more}). Quit? y/n"),
+                             lambda yes: self.exit(0) if yes else None)
+
+        # call_later: the question is a screen, made in the app's own context
+        self.recorder.submit(open_ones, on_done=lambda found: self.from_thread(self.call_later, answer, found),
+                             on_error=lambda _message: self.from_thread(self.call_later, answer, None),
+                             label="quit check")
 
     def action_help(self) -> None:
         from warroom.ui.screens.help import HelpScreen
@@ -843,23 +899,17 @@ class WarroomApp(App[int]):
     # --- runbooks and action items ---------------------------------------------------------
 
     def action_runbooks(self) -> None:
-        self.load_runbooks()
+        # The screen opens at once and reads the files in a thread: the keys typed right
+        # after `b` go to it, never to the console behind it.
+        from functools import partial
 
-    @work(thread=True, group="runbooks", exclusive=True, exit_on_error=False)
-    def load_runbooks(self) -> None:
-        from warroom.runbooks import load_runbooks
-
-        found = load_runbooks(self.config.runbooks_dir)
-        self.call_from_thread(self.show_runbooks, found)
-
-    def show_runbooks(self, found: list) -> None:
+        from warroom.runbooks import incident_fields, load_runbooks
         from warroom.ui.screens.runbook import RunbookScreen
-        from warroom.runbooks import incident_fields
 
         incident = self.incident
         self.push_screen(RunbookScreen(
-            found, folder=self.config.runbooks_dir, cwd=self.config.root, environ=os.environ,
-            fields=incident_fields(incident) if incident else None,
+            partial(load_runbooks, self.config.runbooks_dir), folder=self.config.runbooks_dir,
+            cwd=self.config.root, environ=os.environ, fields=incident_fields(incident) if incident else None,
             in_use=incident.fields.get("runbook", "") if incident else "",
             running=self.running_steps, selected=self.runbook_selected))
 

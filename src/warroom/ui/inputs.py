@@ -32,6 +32,14 @@ class ExactInput(Input):
                 return
         await super()._on_key(event)
 
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """The keys this input acts on itself (its editing keys) are its own, like text: no
+        binding above it runs for them, and the key gate need not wait for them to land."""
+        if any(getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None
+               for binding in self._bindings.key_to_bindings.get(key, ())):
+            return key not in ("enter", "tab", "shift+tab")  # Enter may move on, in a dialog
+        return super().check_consume_key(key, character)
+
     def submit_now(self) -> None:
         """What Enter does: the value as it is now, sent on (the app binding would come late)."""
         validation = self.validate(self.value) if "submitted" in self.validate_on else None

@@ -18,11 +18,13 @@ from typing import Any, Callable
 from warroom.config import ConfigError
 from warroom.room import Room, Summary, UsageError
 from warroom.state import Entry, Incident
-from warroom.store import StoreError
+from warroom.store import InvalidEvent, StoreError
 from warroom.views import Changes, entry_from_row
 
 Operation = Callable[[Room], Any]
 PAGE = 200  # timeline rows read at a time: a few screens, whatever the incident's length
+BATCHED = "log entry"  # jobs with this label may share a transaction (Recorder._run_batch)
+MAX_BATCH = 64
 
 
 @dataclass
@@ -162,11 +164,32 @@ class Recorder:
         return self._idle.wait(timeout)
 
     def _run(self) -> None:
+        following: Job | object | None = None
         while True:
-            job = self._queue.get()
+            job = following if following is not None else self._queue.get()
+            following = None
             if job is _STOP:
                 return
             assert isinstance(job, Job)
+            if job.label == BATCHED:
+                # Lines typed faster than the disk syncs go in one transaction each burst: one
+                # sync for many lines, so a fast typist's queue drains instead of growing.
+                jobs = [job]
+                while len(jobs) < MAX_BATCH:
+                    try:
+                        following = self._queue.get_nowait()
+                    except queue.Empty:
+                        following = None
+                        break
+                    if not isinstance(following, Job) or following.label != BATCHED:
+                        break
+                    jobs.append(following)
+                    following = None
+                self._run_batch(jobs)
+                if following is None and self._queue.empty():
+                    self._fold_wal()
+                    self._idle.set()
+                continue
             try:
                 result = job.operation(self.room)
                 self._tell()
@@ -184,6 +207,34 @@ class Recorder:
                     if job.label not in ("reload", "older entries"):
                         self._fold_wal()
                     self._idle.set()
+
+    def _run_batch(self, jobs: list[Job]) -> None:
+        """Typed lines in one durable transaction. A line the rules refuse fails alone; a disk
+        that fails undoes the batch and every line in it fails (each keeps its text)."""
+        outcomes: list[tuple[Job, Any, str | None]] = []
+        try:
+            with self.room.store.batch():
+                for job in jobs:
+                    try:
+                        outcomes.append((job, job.operation(self.room), None))
+                    except (UsageError, ConfigError, InvalidEvent) as exc:
+                        outcomes.append((job, None, str(exc)))
+        except StoreError as exc:
+            outcomes = [(job, None, str(exc)) for job in jobs]
+        except Exception as exc:  # a bug must not kill the writer thread: say it, keep going
+            outcomes = [(job, None, f"internal error in {job.label}: {exc!r}") for job in jobs]
+        self._tell()
+        said: set[str] = set()
+        for job, result, error in outcomes:
+            if error is None:
+                if job.on_done:
+                    job.on_done(result)
+            else:
+                if job.on_error:
+                    job.on_error(error)
+                if error not in said:  # one toast for a burst failing the same way
+                    said.add(error)
+                    self.on_error(error, job)
 
     def _tell(self) -> None:
         """Read what changed since the last look (by anyone) and hand the UI its delta."""

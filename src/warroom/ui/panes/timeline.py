@@ -84,6 +84,7 @@ class EntryInput(ExactInput):
         input: "EntryInput"
         lines: int
 
+    keeps_focus = True       # Enter logs and stays: the key gate lets a typed burst through (ui/keygate.py)
     held: str | None = None  # a multi-line paste waiting for Enter, ctrl+l or Esc
     _typed: str = ""         # what the input held before the paste
 
@@ -105,6 +106,13 @@ class EntryInput(ExactInput):
             self.app.bell()  # a held paste is logged or dropped whole, not edited
             return
         await super()._on_key(event)
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        """Enter and ctrl+l log here and move nothing: the key gate lets them through at the
+        typist's pace (Esc leaves the input, so it waits its turn)."""
+        if key in ("enter", "ctrl+l"):
+            return True
+        return super().check_consume_key(key, character)
 
     def submit_now(self) -> None:
         self._submit(split=False)

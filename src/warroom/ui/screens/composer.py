@@ -36,6 +36,7 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
             with Horizontal():
                 yield OptionList(*[Option(Text(name), id=name) for name in self.templates], id="composer-templates")
                 yield TextArea(self.templates.get(self.selected, ""), id="composer-text", soft_wrap=True)
+            yield Static("", id="composer-error", classes="dialog-error")
             yield Static(Text("ctrl+s: post (records it, restarts the countdown, copies it)    "
                               "ctrl+t: templates    Esc: cancel"), classes="dialog-help")
 
@@ -57,9 +58,15 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
         self.query_one(OptionList).focus()
 
     def action_post(self) -> None:
-        text = self.query_one(TextArea).text.strip()
-        if text:
-            self.dismiss({"text": text, "template": self.selected})
+        area = self.query_one(TextArea)
+        text = area.text.strip()
+        if not text:  # nothing to post: say so rather than ignore the key
+            error = self.query_one("#composer-error", Static)
+            error.update(Text("Still needed: the update's text (write it, or ctrl+t to pick a template)."))
+            error.add_class("-shown")
+            area.focus()
+            return
+        self.dismiss({"text": text, "template": self.selected})
 
     def action_cancel(self) -> None:
         self.dismiss(None)

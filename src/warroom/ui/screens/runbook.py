@@ -7,18 +7,21 @@ command once more and asks; yes hands it to the app (`RunStep`), which runs it
 in a new Logs tab and records it on the timeline. `s` stops the highlighted step
 if it is running, `U` names the runbook as the incident's.
 
-The screen is given everything through its constructor (the runbooks, the
-environment and incident fields to check variables against, what runs); it
-talks back only through its messages, posted to the app.
+The screen is given everything through its constructor (the runbooks, or how to
+load them, the environment and incident fields to check variables against, what
+runs); it talks back only through its messages, posted to the app. Given a loader,
+it opens at once and reads the files in a thread: the keys typed right after `b`
+reach this screen, never the console behind it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -58,13 +61,17 @@ class RunbookScreen(ModalScreen[None]):
         """Name this runbook as the incident's."""
         runbook: str
 
-    def __init__(self, runbooks: list[Runbook], *, folder: Path | str = "runbooks", cwd: Path | str = ".",
+    def __init__(self, runbooks: list[Runbook] | Callable[[], list[Runbook]], *,
+                 folder: Path | str = "runbooks", cwd: Path | str = ".",
                  environ: Mapping[str, str] | None = None, fields: Mapping[str, str] | None = None,
                  in_use: str = "", running: Iterable[tuple[str, int]] = (),
                  selected: tuple[str, int] | None = None) -> None:
-        """fields: the incident's INCIDENT_ID, SEVERITY, STATUS, TITLE (None: no incident on screen)."""
+        """runbooks: the list, or a function that reads them (run in a thread once the screen is up).
+        fields: the incident's INCIDENT_ID, SEVERITY, STATUS, TITLE (None: no incident on screen)."""
         super().__init__()
-        self.runbooks = runbooks
+        self.load = runbooks if callable(runbooks) else None
+        self.runbooks: list[Runbook] = [] if callable(runbooks) else runbooks
+        self.loaded = self.load is None
         self.folder = Path(folder)
         self.cwd = Path(cwd)
         self.environ = dict(environ or {})
@@ -95,11 +102,28 @@ class RunbookScreen(ModalScreen[None]):
             yield Static(Text(HELP), classes="dialog-help")
 
     def on_mount(self) -> None:
-        self.fill_list("")
-        runbook_list = self.query_one("#runbook-list", OptionList)
-        if self.runbooks:
-            runbook_list.focus()
+        self.query_one("#runbook-list", OptionList).focus()
+        if self.load is None:
+            self.show_loaded()
         else:
+            self.fill_list("")
+            self.query_one("#runbook-text").update(f"Reading the runbooks in `{self.folder}`…")
+            self.read_runbooks(self.load)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runbooks")
+    def read_runbooks(self, load: Callable[[], list[Runbook]]) -> None:
+        found = load()
+        self.app.call_from_thread(self.loaded_from_thread, found)
+
+    def loaded_from_thread(self, found: list[Runbook]) -> None:
+        if self.is_attached:  # not closed meanwhile
+            self.runbooks = found
+            self.show_loaded()
+
+    def show_loaded(self) -> None:
+        self.loaded = True
+        self.fill_list(self.query_one("#runbook-search", Input).value)
+        if not self.runbooks:
             self.query_one("#runbook-text").update(
                 f"No runbooks in `{self.folder}`.\n\nAdd markdown files there: every fenced `bash`, `sh` "
                 "or `shell` block becomes a step you can run from here.")
@@ -120,8 +144,8 @@ class RunbookScreen(ModalScreen[None]):
         runbook_list.clear_options()
         runbook_list.add_options([Option(self.runbook_prompt(r), id=r.name) for r in self.shown])
         if not self.shown:
-            runbook_list.add_option(Option(Text("no runbook matches" if self.runbooks else "no runbooks",
-                                                style="dim"), id="-none-", disabled=True))
+            empty = "reading…" if not self.loaded else "no runbook matches" if self.runbooks else "no runbooks"
+            runbook_list.add_option(Option(Text(empty, style="dim"), id="-none-", disabled=True))
             return
         names = [r.name for r in self.shown]
         wanted = self.selected_runbook if self.selected_runbook in names else names[0]
@@ -131,7 +155,8 @@ class RunbookScreen(ModalScreen[None]):
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "runbook-search":
             event.stop()
-            self.fill_list(event.value)
+            if self.loaded:
+                self.fill_list(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
