@@ -250,7 +250,7 @@ class Recorder:
     def delta(self, changes: Changes) -> Delta:
         room = self.room
         delta = Delta(incident_id=self.shown)
-        if changes.incidents:
+        if changes.heads or changes.rebuilt:  # entries change no summary: a keystroke reads no list
             delta.summaries = tuple(room.summaries())
             if self.shown is None or all(s.id != self.shown for s in delta.summaries):
                 return self.first(switched=True)
@@ -265,9 +265,8 @@ class Recorder:
             rows += room.store.head_rows(shown)
         if changes.entries:
             rows += [row for row in room.store.timeline_rows(changes.entries) if row[1] == shown]
-        if rows or shown in changes.heads:
+        if rows:
             delta.rows = {row[0]: entry_from_row(row) for row in rows}
-            delta.count = room.store.entry_count(shown)
         return delta
 
     def _fold_wal(self) -> None:

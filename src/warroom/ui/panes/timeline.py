@@ -280,6 +280,7 @@ class TimelinePane(Vertical):
             if entry.deleted:
                 if shown is not None:
                     del self.rows[entry_id]
+                    self.count -= 1
                     rebuild = True
                 continue
             key = _order(entry)
@@ -291,6 +292,7 @@ class TimelinePane(Vertical):
                     for column, cell in zip(COLUMNS, self._cells(entry)):
                         table.update_cell(entry_id, column, cell)
                 continue
+            self.count += 1  # counted from the page's total, kept here: no count per keystroke
             if self.has_older and self._keys and key < self._keys[0]:
                 continue  # older than the rows loaded: it comes with its page
             self.rows[entry_id] = entry
