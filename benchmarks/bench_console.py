@@ -147,8 +147,8 @@ def _scratch():
 
 def _make_room(folder: Path, entries: int = 40):
     """A war room with one incident in progress; returns (config path)."""
-    from warroom.clock import SystemClock
-    from warroom.room import Room, init
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room, init
 
     init(folder)
     with Room.open(folder / "warroom.toml", clock=SystemClock(), author="bench") as room:
@@ -260,9 +260,9 @@ async def _type_entries(app, pilot, n: int, committed: list[float], on_screen: l
 
 def _timed_room(config_path: Path):
     from warroom import config as config_mod
-    from warroom.clock import SystemClock
-    from warroom.room import Room
-    from warroom.store import Store
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room
+    from warroom.record.store import Store
 
     config = config_mod.load(config_path)
     clock = SystemClock()
@@ -328,8 +328,8 @@ async def settle(app, timeout: float = 30) -> None:
 
 
 def _raw_appends(folder: Path, n: int) -> list[float]:
-    from warroom.clock import SystemClock
-    from warroom.store import Store
+    from warroom.record.clock import SystemClock
+    from warroom.record.store import Store
 
     store = Store(folder / "raw.db", clock=SystemClock(), author="bench", create_missing=True)
     incident = store.append("incident.declared", None, {"title": "raw", "severity": "P1"}).id
@@ -394,10 +394,10 @@ async def _raw_read(argv: tuple[str, ...], n: int) -> float:
 
 def _flood_room(folder: Path, n: int):
     from warroom import config as config_mod
-    from warroom.clock import SystemClock
+    from warroom.record.clock import SystemClock
     from warroom.config import LogConfig
-    from warroom.room import Room
-    from warroom.store import Store
+    from warroom.record.room import Room
+    from warroom.record.store import Store
 
     if not (folder / "warroom.toml").exists():
         _make_room(folder, entries=5)

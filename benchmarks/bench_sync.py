@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import Figure, median_of, timed  # noqa: E402
 
-from warroom.events import STATUSES, Event, format_time  # noqa: E402
-from warroom.store import create  # noqa: E402
-from warroom.sync import dump, dump_text, merge_files  # noqa: E402
+from warroom.record.events import STATUSES, Event, format_time  # noqa: E402
+from warroom.record.store import create  # noqa: E402
+from warroom.share.sync import dump, dump_text, merge_files  # noqa: E402
 
 RUNS = 5
 SHARED = 50_000

@@ -1,6 +1,6 @@
 """Shared fixtures: a real war room in a temp folder, a frozen clock, an isolated env.
 
-Nothing here mocks warroom's own parts: the war room is made by `warroom.room.init`,
+Nothing here mocks warroom's own parts: the war room is made by `warroom.record.room.init`,
 the database is a real SQLite file, and `run_cli` starts `python -m warroom` as a
 subprocess in the war room folder.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from warroom.clock import FrozenClock
+from warroom.record.clock import FrozenClock
 
 NOW = "2026-11-24T15:00:00+00:00"
 
@@ -43,7 +43,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def room_dir(tmp_path: Path) -> Path:
-    from warroom.room import init
+    from warroom.record.room import init
 
     folder = tmp_path / "room"
     init(folder)
@@ -52,7 +52,7 @@ def room_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def room(room_dir: Path, clock: FrozenClock):
-    from warroom.room import Room
+    from warroom.record.room import Room
 
     with Room.open(room_dir / "warroom.toml", clock=clock, author="alice") as opened:
         yield opened

@@ -11,10 +11,10 @@ from typing import Callable
 import pytest
 
 from warroom import config as config_mod
-from warroom.clock import FrozenClock
-from warroom.events import format_time
-from warroom.room import Room
-from warroom.store import Store
+from warroom.record.clock import FrozenClock
+from warroom.record.events import format_time
+from warroom.record.room import Room
+from warroom.record.store import Store
 
 
 def seeded_ids(seed: int = 7) -> Callable[[], str]:

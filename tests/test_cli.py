@@ -13,9 +13,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from conftest import assert_user_error, run_cli
-from warroom import exchange
-from warroom.events import Event, format_time
-from warroom.store import SCHEMA_VERSION, Store, record_path
+from warroom.share import exchange
+from warroom.record.events import Event, format_time
+from warroom.record.store import SCHEMA_VERSION, Store, record_path
 
 SHORT = re.compile(r"INC-[0-9a-f]{4,}")
 

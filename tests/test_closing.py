@@ -8,8 +8,8 @@ import pytest
 from textual.widgets import OptionList, SelectionList, Static
 
 from console_support import app_room, wait_until  # noqa: F401 (app_room: a fixture)
-from warroom.events import STATUSES
-from warroom.store import Store
+from warroom.record.events import STATUSES
+from warroom.record.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.screens.checklist import ChecklistScreen
 from warroom.ui.screens.pick import PickScreen

@@ -11,7 +11,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from console_support import app_room, events, every_pane_has_room, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
-from warroom.store import Store
+from warroom.record.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
@@ -317,7 +317,7 @@ async def test_a_shared_copy_swapped_by_git_pull_is_taken_in(app_room, clock, tm
     text being typed as they were."""
     import os
 
-    from warroom import exchange
+    from warroom.share import exchange
 
     app = make_app(app_room, clock, start_sources=False, watch=True)
     shared = app_room.exchange

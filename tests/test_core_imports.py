@@ -7,16 +7,16 @@ import json
 import subprocess
 import sys
 
-CORE = ["warroom.config", "warroom.clock", "warroom.events", "warroom.state", "warroom.store", "warroom.sync",
-        "warroom.export", "warroom.templates", "warroom.sanitize", "warroom.room", "warroom.views",
-        "warroom.exchange", "warroom.gitrepo", "warroom.dump"]
+CORE = ["warroom.config", "warroom.record.clock", "warroom.record.events", "warroom.record.fold", "warroom.record.store", "warroom.share.sync",
+        "warroom.playbook.export", "warroom.playbook.templates", "warroom.text.sanitize", "warroom.record.room", "warroom.record.views",
+        "warroom.share.exchange", "warroom.share.git", "warroom.share.dump"]
 FORBIDDEN = ["textual", "httpx"]
 
 
 def test_core_does_not_import_the_ui_or_http():
     present = [name for name in CORE if importlib.util.find_spec(name) is not None]
-    for required in ("warroom.config", "warroom.store", "warroom.state", "warroom.room", "warroom.export",
-                     "warroom.views", "warroom.exchange", "warroom.gitrepo", "warroom.dump", "warroom.sync"):
+    for required in ("warroom.config", "warroom.record.store", "warroom.record.fold", "warroom.record.room", "warroom.playbook.export",
+                     "warroom.record.views", "warroom.share.exchange", "warroom.share.git", "warroom.share.dump", "warroom.share.sync"):
         assert required in present
     code = (
         "import importlib, json, sys\n"

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 from warroom import config as config_mod
-from warroom import demo
-from warroom.clock import FrozenClock
-from warroom.demo import DemoService, build_demo, run_demo
-from warroom.events import ENTRY_TYPES, parse_time
-from warroom.room import Room, UsageError
-from warroom.state import update_countdown
+from warroom.demo import shop as demo
+from warroom.record.clock import FrozenClock
+from warroom.demo.shop import DemoService, build_demo, run_demo
+from warroom.record.events import ENTRY_TYPES, parse_time
+from warroom.record.room import Room, UsageError
+from warroom.record.fold import update_countdown
 
 NOW = datetime(2026, 11, 24, 14, 30, tzinfo=timezone.utc)
 PY_BIN = str(Path(sys.executable).parent)

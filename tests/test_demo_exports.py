@@ -13,9 +13,9 @@ import os
 import pytest
 
 from console_support import wait_until
-from warroom import export
-from warroom.demo import DEMO_EXPORTS, demo_exports_dir, run_demo
-from warroom.room import Room
+from warroom.playbook import export
+from warroom.demo.shop import DEMO_EXPORTS, demo_exports_dir, run_demo
+from warroom.record.room import Room
 from warroom.ui.app import make_app
 
 

@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from warroom import config as config_mod
-from warroom import export
-from warroom.clock import FrozenClock
-from warroom.events import Event
+from warroom.playbook import export
+from warroom.record.clock import FrozenClock
+from warroom.record.events import Event
 from warroom.paths import DATA_DIR
-from warroom.room import Room
-from warroom.state import fold
+from warroom.record.room import Room
+from warroom.record.fold import fold
 
 from test_state import random_events
 
@@ -304,7 +304,7 @@ def test_md_line_examples(text: str, expected: str):
 @given(random_events())
 def test_any_record_exports_and_reports_without_crashing(events):
     """Whatever a pulled record holds, what the fold accepts can be exported, reported and announced."""
-    from warroom import templates
+    from warroom.playbook import templates
 
     state = fold(events, CONFIG.roles)
     for incident in state.incidents.values():

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from warroom.clock import FrozenClock
+from warroom.record.clock import FrozenClock
 from warroom.config import CheckConfig
-from warroom.sanitize import REDACTED
+from warroom.text.sanitize import REDACTED
 from warroom.sources.health import (CheckResult, HealthMonitor, check_all, find_sample, format_table,
                                     parse_prometheus, parse_sample_spec)
 

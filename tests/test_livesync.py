@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from console_support import wait_until
-from warroom.room import Room
+from warroom.record.room import Room
 from warroom.ui.app import make_app
 
 pytestmark = pytest.mark.anyio
@@ -109,7 +109,7 @@ def test_a_hostile_ref_adds_valid_events_or_is_quarantined(tmp_path: Path, origi
     warroom(attacker, "sync", user="evil")
     warroom(attacker, "log", "a fair entry", user="evil")
     copy = tmp_path / "doctored.db"
-    from warroom import exchange
+    from warroom.share import exchange
 
     exchange.write(attacker / ".warroom" / "record.db", copy)
     conn = sqlite3.connect(copy)
@@ -159,7 +159,7 @@ async def test_two_consoles_on_two_clones_see_each_other(tmp_path: Path, origin:
     """An entry typed in one console shows in the other within the interval plus 2 seconds;
     the roster says who else is here; taking the remote away shows offline in the header."""
     from warroom import config as config_mod
-    from warroom.livesync import LiveSync
+    from warroom.share.livesync import LiveSync
 
     one = clone(origin, tmp_path / "one")
     two = clone(origin, tmp_path / "two")

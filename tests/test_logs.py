@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warroom.clock import FrozenClock
+from warroom.record.clock import FrozenClock
 from warroom.config import LogConfig
-from warroom.sanitize import REDACTED
+from warroom.text.sanitize import REDACTED
 from warroom.sources.logs import ErrorRate, LogLine, LogSource, _Splitter, parse_line
 
 SCRIPTS = Path(__file__).parent / "scripts"

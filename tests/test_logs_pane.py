@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from console_support import open_room, story, wait_until, console_ready
-from warroom.store import Store
+from warroom.record.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.logs import LogsPane
 from warroom.ui.panes.logview import LogView

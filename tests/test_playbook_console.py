@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
 from console_support import console_ready, events, every_pane_has_room, open_room, story, wait_until
-from warroom.runbooks import load_runbooks
+from warroom.playbook.runbooks import load_runbooks
 from warroom.ui.app import make_app
 from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.logs import LogsPane

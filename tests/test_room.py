@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from warroom.clock import FrozenClock
-from warroom.room import Room, UsageError, init, parse_at, parse_typed_line
-from warroom.store import RefusedFile, Store
+from warroom.record.clock import FrozenClock
+from warroom.record.room import Room, UsageError, init, parse_at, parse_typed_line
+from warroom.record.store import RefusedFile, Store
 
 UTC = timezone.utc
 
@@ -317,8 +317,8 @@ def test_a_changed_warroom_db_is_taken_in_and_can_only_add(room_dir: Path, clock
     import json
     import sqlite3
 
-    from warroom import exchange
-    from warroom.events import new_id
+    from warroom.share import exchange
+    from warroom.record.events import new_id
 
     with Room.open(room_dir / "warroom.toml", clock=clock, author="alice") as room:
         incident = room.incident(room.declare("t", "P1").id)

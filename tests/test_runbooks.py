@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from warroom.room import UsageError
-from warroom.runbooks import (Step, child_env, extract_steps, load_runbooks, matches, output_tail, parse_runbook,
+from warroom.record.room import UsageError
+from warroom.playbook.runbooks import (Step, child_env, extract_steps, load_runbooks, matches, output_tail, parse_runbook,
                               prepare, step_secrets, variables)
 
 DATA = Path(__file__).resolve().parents[1] / "src" / "warroom" / "data"
@@ -468,6 +468,6 @@ def test_the_shell_is_bash_when_there_is_one_else_sh(tmp_path):
 
 
 def test_core_module_imports_no_ui():
-    code = "import sys, warroom.runbooks; print(any(m.split('.')[0] in ('textual', 'httpx') for m in sys.modules))"
+    code = "import sys, warroom.playbook.runbooks; print(any(m.split('.')[0] in ('textual', 'httpx') for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom.sanitize import REDACTED, Redactor, Sanitizer, redact, sanitize, sanitize_lines
+from warroom.text.sanitize import REDACTED, Redactor, Sanitizer, redact, sanitize, sanitize_lines
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -43,7 +43,7 @@ def assert_inert(text: str, multiline: bool = False) -> None:
 
 
 def test_sanitize_imports_neither_textual_nor_httpx():
-    code = ("import sys, warroom.sanitize; "
+    code = ("import sys, warroom.text.sanitize; "
             "bad = [m for m in ('textual', 'httpx', 'rich') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 
 from conftest import run_cli
-from warroom.clock import format_hlc
-from warroom.store import Store, record_path
+from warroom.record.clock import format_hlc
+from warroom.record.store import Store, record_path
 
 BASE_MS = 1_795_536_000_000  # 2026-11-24T15:00:00Z
 

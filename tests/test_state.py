@@ -10,9 +10,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom.clock import FrozenClock, HybridLogicalClock, format_hlc
-from warroom.events import KINDS, STATUSES, Event, format_time, problem
-from warroom.state import State, duration_seconds, fold, update_countdown
+from warroom.record.clock import FrozenClock, HybridLogicalClock, format_hlc
+from warroom.record.events import KINDS, STATUSES, Event, format_time, problem
+from warroom.record.fold import State, duration_seconds, fold, update_countdown
 
 
 class Recorder:
@@ -259,7 +259,7 @@ def bodies(draw, kind: str) -> dict:
         "output": texts, "detected_at": st.one_of(good_times, bad_times), "skipped": st.lists(texts, max_size=2),
         "source": texts, "template": texts, "channel": texts, "note": texts, "entry": texts, "ic": texts,
     }
-    from warroom.events import SCHEMAS
+    from warroom.record.events import SCHEMAS
 
     body = {}
     for key in SCHEMAS.get(kind, {"text": (str, True)}):
@@ -378,7 +378,7 @@ def test_explicit_nulls_read_as_missing_keys():
 
 # --- the incremental fold: fold(a + b) == Fold().apply(a).apply(b) ----------------------------
 
-from warroom.state import SHORT_ID_MIN, Fold, short_ids  # noqa: E402
+from warroom.record.fold import SHORT_ID_MIN, Fold, short_ids  # noqa: E402
 
 POOL_AUTHORS = ("alice", "bob", "carol")
 

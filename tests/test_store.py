@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from warroom import exchange
-from warroom.clock import FrozenClock, HybridLogicalClock, parse_hlc
-from warroom.events import MAX_TEXT, Event, format_time, new_id
-from warroom.store import (RECORD_VERSION, InvalidEvent, RefusedFile, Store, StoreError, check_file,
+from warroom.share import exchange
+from warroom.record.clock import FrozenClock, HybridLogicalClock, parse_hlc
+from warroom.record.events import MAX_TEXT, Event, format_time, new_id
+from warroom.record.store import (RECORD_VERSION, InvalidEvent, RefusedFile, Store, StoreError, check_file,
                            create_record, record_path)
 
 NOW = "2026-11-24T15:00:00Z"
@@ -435,7 +435,7 @@ def test_the_stamp_encoding_cannot_overflow():
 
 WRITER = textwrap.dedent("""
     import sys
-    from warroom.store import Store
+    from warroom.record.store import Store
 
     store = Store(sys.argv[1], author="writer")
     incident = sys.argv[2]

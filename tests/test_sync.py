@@ -20,14 +20,14 @@ import pytest
 
 from conftest import assert_user_error, run_cli
 from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
-from warroom import exchange
-from warroom.clock import OffsetClock
-from warroom.dump import dump_text
-from warroom.events import Event, from_values, new_id
-from warroom.gitrepo import DB_NAME, driver_commands, git_setup, is_git_repo
-from warroom.room import Room
-from warroom.store import Store, record_path
-from warroom.sync import peers, sync
+from warroom.share import exchange
+from warroom.record.clock import OffsetClock
+from warroom.share.dump import dump_text
+from warroom.record.events import Event, from_values, new_id
+from warroom.share.git import DB_NAME, driver_commands, git_setup, is_git_repo
+from warroom.record.room import Room
+from warroom.record.store import Store, record_path
+from warroom.share.sync import peers, sync
 
 # --- helpers -----------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Every bundled template rendered from a real incident, compared with a golden file.
 
 The incident is built by `console_support.story` on a war room made by
-`warroom.room.init`, plus an action item, a finding and an ETA, rendered at the
+`warroom.record.room.init`, plus an action item, a finding and an ETA, rendered at the
 frozen clock (2026-11-24T15:00Z). The expected text lives in tests/golden/<name>.md.
 
 To (re)generate the golden files after an intended template change:
@@ -20,9 +20,9 @@ import pytest
 
 from console_support import open_room, story
 from warroom import config as config_mod
-from warroom import templates
-from warroom.clock import FrozenClock
-from warroom.room import init
+from warroom.playbook import templates
+from warroom.record.clock import FrozenClock
+from warroom.record.room import init
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WARROOM_UPDATE_GOLDEN") == "1"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from warroom import templates
-from warroom.clock import FrozenClock
+from warroom.playbook import templates
+from warroom.record.clock import FrozenClock
 from warroom.paths import DATA_DIR
-from warroom.room import Room
+from warroom.record.room import Room
 
 BUNDLED = sorted(p.stem for p in (DATA_DIR / "templates").glob("*.md"))
 

@@ -78,7 +78,7 @@ def with_flooding_log(room_dir: Path) -> None:
 def other_writer(room_dir: Path) -> subprocess.Popen:
     """A second writer on the same record: a teammate's `warroom log` loop in a shell."""
     code = ("import sys, time\n"
-            "from warroom.room import Room\n"
+            "from warroom.record.room import Room\n"
             "room = Room.open(sys.argv[1] + '/warroom.toml', author='bob')\n"
             "n = 0\n"
             "while True:\n"
@@ -269,8 +269,8 @@ def test_any_interleaving_of_keys_pastes_and_writers(tmp_path_factory, plan):
     random: what the scribe logged is exactly the model's list, in order."""
     import asyncio
 
-    from warroom.clock import FrozenClock
-    from warroom.room import init
+    from warroom.record.clock import FrozenClock
+    from warroom.record.room import init
 
     folder = tmp_path_factory.mktemp("room") / "room"
     init(folder)
@@ -323,7 +323,7 @@ def test_the_real_console_in_tmux_keeps_fast_pairs_apart(tmp_path):
 
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    from warroom.room import init
+    from warroom.record.room import init
 
     folder = tmp_path / "room"
     init(folder)

@@ -14,11 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from test_state import deliveries, event_sequences
-from warroom import exchange
-from warroom.clock import FrozenClock
-from warroom.events import Event, from_row, problem
-from warroom.state import State, fold
-from warroom.store import Store, record_path
+from warroom.share import exchange
+from warroom.record.clock import FrozenClock
+from warroom.record.events import Event, from_row, problem
+from warroom.record.fold import State, fold
+from warroom.record.store import Store, record_path
 
 LATER = FrozenClock("2026-11-25T09:00:00Z")  # after every stamp of the pool: none is "from the future"
 

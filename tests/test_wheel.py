@@ -20,8 +20,8 @@ PROBE = textwrap.dedent('''
     from pathlib import Path
     import warroom
     assert "site" in warroom.__file__ and "/src/" not in warroom.__file__, warroom.__file__
-    from warroom.clock import FrozenClock
-    from warroom.room import Room, init
+    from warroom.record.clock import FrozenClock
+    from warroom.record.room import Room, init
     from warroom.ui.app import make_app
     from warroom.ui.themes import load_themes
     from warroom.config import bundled_profiles

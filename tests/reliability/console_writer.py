@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from warroom.room import Room
+from warroom.record.room import Room
 from warroom.ui.recorder import Recorder
 
 

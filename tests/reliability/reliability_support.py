@@ -1,6 +1,6 @@
 """Shared by the reliability suite: real war rooms, real SQLite files, the real console.
 
-Nothing here mocks warroom: rooms are made by `warroom.room.init`, writers are real
+Nothing here mocks warroom: rooms are made by `warroom.record.room.init`, writers are real
 processes, and `console_shows` opens the file in the real app (make_app + run_test).
 """
 
@@ -20,8 +20,8 @@ PYTHON = sys.executable
 
 def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
     """A war room with one open incident; returns the incident's id."""
-    from warroom.clock import SystemClock
-    from warroom.room import Room, init
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room, init
 
     init(folder)
     with Room.open(folder / "warroom.toml", clock=SystemClock(), author="ic") as room:
@@ -30,7 +30,7 @@ def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
 
 def record(room_dir: Path) -> Path:
     """The record the console and the CLI write (`.warroom/record.db`), not the exchange copy."""
-    from warroom.store import record_path
+    from warroom.record.store import record_path
 
     return record_path(room_dir)
 
@@ -102,9 +102,9 @@ def console_shows(room_dir: Path, ids: Iterable[str], size: tuple[int, int] = (1
     in the record; the console must count all of them and show the newest page of them (a long
     timeline pages in its older rows as you scroll). Returns the count the console shows."""
     from warroom import config as config_mod
-    from warroom.clock import SystemClock
-    from warroom.room import Room
-    from warroom.store import Store
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room
+    from warroom.record.store import Store
     from warroom.ui.app import make_app
     from warroom.ui.panes.timeline import TimelinePane
 

@@ -53,9 +53,9 @@ def cli_loop(room_dir: Path, tag: str, stop: threading.Event, logged: list[str],
 
 async def run_writers(room_dir: Path, seconds: float) -> None:
     from warroom import config as config_mod
-    from warroom.clock import SystemClock
-    from warroom.room import Room
-    from warroom.store import Store
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room
+    from warroom.record.store import Store
     from warroom.ui.app import make_app
 
     stop = threading.Event()

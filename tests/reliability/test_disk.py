@@ -147,9 +147,9 @@ def test_cli_on_a_read_only_filesystem_says_so_and_loses_nothing(small_disk: Pat
 
 def open_console(room_dir: Path):
     from warroom import config as config_mod
-    from warroom.clock import SystemClock
-    from warroom.room import Room
-    from warroom.store import Store
+    from warroom.record.clock import SystemClock
+    from warroom.record.room import Room
+    from warroom.record.store import Store
     from warroom.ui.app import make_app
 
     config = config_mod.load(room_dir / "warroom.toml")
@@ -189,7 +189,7 @@ async def test_console_on_a_full_database_keeps_the_typed_text(tmp_path: Path):
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app)
-            from warroom.store import StoreError
+            from warroom.record.store import StoreError
 
             filled: list[str] = []
             incident = app.incident

@@ -30,10 +30,10 @@ import pytest
 
 from git_support import git as _git, git_identity, origin  # noqa: F401 (fixtures)
 from reliability_support import HERE, PYTHON, integrity, record, warroom
-from warroom import exchange
-from warroom.dump import dump_text
-from warroom.events import Event, new_id
-from warroom.store import Store
+from warroom.share import exchange
+from warroom.share.dump import dump_text
+from warroom.record.events import Event, new_id
+from warroom.record.store import Store
 
 git = partial(_git, timeout=120)  # these tests kill git mid-push: give it room
 
@@ -206,8 +206,8 @@ def test_merge_driver_killed_mid_write_then_sync_completes(tmp_path: Path, origi
 
 IMPORTER = """
 import sys
-from warroom.clock import SystemClock
-from warroom.store import Store
+from warroom.record.clock import SystemClock
+from warroom.record.store import Store
 with Store(sys.argv[1], clock=SystemClock(), author="importer") as store:
     store.import_file(__import__("pathlib").Path(sys.argv[2]), "teammate")
 """
@@ -217,8 +217,8 @@ def test_an_import_killed_while_a_console_holds_the_record(tmp_path: Path):
     """A teammate's copy taken into the record while a console has it open (its -wal beside it).
     SIGKILL the import at random moments: the record is always as it was or holds the whole
     union, never part of it, and its derived rows agree with its events."""
-    from warroom.clock import SystemClock
-    from warroom.store import record_path
+    from warroom.record.clock import SystemClock
+    from warroom.record.store import record_path
 
     path = record_path(tmp_path / "room")
     with Store(path, clock=SystemClock(), author="alice", create_missing=True) as store:

@@ -2,7 +2,7 @@
 
 A fork server, so each writer starts in a millisecond instead of an interpreter start:
 this process imports warroom once and never opens the database itself. For each line
-"spawn" on stdin it forks a child that opens RECORD (.warroom/record.db) with warroom.store.Store and appends
+"spawn" on stdin it forks a child that opens RECORD (.warroom/record.db) with warroom.record.store.Store and appends
 entry.logged events to INCIDENT as fast as it can, writing "id <uuid>" to stdout (one
 os.write per line, so lines never interleave) only after Store.append has returned. This
 process writes "pid <n>" when the child is started and "exit <n> <status>" once it has
@@ -15,8 +15,8 @@ import os
 import sys
 import traceback
 
-from warroom.clock import SystemClock
-from warroom.store import Store
+from warroom.record.clock import SystemClock
+from warroom.record.store import Store
 
 
 def child(db: str, incident: str) -> None:

@@ -42,9 +42,9 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from warroom import __version__
-from warroom.clock import Clock, SystemClock
+from warroom.record.clock import Clock, SystemClock
 from warroom.config import CheckConfig
-from warroom.sanitize import Sanitizer, redact_key_blocks
+from warroom.text.sanitize import Sanitizer, redact_key_blocks
 from warroom.sources import spawn
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",

@@ -4,7 +4,7 @@
   CRLF and CR-only endings all end a line; a line of megabytes is capped (its
   first part kept, the rest counted in a ' …[+N chars]' marker), never fatal.
 - Every line is decoded with replacement, made inert and redacted by
-  `warroom.sanitize`; a private key that comes line by line is redacted whole, from
+  `warroom.text.sanitize`; a private key that comes line by line is redacted whole, from
   its BEGIN line to its END line (each source keeps a `KeyBlocks` state); JSON lines (pino, bunyan, structlog, wrangler tail, generic)
   are summarised on one line; levels and timestamps are recognised.
 - Lines reach `on_lines` in batches (at most one call per `flush_interval`, or
@@ -35,9 +35,9 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
-from warroom.clock import Clock, SystemClock
+from warroom.record.clock import Clock, SystemClock
 from warroom.config import LogConfig
-from warroom.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
+from warroom.text.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
 from warroom.sources import Spawned, spawn
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]

@@ -25,11 +25,11 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable
 
-from warroom import templates
-from warroom.clock import Clock, SystemClock
-from warroom.events import STATUSES, format_time
-from warroom.room import Room, Summary, UsageError
-from warroom.state import Incident
+from warroom.playbook import templates
+from warroom.record.clock import Clock, SystemClock
+from warroom.record.events import STATUSES, format_time
+from warroom.record.room import Room, Summary, UsageError
+from warroom.record.fold import Incident
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
@@ -245,7 +245,7 @@ class WarroomApp(App[int]):
     def start_sync(self) -> None:
         """Background sync when the war room is a clone with a remote (asking git is a
         subprocess: off the UI thread)."""
-        from warroom.livesync import LiveSync
+        from warroom.share.livesync import LiveSync
 
         if not LiveSync.wanted(self.config):
             return
@@ -685,7 +685,7 @@ class WarroomApp(App[int]):
 
     def write_update_file(self, incident: Incident, text: str) -> str:
         """The clipboard fallback: the last update as a file, for terminals without OSC 52."""
-        from warroom.export import write_atomic
+        from warroom.playbook.export import write_atomic
 
         path = self.config.root / "exports" / f"{incident.short_id}-last-update.md"
         try:
@@ -723,8 +723,8 @@ class WarroomApp(App[int]):
     def export_postmortem(self, shown: Incident) -> None:
         """A whole incident folded in a thread of its own, on a connection of its own: a long
         timeline takes a second, and the recorder must stay free for the scribe's lines."""
-        from warroom import export
-        from warroom.store import Store
+        from warroom.playbook import export
+        from warroom.record.store import Store
 
         with Store(self.room.store.path, clock=self.clock, author=self.room.store.author) as store:
             incident = Room(self.config, store, self.clock).full(shown.id)
@@ -903,7 +903,7 @@ class WarroomApp(App[int]):
         # after `b` go to it, never to the console behind it.
         from functools import partial
 
-        from warroom.runbooks import incident_fields, load_runbooks
+        from warroom.playbook.runbooks import incident_fields, load_runbooks
         from warroom.ui.screens.runbook import RunbookScreen
 
         incident = self.incident
@@ -914,7 +914,7 @@ class WarroomApp(App[int]):
             running=self.running_steps, selected=self.runbook_selected))
 
     def on_runbook_screen_run_step(self, event) -> None:
-        from warroom import runbooks
+        from warroom.playbook import runbooks
 
         incident = self.need_incident()
         if incident is None:
@@ -939,7 +939,7 @@ class WarroomApp(App[int]):
                                secrets: tuple[str, ...]) -> None:
         """A step in its own Logs tab; when it ends, the timeline records it by itself."""
         from warroom.config import LogConfig
-        from warroom.runbooks import output_tail
+        from warroom.playbook.runbooks import output_tail
         from warroom.sources.logs import LogSource
 
         pane = self.logs_pane()
@@ -1097,7 +1097,7 @@ class LineFeed:
 
 
 def _ts(at: str) -> float:
-    from warroom.events import parse_time
+    from warroom.record.events import parse_time
 
     return parse_time(at).timestamp()
 

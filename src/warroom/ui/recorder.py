@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from warroom.config import ConfigError
-from warroom.room import Room, Summary, UsageError
-from warroom.state import Entry, Incident
-from warroom.store import InvalidEvent, StoreError
-from warroom.views import Changes, entry_from_row
+from warroom.record.room import Room, Summary, UsageError
+from warroom.record.fold import Entry, Incident
+from warroom.record.store import InvalidEvent, StoreError
+from warroom.record.views import Changes, entry_from_row
 
 Operation = Callable[[Room], Any]
 PAGE = 200  # timeline rows read at a time: a few screens, whatever the incident's length

@@ -8,9 +8,9 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from warroom.clock import Clock
-from warroom.state import update_countdown
-from warroom.templates import human_duration
+from warroom.record.clock import Clock
+from warroom.record.fold import update_countdown
+from warroom.playbook.templates import human_duration
 from warroom.ui.view import ConsoleView, inert, set_phase, show
 
 
@@ -93,7 +93,7 @@ class IncidentHeader(Horizontal):
             return
         incident = view.incident
         now = self.clock.now()
-        from warroom.events import parse_time
+        from warroom.record.events import parse_time
         since = human_duration((now - parse_time(incident.declared_at)).total_seconds())
         show(elapsed, Text(f"{since} since declared"))
         level = view.config.severity.level(incident.severity)

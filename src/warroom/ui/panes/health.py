@@ -9,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from warroom.config import CheckConfig
-from warroom.sanitize import sanitize
+from warroom.text.sanitize import sanitize
 from warroom.ui.view import sparkline
 
 STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim",

@@ -21,7 +21,7 @@ class RosterPane(DataTable):
 
     def show_peers(self, peers, now) -> None:
         """Who else is in the war room: the copies whose refs say they synced lately."""
-        from warroom.templates import human_duration
+        from warroom.playbook.templates import human_duration
 
         recent = [p for p in peers if now.timestamp() - p.at < 3600]
         self.peers = [(p.author, human_duration(max(0.0, now.timestamp() - p.at)) + " ago") for p in recent[:6]]

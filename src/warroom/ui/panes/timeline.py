@@ -22,8 +22,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from warroom.events import parse_time
-from warroom.state import Entry
+from warroom.record.events import parse_time
+from warroom.record.fold import Entry
 from warroom.ui.inputs import ExactInput
 from warroom.ui.view import ConsoleView, inert
 

@@ -9,9 +9,9 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from warroom.events import parse_time
-from warroom.sanitize import sanitize
-from warroom.state import Entry
+from warroom.record.events import parse_time
+from warroom.text.sanitize import sanitize
+from warroom.record.fold import Entry
 
 
 class EntryScreen(ModalScreen[None]):

@@ -30,8 +30,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from warroom.room import UsageError
-from warroom.runbooks import Runbook, Step, matches, prepare, variables
+from warroom.record.room import UsageError
+from warroom.playbook.runbooks import Runbook, Step, matches, prepare, variables
 
 PREVIEW_LINES = 8
 HELP = "/ search   Enter: open, run   s: stop   U: use for this incident   Esc: close"

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from warroom.room import UsageError
-from warroom.sanitize import redact_key_blocks, sanitize
+from warroom.record.room import UsageError
+from warroom.text.sanitize import redact_key_blocks, sanitize
 
 __all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",
            "child_env", "incident_fields", "step_secrets", "output_tail", "matches", "SHELL_LANGUAGES",

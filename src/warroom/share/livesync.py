@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from warroom.clock import Clock, SystemClock
+from warroom.record.clock import Clock, SystemClock
 from warroom.config import Config
 
 SETTLE = 1.0        # a local change syncs once no other came for this long...
@@ -57,7 +57,7 @@ class LiveSync:
     @staticmethod
     def wanted(config: Config, remote: str = "origin") -> bool:
         """True when the war room is a git clone with this remote: there is someone to sync with."""
-        from warroom.gitrepo import git, is_git_repo
+        from warroom.share.git import git, is_git_repo
 
         if not is_git_repo(config.root):
             return False
@@ -110,10 +110,10 @@ class LiveSync:
             next_round = time.monotonic() + self.every
 
     def _round(self) -> None:
-        from warroom.gitrepo import SyncError
-        from warroom.room import Room
-        from warroom.store import Store, StoreError
-        from warroom.sync import peers, sync
+        from warroom.share.git import SyncError
+        from warroom.record.room import Room
+        from warroom.record.store import Store, StoreError
+        from warroom.share.sync import peers, sync
 
         status = self.status
         try:

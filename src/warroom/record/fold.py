@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Iterable
 
-from warroom.events import (MODIFIER_KINDS, SELF_ENTRY_KINDS, STATUSES, Event, format_time, gc_paused,
+from warroom.record.events import (MODIFIER_KINDS, SELF_ENTRY_KINDS, STATUSES, Event, format_time, gc_paused,
                              parse_time, problem)
 
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")

@@ -11,9 +11,9 @@ from datetime import datetime
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.events import parse_time
+from warroom.record.events import parse_time
 from warroom.paths import DATA_DIR
-from warroom.state import Incident, update_countdown
+from warroom.record.fold import Incident, update_countdown
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE_NAMES = (

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 from warroom.config import ConfigError
-from warroom.room import Room, UsageError
-from warroom.store import StoreError
+from warroom.record.room import Room, UsageError
+from warroom.record.store import StoreError
 
 EXIT_USAGE = 2
 
@@ -22,7 +22,7 @@ EXIT_USAGE = 2
 def _clean(text: str) -> str:
     """Record text may come from another machine: inert before it reaches the terminal. Long
     enough for the longest entry the record takes (a pasted stack trace)."""
-    from warroom.sanitize import sanitize
+    from warroom.text.sanitize import sanitize
 
     return sanitize(text, limit=70_000, multiline=True)
 
@@ -58,7 +58,7 @@ _NOTES: list[str] = []
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from warroom.room import init
+    from warroom.record.room import init
 
     folder = Path(args.folder)
     if folder.exists() and not folder.is_dir():
@@ -69,7 +69,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
                          f"choose a folder you can write to") from None
     try:
-        from warroom.sync import git_setup, is_git_repo
+        from warroom.share.sync import git_setup, is_git_repo
 
         if is_git_repo(folder):
             git_setup(folder)
@@ -95,7 +95,7 @@ def cmd_declare(args: argparse.Namespace) -> int:
 
 
 def _iso(at) -> str:
-    from warroom.events import format_time
+    from warroom.record.events import format_time
 
     return format_time(at)
 
@@ -163,7 +163,7 @@ def cmd_role(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from warroom import templates
+    from warroom.playbook import templates
 
     with _room(args) as room:
         incident = room.recent(_incident(room, args).id)
@@ -245,7 +245,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from warroom import export
+    from warroom.playbook import export
 
     with _room(args) as room:
         found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
@@ -293,7 +293,7 @@ def _check_out(given: str, out: Path, example: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from warroom import export
+    from warroom.playbook import export
 
     with _room(args) as room:
         sys.stdout.write(export.report(room.heads(), room.config))
@@ -329,7 +329,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warroom.demo import run_demo
+    from warroom.demo.shop import run_demo
 
     return run_demo(keep=args.keep)
 
@@ -355,8 +355,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from warroom.gitrepo import SyncError
-    from warroom.sync import sync
+    from warroom.share.git import SyncError
+    from warroom.share.sync import sync
 
     with _room(args) as room:
         try:
@@ -370,7 +370,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from warroom.exchange import merge_files
+    from warroom.share.exchange import merge_files
 
     added, refused = merge_files(Path(args.ours), Path(args.theirs))
     if added or refused:
@@ -382,7 +382,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_dump(args: argparse.Namespace) -> int:
-    from warroom.dump import dump
+    from warroom.share.dump import dump
 
     if args.file:
         path = Path(args.file)
@@ -403,7 +403,7 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def cmd_git_setup(args: argparse.Namespace) -> int:
-    from warroom.gitrepo import SyncError, git_setup, is_git_repo
+    from warroom.share.git import SyncError, git_setup, is_git_repo
 
     try:
         with _room(args) as room:

@@ -29,12 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from warroom import exchange
-from warroom.gitrepo import (FETCHED, REF_PREFIX, GitFailed, Repo, SyncError, git_setup, is_git_repo)
-from warroom.store import Quarantined, StoreError
+from warroom.share import exchange
+from warroom.share.git import (FETCHED, REF_PREFIX, GitFailed, Repo, SyncError, git_setup, is_git_repo)
+from warroom.record.store import Quarantined, StoreError
 
 if TYPE_CHECKING:
-    from warroom.room import Room
+    from warroom.record.room import Room
 
 # Files of a war room that `warroom sync` commits on the branch (anything else is the user's).
 ROOM_FILES = (".gitattributes", ".gitignore", "warroom.toml", "runbooks", "templates")

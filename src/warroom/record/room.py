@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from warroom import config as config_mod
-from warroom.clock import Clock, SystemClock
+from warroom.record.clock import Clock, SystemClock
 from warroom.config import Config, ConfigError
-from warroom.events import (ENTRY_TYPES, HEAD_KINDS, INCIDENT_FIELDS, MAX_TEXT, PRIORITIES, STATUSES, TIME_FIELDS,
+from warroom.record.events import (ENTRY_TYPES, HEAD_KINDS, INCIDENT_FIELDS, MAX_TEXT, PRIORITIES, STATUSES, TIME_FIELDS,
                              Event, format_time, parse_time, valid_time)
 from warroom.paths import DATA_DIR, GITIGNORE_LINES
-from warroom.sanitize import inert, redact
-from warroom.state import Entry, Incident, State, fold, short_ids
-from warroom.store import Store, StoreError
+from warroom.text.sanitize import inert, redact
+from warroom.record.fold import Entry, Incident, State, fold, short_ids
+from warroom.record.store import Store, StoreError
 
 
 class UsageError(Exception):
@@ -202,7 +202,7 @@ class Room:
         (pull, checkout, a merge) or a teammate's hand may have changed it. It can only add
         events. An unreadable copy is reported in `notes` (or raised, when `strict`); the
         record stays as it was. Returns what came in, or None."""
-        from warroom import exchange
+        from warroom.share import exchange
 
         path = self.exchange
         if not path.exists():
@@ -230,7 +230,7 @@ class Room:
 
     def reload(self):
         """What other writers (and this one) added since the last look: views.Changes."""
-        from warroom import views
+        from warroom.record import views
 
         loaded = self.store.load_new()
         if loaded.events:
@@ -299,7 +299,7 @@ class Room:
     def head(self, incident_id: str) -> Incident:
         """One incident's head, folded from its head events: status, severity, roles, fields,
         updates, action items. Its `entries` are left empty; `timeline` reads them."""
-        from warroom import views
+        from warroom.record import views
 
         declared = self.store.declared(incident_id)
         if declared is None:
@@ -327,13 +327,13 @@ class Room:
     def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
                  limit: int = 200) -> list[Entry]:
         """The newest `limit` entries older than `before` (at, hlc, id), oldest first."""
-        from warroom.views import entry_from_row
+        from warroom.record.views import entry_from_row
 
         return [entry_from_row(row) for row in self.store.timeline(incident_id, before=before, limit=limit)]
 
     def entry(self, entry_id: str) -> Entry | None:
         """One entry with its whole edit history (the details screen)."""
-        from warroom.state import resolve_entry, self_entry
+        from warroom.record.fold import resolve_entry, self_entry
 
         found = self.store.events("where id = ?", (entry_id,))
         if not found:
@@ -344,7 +344,7 @@ class Room:
         rows = self.store.timeline_rows([entry_id])
         if not rows:
             return None
-        from warroom.views import entry_from_row
+        from warroom.record.views import entry_from_row
 
         entry = entry_from_row(rows[0])
         if event.kind not in ("entry.logged",):
@@ -354,7 +354,7 @@ class Room:
     def recent(self, incident_id: str, limit: int = 200) -> Incident:
         """The head with the newest entries, and the latest actions and findings however old:
         what templates and the composer read."""
-        from warroom.views import entry_from_row
+        from warroom.record.views import entry_from_row
 
         incident = self.head(incident_id)
         rows = {row[0]: row for row in self.store.timeline(incident_id, limit=limit)}
@@ -618,8 +618,8 @@ def init(folder: Path) -> list[Path]:
         if not target.exists():
             shutil.copytree(DATA_DIR / sub, target)
             written.append(target)
-    from warroom import exchange
-    from warroom.store import create_record, record_path
+    from warroom.share import exchange
+    from warroom.record.store import create_record, record_path
 
     exchange.write_rows(folder / "warroom.db", [])
     written.append(folder / "warroom.db")

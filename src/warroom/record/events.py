@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from warroom.sanitize import inert
+from warroom.text.sanitize import inert
 
 UTC = timezone.utc
 

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
 if TYPE_CHECKING:
-    from warroom.clock import Clock
-    from warroom.room import Room
+    from warroom.record.clock import Clock
+    from warroom.record.room import Room
 
 UTC = timezone.utc
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
 DEMO_DIR = PACKAGE_DIR / "data" / "demo"
 TEMPLATES_DIR = PACKAGE_DIR / "data" / "templates"
 
@@ -497,7 +497,7 @@ class _Story:
     """
 
     def __init__(self, config: Any, now: datetime) -> None:
-        from warroom.clock import FrozenClock
+        from warroom.record.clock import FrozenClock
 
         self.config = config
         self.now = now
@@ -512,8 +512,8 @@ class _Story:
         return self
 
     def by(self, author: str) -> "Room":
-        from warroom.room import Room
-        from warroom.store import Store
+        from warroom.record.room import Room
+        from warroom.record.store import Store
 
         room = self.rooms.get(author)
         if room is None:
@@ -545,10 +545,10 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
     day earlier. Nothing is written after `clock.now()`.
     """
     from warroom import config as config_mod
-    from warroom import exchange
+    from warroom.share import exchange
     from warroom.paths import GITIGNORE_LINES
-    from warroom.room import GITATTRIBUTES, UsageError
-    from warroom.store import create_record, record_path
+    from warroom.record.room import GITATTRIBUTES, UsageError
+    from warroom.record.store import create_record, record_path
 
     folder = Path(folder)
     config_path = folder / config_mod.CONFIG_NAME
@@ -574,7 +574,7 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
 
 def _write_resolved_incident(s: _Story) -> None:
     """Yesterday's P3: order confirmation emails delayed, resolved, root cause known."""
-    from warroom.events import format_time
+    from warroom.record.events import format_time
 
     day = -26 * 60  # minutes: a day and two hours before now
     declared = s.at(day).by("erin").declare(
@@ -621,7 +621,7 @@ def _write_resolved_incident(s: _Story) -> None:
 
 def _write_open_incident(s: _Story) -> None:
     """The incident in progress: checkout payments failing, P2 raised to P1, cause identified."""
-    from warroom.events import format_time
+    from warroom.record.events import format_time
 
     declared = s.at(-25).by("alice").declare(
         "Checkout payments failing intermittently", "P2",
@@ -764,10 +764,10 @@ def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = No
 
     `console(room) -> exit code` defaults to warroom.ui.app.run_console (tests pass their own).
     """
-    from warroom.clock import SystemClock
+    from warroom.record.clock import SystemClock
     from warroom.config import ConfigError
-    from warroom.room import Room, UsageError
-    from warroom.store import StoreError
+    from warroom.record.room import Room, UsageError
+    from warroom.record.store import StoreError
 
     folder = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     service = DemoService()

@@ -218,7 +218,7 @@ class Repo:
         email = self.run("config", "user.email", check=False).stdout.strip()
         if name and email:
             return ()
-        from warroom.store import default_author
+        from warroom.record.store import default_author
 
         who = name or default_author()
         return ("-c", f"user.name={who}", "-c",

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from warroom import views
-from warroom.clock import MAX_DRIFT_SECONDS, Clock, HybridLogicalClock, SystemClock, parse_hlc
-from warroom.events import (HEAD_KINDS, MAX_BODY_BYTES, Event, format_time, from_values, gc_paused,
+from warroom.record import views
+from warroom.record.clock import MAX_DRIFT_SECONDS, Clock, HybridLogicalClock, SystemClock, parse_hlc
+from warroom.record.events import (HEAD_KINDS, MAX_BODY_BYTES, Event, format_time, from_values, gc_paused,
                              new_id, problem)
 
 APP_ID = "warroom"                 # an exchange copy (the committed warroom.db)

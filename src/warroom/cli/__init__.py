@@ -1,0 +1,1 @@
+"""The `warroom` command: thin subcommands over the core."""

@@ -1,0 +1,3 @@
+from warroom.demo.shop import main
+
+raise SystemExit(main())

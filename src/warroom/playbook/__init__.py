@@ -1,0 +1,1 @@
+"""The playbook: runbooks, communication templates and the post-mortem export."""

@@ -1,0 +1,1 @@
+"""Text rules: untrusted bytes made inert, durations, markdown escaping."""
