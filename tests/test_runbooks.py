@@ -13,7 +13,7 @@ from warroom.record.room import UsageError
 from warroom.playbook.runbooks import (Step, child_env, extract_steps, load_runbooks, matches, output_tail, parse_runbook,
                               prepare, step_secrets, variables)
 
-DATA = Path(__file__).resolve().parents[1] / "src" / "warroom" / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 
 
 def md(text: str) -> str:

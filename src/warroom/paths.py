@@ -6,8 +6,17 @@ import os
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-DATA_DIR = PACKAGE_DIR / "data"
-THEMES_DIR = PACKAGE_DIR / "themes"
+
+
+def _bundled(name: str) -> Path:
+    """A bundled folder: inside the package in an installed wheel, at the top of the
+    repository in a source checkout (pyproject.toml packages one as the other)."""
+    packaged = PACKAGE_DIR / name
+    return packaged if packaged.is_dir() else PACKAGE_DIR.parents[1] / name
+
+
+DATA_DIR = _bundled("data")
+THEMES_DIR = _bundled("themes")
 # What a war room's .gitignore holds: the record's own folder, SQLite's sidecars, temp files
 # of an interrupted write, exports. One list: `warroom init` and `warroom git-setup` write it.
 GITIGNORE_LINES = (".warroom/", "*.db-wal", "*.db-shm", "*.db.creating", "*.warroom-tmp*", "exports/")

@@ -33,14 +33,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
 
+from warroom.paths import DATA_DIR  # stdlib only: the log streams still start at once
+
 if TYPE_CHECKING:
     from warroom.record.clock import Clock
     from warroom.record.room import Room
 
 UTC = timezone.utc
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
-DEMO_DIR = PACKAGE_DIR / "data" / "demo"
-TEMPLATES_DIR = PACKAGE_DIR / "data" / "templates"
+DEMO_DIR = DATA_DIR / "demo"
+TEMPLATES_DIR = DATA_DIR / "templates"
 
 # --- the fake shop's behaviour: pure functions of the seconds since it started ------------
 #
