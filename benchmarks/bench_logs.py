@@ -29,8 +29,8 @@ sys.path.insert(0, str(HERE.parent / "src"))
 from common import Figure  # noqa: E402
 
 from warroom.config import LogConfig  # noqa: E402
-from warroom.sources import spawn  # noqa: E402
-from warroom.sources.logs import LogSource  # noqa: E402
+from warroom.sources.process import spawn  # noqa: E402
+from warroom.sources.supervisor import LogSource  # noqa: E402
 
 LINES = 500_000
 RUNS = 3

@@ -18,7 +18,7 @@ from textual.widgets import DataTable, Input, Label, OptionList, Static, TextAre
 
 from console_support import app_room, events, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.ui.app import make_app
-from warroom.ui.keygate import settled
+from warroom.ui.controllers.keygate import settled
 from warroom.ui.screens.checklist import ChecklistScreen
 from warroom.ui.screens.composer import ComposerScreen
 from warroom.ui.screens.declare import DeclareScreen

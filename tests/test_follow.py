@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from warroom.config import LogConfig
-from warroom.sources.logs import MAX_LINE_BYTES, LogSource, _FileFollower
+from warroom.sources.supervisor import MAX_LINE_BYTES, LogSource, _FileFollower
 
 
 class Collector:

@@ -505,7 +505,7 @@ def test_format_table_escapes_hostile_names():
 def test_health_does_not_import_textual():
     import subprocess
 
-    code = "import sys, warroom.sources.health, warroom.sources.logs; sys.exit('textual' in sys.modules)"
+    code = "import sys, warroom.sources.health, warroom.sources.supervisor; sys.exit('textual' in sys.modules)"
     assert subprocess.run([PY, "-c", code], timeout=60).returncode == 0
 
 

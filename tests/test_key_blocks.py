@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from warroom.config import CheckConfig, LogConfig
 from warroom.text.sanitize import REDACTED, KeyBlocks, redact_key_blocks
 from warroom.sources.health import HealthMonitor
-from warroom.sources.logs import LogSource, _Parser
+from warroom.sources.supervisor import LogSource, _Parser
 from warroom.playbook.runbooks import output_tail
 
 PY = sys.executable

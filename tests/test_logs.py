@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from warroom.record.clock import FrozenClock
 from warroom.config import LogConfig
 from warroom.text.sanitize import REDACTED
-from warroom.sources.logs import ErrorRate, LogLine, LogSource, _Splitter, parse_line
+from warroom.sources.supervisor import ErrorRate, LogLine, LogSource, _Splitter, parse_line
 
 SCRIPTS = Path(__file__).parent / "scripts"
 PY = sys.executable
@@ -183,7 +183,7 @@ def test_plain_timestamps():
     "plain INFO line", "  indented ERROR", '{"msg":"x","level":"warn"}',
 ])
 def test_block_fast_path_matches_the_full_parse(text):
-    from warroom.sources.logs import _Parser
+    from warroom.sources.supervisor import _Parser
 
     fast = _Parser(()).parse_block(text, "s", clean=True)[0]
     full = parse_line(text.encode(), "s", fast.seq)
@@ -244,7 +244,7 @@ def _stamped_block(draw):
 @given(lines=st.one_of(_block_lines(_mixed_line), _uniform_block(), _stamped_block()),
        limit=st.sampled_from([4000, 60]))
 def test_block_parse_equals_the_line_by_line_parse(lines, limit):
-    from warroom.sources.logs import _Parser
+    from warroom.sources.supervisor import _Parser
 
     parser = _Parser(("s3cr3t-value",), limit=limit)
     text = "\n".join(lines)
@@ -669,7 +669,7 @@ def test_follow_file_start_shows_the_tail_only(tmp_path):
 def test_logs_import_neither_textual_nor_httpx():
     import subprocess
 
-    code = ("import sys, warroom.sources.logs; "
+    code = ("import sys, warroom.sources.supervisor; "
             "sys.exit(any(m in sys.modules for m in ('textual', 'httpx')))")
     assert subprocess.run([PY, "-c", code], timeout=60).returncode == 0
 

@@ -36,7 +36,7 @@ import pytest
 
 from console_support import events
 from warroom import config as config_mod
-from warroom import sources
+from warroom.sources import process as sources
 
 WARROOM = Path(sys.executable).with_name("warroom")
 MARK = "WARROOM_TEST_MARK"

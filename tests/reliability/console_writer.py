@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from warroom.record.room import Room
-from warroom.ui.recorder import Recorder
+from warroom.ui.controllers.recorder import Recorder
 
 
 def main() -> int:

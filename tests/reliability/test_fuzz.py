@@ -38,7 +38,7 @@ from warroom.config import ConfigError
 from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
 from warroom.paths import DATA_DIR
 from warroom.text.sanitize import sanitize
-from warroom.sources.logs import parse_line
+from warroom.sources.supervisor import parse_line
 from warroom.record.fold import fold, update_countdown
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,

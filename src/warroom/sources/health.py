@@ -45,7 +45,7 @@ from warroom import __version__
 from warroom.record.clock import Clock, SystemClock
 from warroom.config import CheckConfig
 from warroom.text.sanitize import Sanitizer, redact_key_blocks
-from warroom.sources import spawn
+from warroom.sources.process import spawn
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
            "parse_prometheus", "find_sample", "parse_sample_spec"]

@@ -34,8 +34,8 @@ from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
 from warroom.ui.deferred import Deferred
-from warroom.ui.keygate import KeyGate
-from warroom.ui.recorder import Delta, Job, Recorder
+from warroom.ui.controllers.keygate import KeyGate
+from warroom.ui.controllers.recorder import Delta, Job, Recorder
 # Modal screens are imported where they open: none is on screen at start, and importing
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
 from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
@@ -213,7 +213,7 @@ class WarroomApp(App[int]):
         # Paint first; watchers and sources (httpx, subprocesses) start right after.
         self.call_after_refresh(self.start_background)
         self.query_one("#timeline-table", DataTable).focus()
-        from warroom.ui.terminal import TerminalGuard, real_terminal
+        from warroom.ui.controllers.terminal import TerminalGuard, real_terminal
 
         if real_terminal(self):  # SIGHUP, SIGTERM or a hung-up terminal: a clean exit
             self.terminal_guard = TerminalGuard(self).install()
@@ -870,7 +870,7 @@ class WarroomApp(App[int]):
         never takes the UI's loop; lines reach the pane in coalesced batches."""
         from textual.worker import get_current_worker
 
-        from warroom.sources.logs import LogSource
+        from warroom.sources.supervisor import LogSource
 
         worker = get_current_worker()
 
@@ -940,7 +940,7 @@ class WarroomApp(App[int]):
         """A step in its own Logs tab; when it ends, the timeline records it by itself."""
         from warroom.config import LogConfig
         from warroom.playbook.runbooks import output_tail
-        from warroom.sources.logs import LogSource
+        from warroom.sources.supervisor import LogSource
 
         pane = self.logs_pane()
         name = f"{pane.STEP_PREFIX}{runbook.name} #{step.index}"
@@ -1108,7 +1108,7 @@ def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = Tr
 
 
 def run_console(room: Room, *, offline: bool = False) -> int:
-    from warroom import sources
+    from warroom.sources import process as sources
 
     app = make_app(room, sync=not offline)
     try:

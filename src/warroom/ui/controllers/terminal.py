@@ -36,7 +36,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
-from warroom import sources
+from warroom.sources import process as sources
 
 if TYPE_CHECKING:
     from warroom.ui.app import WarroomApp

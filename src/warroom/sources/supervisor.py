@@ -38,7 +38,7 @@ from typing import Any, Callable, Iterable, NamedTuple
 from warroom.record.clock import Clock, SystemClock
 from warroom.config import LogConfig
 from warroom.text.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
-from warroom.sources import Spawned, spawn
+from warroom.sources.process import Spawned, spawn
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
 
