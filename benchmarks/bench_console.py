@@ -394,8 +394,8 @@ async def _raw_read(argv: tuple[str, ...], n: int) -> float:
 
 def _flood_room(folder: Path, n: int):
     from warroom import config as config_mod
-    from warroom.record.clock import SystemClock
     from warroom.config import LogConfig
+    from warroom.record.clock import SystemClock
     from warroom.record.room import Room
     from warroom.record.store import Store
 

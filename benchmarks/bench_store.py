@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Figure, percentile  # noqa: E402
 
 from warroom import config as config_mod  # noqa: E402
+from warroom.paths import DATA_DIR  # noqa: E402
 from warroom.playbook import export  # noqa: E402
 from warroom.record.clock import FrozenClock, format_hlc, to_ms  # noqa: E402
 from warroom.record.events import Event, format_time, new_id  # noqa: E402
-from warroom.paths import DATA_DIR  # noqa: E402
 from warroom.record.fold import fold  # noqa: E402
 from warroom.record.store import Store, create  # noqa: E402
 

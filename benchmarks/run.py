@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
-import platform
 import os
+import platform
 import sys
 import time
 from pathlib import Path

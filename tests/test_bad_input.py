@@ -15,7 +15,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_user_error, run_cli
 
 TOO_LONG = "99999999999999d"
@@ -290,6 +289,7 @@ def anyio_backend() -> str:
 async def test_the_longest_durations_allowed_work_in_the_console(declared: Path, clock):
     """Where the issue's escalation crashed the console: its countdown shows the far escalation."""
     from console_support import console_ready, open_room
+
     from warroom.ui.app import make_app
     from warroom.ui.panes.countdown import CountdownPane
 

@@ -10,12 +10,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import assert_user_error, run_cli
 from markdown_it import MarkdownIt
 
-from conftest import assert_user_error, run_cli
-from warroom.share import exchange
 from warroom.record.events import Event, format_time
 from warroom.record.store import SCHEMA_VERSION, Store, record_path
+from warroom.share import exchange
 
 SHORT = re.compile(r"INC-[0-9a-f]{4,}")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from console_support import app_room, wait_until  # noqa: F401 (app_room: a fixture)
 from textual.widgets import OptionList, SelectionList, Static
 
-from console_support import app_room, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.record.events import STATUSES
 from warroom.record.store import Store
 from warroom.ui.app import make_app

@@ -12,11 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import assert_user_error, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from conftest import assert_user_error, run_cli
-from warroom.config import ConfigError, load
+from warroom.config import load
+from warroom.errors import ConfigError
 
 # Each key that takes ${}: a document using ${V} there, and a mistake later in the same item.
 ENV_KEYS = {

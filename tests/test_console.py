@@ -8,14 +8,20 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_support import (  # noqa: F401 (app_room: a fixture)
+    app_room,
+    events,
+    every_pane_has_room,
+    open_room,
+    story,
+    wait_until,
+)
 from textual.widgets import DataTable, Input
 
-from console_support import app_room, events, every_pane_has_room, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.record.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
-
 
 pytestmark = pytest.mark.anyio
 

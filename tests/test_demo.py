@@ -24,11 +24,12 @@ import pytest
 
 from warroom import config as config_mod
 from warroom.demo import shop as demo
-from warroom.record.clock import FrozenClock
 from warroom.demo.shop import DemoService, build_demo, run_demo
+from warroom.errors import UsageError
+from warroom.record.clock import FrozenClock
 from warroom.record.events import ENTRY_TYPES, parse_time
-from warroom.record.room import Room, UsageError
 from warroom.record.fold import update_countdown
+from warroom.record.room import Room
 
 NOW = datetime(2026, 11, 24, 14, 30, tzinfo=timezone.utc)
 PY_BIN = str(Path(sys.executable).parent)

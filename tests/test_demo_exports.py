@@ -11,10 +11,10 @@ import asyncio
 import os
 
 import pytest
-
 from console_support import wait_until
-from warroom.playbook import export
+
 from warroom.demo.shop import DEMO_EXPORTS, demo_exports_dir, run_demo
+from warroom.playbook import export
 from warroom.record.room import Room
 from warroom.ui.app import make_app
 

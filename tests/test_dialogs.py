@@ -11,12 +11,12 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from console_support import app_room, events, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
 from rich.text import Text
 from textual import events as textual_events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.widgets import DataTable, Input, Label, OptionList, Static, TextArea
 
-from console_support import app_room, events, open_room, story, wait_until  # noqa: F401 (app_room: a fixture)
 from warroom.ui.app import make_app
 from warroom.ui.controllers.keygate import settled
 from warroom.ui.screens.checklist import ChecklistScreen

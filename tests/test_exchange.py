@@ -17,15 +17,16 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_user_error, run_cli
-from warroom.share import exchange
+
+from warroom.errors import RefusedFile, StoreError
 from warroom.record.clock import FrozenClock
-from warroom.share.dump import dump, dump_text
 from warroom.record.events import MAX_BODY_BYTES, Event, from_values, new_id
-from warroom.share.exchange import merge_files
 from warroom.record.fold import fold
-from warroom.record.store import RefusedFile, Store, StoreError, record_path
+from warroom.record.store import Store, record_path
+from warroom.share import exchange
+from warroom.share.dump import dump, dump_text
+from warroom.share.exchange import merge_files
 
 
 def wr(cwd: Path, *args: str, user: str = "alice"):

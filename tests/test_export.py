@@ -13,16 +13,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
+from test_state import random_events
 
 from warroom import config as config_mod
+from warroom.paths import DATA_DIR
 from warroom.playbook import export
 from warroom.record.clock import FrozenClock
 from warroom.record.events import Event
-from warroom.paths import DATA_DIR
-from warroom.record.room import Room
 from warroom.record.fold import fold
-
-from test_state import random_events
+from warroom.record.room import Room
 
 MD = MarkdownIt("commonmark").enable("table")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

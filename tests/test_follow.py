@@ -192,8 +192,9 @@ def test_the_console_shows_the_last_lines_of_a_followed_file(room_dir, clock, tm
     """The console starts its tails before the logs pane is there: the lines wait for it and
     all arrive, the last one last, and only `buffer` of them."""
     import anyio
+    from console_support import console_ready, open_room, story
+    from console_support import wait_until as pilot_wait
 
-    from console_support import console_ready, open_room, story, wait_until as pilot_wait
     from warroom.ui.app import make_app
     from warroom.ui.panes.logs import LogsPane
 

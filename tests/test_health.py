@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from warroom.record.clock import FrozenClock
 from warroom.config import CheckConfig
+from warroom.record.clock import FrozenClock
+from warroom.sources.health import (
+    CheckResult,
+    HealthMonitor,
+    check_all,
+    find_sample,
+    format_table,
+    parse_prometheus,
+    parse_sample_spec,
+)
 from warroom.text.sanitize import REDACTED
-from warroom.sources.health import (CheckResult, HealthMonitor, check_all, find_sample, format_table,
-                                    parse_prometheus, parse_sample_spec)
 
 try:
     from servers import serve

@@ -4,9 +4,9 @@ reasons on screen, and flips written to the timeline by themselves, once per fli
 from __future__ import annotations
 
 import pytest
-
 from console_support import console_ready, open_room, story, wait_until
 from servers import serve
+
 from warroom.ui.app import make_app
 from warroom.ui.panes.health import HealthPane
 

@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
 from test_sync import clean_tree, clone, events_of, first, texts, wr  # noqa: F401 (first: a fixture)
-from warroom.share import exchange
+
 from warroom.record.clock import parse_hlc
 from warroom.record.events import Event, new_id
-from warroom.share.git import DB_NAME
 from warroom.record.store import Store, create_record, record_path
+from warroom.share import exchange
+from warroom.share.git import DB_NAME
 
 ROOT_CAUSE = "Root cause: the pool of 10 could not absorb the retry storm"
 CLEAN_COPY = {("table", "meta"), ("table", "events"), ("index", "sqlite_autoindex_meta_1"),

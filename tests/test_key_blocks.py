@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from warroom.config import CheckConfig, LogConfig
-from warroom.text.sanitize import REDACTED, KeyBlocks, redact_key_blocks
+from warroom.playbook.runbooks import output_tail
 from warroom.sources.health import HealthMonitor
 from warroom.sources.supervisor import LogSource, _Parser
-from warroom.playbook.runbooks import output_tail
+from warroom.text.sanitize import REDACTED, KeyBlocks, redact_key_blocks
 
 PY = sys.executable
 
@@ -294,6 +294,7 @@ sys.stdout.flush()
 @pytest.mark.anyio
 async def test_the_logs_pane_and_a_runbook_steps_record_hold_no_key_line(room_dir, clock, tmp_path):
     from console_support import console_ready, events, open_room, story, wait_until
+
     from warroom.playbook.runbooks import load_runbooks
     from warroom.ui.app import make_app
     from warroom.ui.panes.logs import LogsPane

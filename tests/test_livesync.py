@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from console_support import wait_until
+
 from warroom.record.room import Room
 from warroom.ui.app import make_app
 

@@ -15,10 +15,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warroom.record.clock import FrozenClock
 from warroom.config import LogConfig
+from warroom.record.clock import FrozenClock
+from warroom.sources.supervisor import (
+    ErrorRate,
+    LogLine,
+    LogSource,
+    _Splitter,
+    parse_line,
+)
 from warroom.text.sanitize import REDACTED
-from warroom.sources.supervisor import ErrorRate, LogLine, LogSource, _Splitter, parse_line
 
 SCRIPTS = Path(__file__).parent / "scripts"
 PY = sys.executable

@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_support import console_ready, open_room, story, wait_until
 
-from console_support import open_room, story, wait_until, console_ready
 from warroom.record.store import Store
 from warroom.ui.app import make_app
 from warroom.ui.panes.logs import LogsPane

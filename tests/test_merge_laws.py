@@ -19,13 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from warroom.share import exchange
 from warroom.record.clock import FrozenClock, OffsetClock
-from warroom.share.dump import dump_text
 from warroom.record.events import STATUSES, Event, from_row, from_values
-from warroom.share.exchange import merge_files
 from warroom.record.fold import State, fold
 from warroom.record.store import Store, record_path
+from warroom.share import exchange
+from warroom.share.dump import dump_text
+from warroom.share.exchange import merge_files
 
 AUTHORS = ("alice", "bob", "carol")
 SETTINGS = settings(max_examples=25, deadline=None,

@@ -12,11 +12,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from console_support import console_ready, open_room, story, wait_until
 from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
 from servers import serve
+
 from warroom.config import load
 
 pytestmark = pytest.mark.anyio

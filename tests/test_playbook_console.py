@@ -7,9 +7,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from console_support import (
+    console_ready,
+    events,
+    every_pane_has_room,
+    open_room,
+    story,
+    wait_until,
+)
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
-from console_support import console_ready, events, every_pane_has_room, open_room, story, wait_until
 from warroom.playbook.runbooks import load_runbooks
 from warroom.ui.app import make_app
 from warroom.ui.panes.actions import ActionsPane

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from warroom.errors import RefusedFile, UsageError
 from warroom.record.clock import FrozenClock
-from warroom.record.room import Room, UsageError, init, parse_at, parse_typed_line
-from warroom.record.store import RefusedFile, Store
+from warroom.record.room import Room, init, parse_at, parse_typed_line
+from warroom.record.store import Store
 
 UTC = timezone.utc
 
@@ -317,8 +318,8 @@ def test_a_changed_warroom_db_is_taken_in_and_can_only_add(room_dir: Path, clock
     import json
     import sqlite3
 
-    from warroom.share import exchange
     from warroom.record.events import new_id
+    from warroom.share import exchange
 
     with Room.open(room_dir / "warroom.toml", clock=clock, author="alice") as room:
         incident = room.incident(room.declare("t", "P1").id)

@@ -9,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from warroom.record.room import UsageError
-from warroom.playbook.runbooks import (Step, child_env, extract_steps, load_runbooks, matches, output_tail, parse_runbook,
-                              prepare, step_secrets, variables)
+from warroom.errors import UsageError
+from warroom.playbook.runbooks import (
+    Step,
+    child_env,
+    extract_steps,
+    load_runbooks,
+    matches,
+    output_tail,
+    parse_runbook,
+    prepare,
+    step_secrets,
+    variables,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -12,7 +12,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom.text.sanitize import REDACTED, Redactor, Sanitizer, redact, sanitize, sanitize_lines
+from warroom.text.sanitize import (
+    REDACTED,
+    Redactor,
+    Sanitizer,
+    redact,
+    sanitize,
+    sanitize_lines,
+)
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 from conftest import run_cli
+
 from warroom.record.clock import format_hlc
 from warroom.record.store import Store, record_path
 

@@ -4,9 +4,9 @@ and an overdue countdown. The clock is frozen and ids are seeded, so they are st
 from __future__ import annotations
 
 import pytest
+from console_support import open_room, story
 from textual.widgets import Input
 
-from console_support import open_room, story
 from warroom.ui.app import make_app
 
 THEMES = ("warroom-dark", "warroom-light", "warroom-high-contrast")

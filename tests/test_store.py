@@ -17,11 +17,17 @@ from pathlib import Path
 
 import pytest
 
-from warroom.share import exchange
+from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record.clock import FrozenClock, HybridLogicalClock, parse_hlc
 from warroom.record.events import MAX_TEXT, Event, format_time, new_id
-from warroom.record.store import (RECORD_VERSION, InvalidEvent, RefusedFile, Store, StoreError, check_file,
-                           create_record, record_path)
+from warroom.record.store import (
+    RECORD_VERSION,
+    Store,
+    check_file,
+    create_record,
+    record_path,
+)
+from warroom.share import exchange
 
 NOW = "2026-11-24T15:00:00Z"
 

@@ -17,16 +17,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_user_error, run_cli
 from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
-from warroom.share import exchange
+
 from warroom.record.clock import OffsetClock
-from warroom.share.dump import dump_text
 from warroom.record.events import Event, from_values, new_id
-from warroom.share.git import DB_NAME, driver_commands, git_setup, is_git_repo
 from warroom.record.room import Room
 from warroom.record.store import Store, record_path
+from warroom.share import exchange
+from warroom.share.dump import dump_text
+from warroom.share.git import DB_NAME, driver_commands, git_setup, is_git_repo
 from warroom.share.sync import peers, sync
 
 # --- helpers -----------------------------------------------------------------------------

@@ -17,8 +17,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from console_support import open_room, story
+
 from warroom import config as config_mod
 from warroom.playbook import templates
 from warroom.record.clock import FrozenClock

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from warroom.paths import DATA_DIR
 from warroom.playbook import templates
 from warroom.record.clock import FrozenClock
-from warroom.paths import DATA_DIR
 from warroom.record.room import Room
 
 BUNDLED = sorted(p.stem for p in (DATA_DIR / "templates").glob("*.md"))

@@ -33,8 +33,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from console_support import events
+
 from warroom import config as config_mod
 from warroom.sources import process as sources
 
@@ -335,6 +335,7 @@ async def test_a_runbook_step_ended_on_the_way_out_is_recorded_as_stopped(room_d
     its steps stopped (begin_closing), then every group goes (end_all). The step's
     grandchildren go with it, and the timeline says the step was stopped."""
     from console_support import console_ready, open_room, story, wait_until
+
     from warroom.playbook.runbooks import load_runbooks
     from warroom.ui.app import make_app
     from warroom.ui.screens.runbook import RunbookScreen

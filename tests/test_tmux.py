@@ -17,7 +17,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from console_support import events
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")

@@ -13,13 +13,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from console_support import (
+    app_room,  # noqa: F401 (a fixture)
+    open_room,
+    story,
+    wait_until,
+)
+from console_support import events as record_events
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual import events
 
-from console_support import app_room  # noqa: F401 (a fixture)
-from console_support import events as record_events
-from console_support import open_room, story, wait_until
 from warroom.ui.app import make_app
 from warroom.ui.panes.timeline import EntryInput
 

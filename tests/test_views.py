@@ -12,13 +12,13 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from test_state import deliveries, event_sequences
-from warroom.share import exchange
+
 from warroom.record.clock import FrozenClock
 from warroom.record.events import Event, from_row, problem
 from warroom.record.fold import State, fold
 from warroom.record.store import Store, record_path
+from warroom.share import exchange
 
 LATER = FrozenClock("2026-11-25T09:00:00Z")  # after every stamp of the pool: none is "from the future"
 

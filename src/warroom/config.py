@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from warroom.errors import CONTROL, ConfigError
 from warroom.paths import DATA_DIR
 
 CONFIG_NAME = "warroom.toml"
@@ -38,23 +39,6 @@ DEFAULT_CHECKLIST = (
 CHECK_KINDS = ("http", "metrics", "statuspage", "command")
 
 
-MESSAGE_LIMIT = 400  # characters of an error message: one readable line, even quoting a huge value
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: str) -> str:
-    """Inert and short: control characters (a newline, an escape) shown as \\xNN, long text cut."""
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-    return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT - 1] + "…"
-
-
-class ConfigError(Exception):
-    """A user's configuration mistake: printed as one line, exit status 2."""
-
-    def __init__(self, file: Path | str, key: str, message: str) -> None:
-        self.file, self.key, self.message = str(file), _one_line(key), _one_line(message)
-        where = f"{self.file}: {self.key}: " if key else f"{self.file}: "
-        super().__init__(where + self.message)
 
 
 def _show(value: Any) -> str:
@@ -328,7 +312,7 @@ class _Reader:
         text = self.string(key, value, env=False, limit=limit)
         if not text.strip():
             raise self.fail(key, "must not be empty")
-        if _CONTROL.search(text):
+        if CONTROL.search(text):
             raise self.fail(key, "must be one line without control characters")
         return text
 
@@ -337,7 +321,7 @@ class _Reader:
         text = self.string(key, value, env=False)
         if not text.strip():
             raise self.fail(key, "must not be empty")
-        if _CONTROL.search(text):
+        if CONTROL.search(text):
             raise self.fail(key, "must not contain control characters")
         return self.interpolate(key, text) if env else text
 
@@ -501,7 +485,7 @@ def _check(reader: _Reader, index: int, raw: Any) -> CheckConfig:
             if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}", name):
                 raise reader.fail(f"{k}.headers", f"{_show(name)} is not a header name")
         for name, value in headers.items():
-            if isinstance(value, str) and _CONTROL.sub("", value.replace("\t", " ")) != value.replace("\t", " "):
+            if isinstance(value, str) and CONTROL.sub("", value.replace("\t", " ")) != value.replace("\t", " "):
                 raise reader.fail(f"{k}.headers.{name}", "must be one line without control characters")
         values["headers"] = tuple((name, reader.string(f"{k}.headers.{name}", value))
                                   for name, value in headers.items())

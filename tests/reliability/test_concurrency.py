@@ -26,10 +26,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from reliability_support import (
+    HERE,
+    PYTHON,
+    entry_texts,
+    env,
+    integrity,
+    make_room,
+    record,
+    settle,
+    wait_for,
+    warroom,
+)
 from textual import events
 from textual.widgets import Input
-
-from reliability_support import HERE, PYTHON, entry_texts, env, integrity, make_room, record, settle, wait_for, warroom
 
 pytestmark = pytest.mark.anyio
 

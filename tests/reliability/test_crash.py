@@ -18,8 +18,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from reliability_support import HERE, PYTHON, console_shows, env, event_ids, integrity, make_room, record
+from reliability_support import (
+    HERE,
+    PYTHON,
+    console_shows,
+    env,
+    event_ids,
+    integrity,
+    make_room,
+    record,
+)
 
 
 def kill_writers(room_dir: Path, incident: str, kills: int, low: float, high: float, seed: int) -> tuple[set[str], int]:

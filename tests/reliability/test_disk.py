@@ -24,9 +24,15 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from reliability_support import (
+    entry_texts,
+    integrity,
+    record,
+    settle,
+    wait_for,
+    warroom,
+)
 from textual.widgets import Input
-
-from reliability_support import entry_texts, integrity, record, settle, wait_for, warroom
 
 pytestmark = pytest.mark.anyio
 
@@ -189,7 +195,7 @@ async def test_console_on_a_full_database_keeps_the_typed_text(tmp_path: Path):
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await settle(app)
-            from warroom.record.store import StoreError
+            from warroom.errors import StoreError
 
             filled: list[str] = []
             incident = app.incident

@@ -33,13 +33,13 @@ from rich.console import Console
 from rich.text import Text
 
 from warroom import config as config_mod
-from warroom.playbook import export
-from warroom.config import ConfigError
-from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
+from warroom.errors import ConfigError
 from warroom.paths import DATA_DIR
-from warroom.text.sanitize import sanitize
-from warroom.sources.supervisor import parse_line
+from warroom.playbook import export
+from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
 from warroom.record.fold import fold, update_countdown
+from warroom.sources.supervisor import parse_line
+from warroom.text.sanitize import sanitize
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                          HealthCheck.function_scoped_fixture])

@@ -27,13 +27,14 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-
-from git_support import git as _git, git_identity, origin  # noqa: F401 (fixtures)
+from git_support import git as _git  # noqa: F401 (fixtures)
+from git_support import git_identity, origin
 from reliability_support import HERE, PYTHON, integrity, record, warroom
-from warroom.share import exchange
-from warroom.share.dump import dump_text
+
 from warroom.record.events import Event, new_id
 from warroom.record.store import Store
+from warroom.share import exchange
+from warroom.share.dump import dump_text
 
 git = partial(_git, timeout=120)  # these tests kill git mid-push: give it room
 

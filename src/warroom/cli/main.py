@@ -12,11 +12,8 @@ import os
 import sys
 from pathlib import Path
 
-from warroom.config import ConfigError
-from warroom.record.room import Room, UsageError
-from warroom.record.store import StoreError
-
-EXIT_USAGE = 2
+from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UsageError, WarroomError
+from warroom.record.room import Room
 
 
 def _clean(text: str) -> str:
@@ -355,7 +352,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    from warroom.share.git import SyncError
+    from warroom.errors import SyncError
     from warroom.share.sync import sync
 
     with _room(args) as room:
@@ -403,7 +400,8 @@ def cmd_dump(args: argparse.Namespace) -> int:
 
 
 def cmd_git_setup(args: argparse.Namespace) -> int:
-    from warroom.share.git import SyncError, git_setup, is_git_repo
+    from warroom.errors import SyncError
+    from warroom.share.git import git_setup, is_git_repo
 
     try:
         with _room(args) as room:
@@ -546,14 +544,11 @@ def main(argv: list[str] | None = None) -> int:
         for note in _NOTES:
             print(note, file=sys.stderr)
         return code
-    except (UsageError, ConfigError) as exc:
+    except WarroomError as exc:  # the user's mistake (2) or what could not be done (1): errors.py
         print(f"warroom: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except StoreError as exc:
-        print(f"warroom: {exc}", file=sys.stderr)
-        return exc.exit_code  # 2 for a file that is refused, 1 for a failed write
+        return exc.exit_code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
@@ -562,4 +557,4 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"warroom: internal error: {exc!r}. Nothing was half-written (every entry is one "
               f"transaction). Run with WARROOM_DEBUG=1 for the traceback and report it.", file=sys.stderr)
-        return 70
+        return EXIT_INTERNAL

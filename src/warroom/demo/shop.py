@@ -546,10 +546,11 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
     day earlier. Nothing is written after `clock.now()`.
     """
     from warroom import config as config_mod
-    from warroom.share import exchange
+    from warroom.errors import UsageError
     from warroom.paths import GITIGNORE_LINES
-    from warroom.record.room import GITATTRIBUTES, UsageError
+    from warroom.record.room import GITATTRIBUTES
     from warroom.record.store import create_record, record_path
+    from warroom.share import exchange
 
     folder = Path(folder)
     config_path = folder / config_mod.CONFIG_NAME
@@ -765,10 +766,9 @@ def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = No
 
     `console(room) -> exit code` defaults to warroom.ui.app.run_console (tests pass their own).
     """
+    from warroom.errors import ConfigError, StoreError, UsageError
     from warroom.record.clock import SystemClock
-    from warroom.config import ConfigError
-    from warroom.record.room import Room, UsageError
-    from warroom.record.store import StoreError
+    from warroom.record.room import Room
 
     folder = Path(tempfile.mkdtemp(prefix="warroom-demo-"))
     service = DemoService()

@@ -18,11 +18,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.record.events import gc_paused, parse_time
 from warroom.paths import DATA_DIR
-from warroom.text.sanitize import redact
-from warroom.record.fold import Incident, State, duration_seconds
 from warroom.playbook.templates import fill, human_duration
+from warroom.record.events import gc_paused, parse_time
+from warroom.record.fold import Incident, State, duration_seconds
+from warroom.text.sanitize import redact
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")  # "#": a trailing " #" closes a heading
 _LINE_START = re.compile(r"^(\s*)(#|\+|-|=|>|\d+[.)])")

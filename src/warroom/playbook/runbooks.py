@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from warroom.record.room import UsageError
+from warroom.errors import UsageError
 from warroom.text.sanitize import redact_key_blocks, sanitize
 
 __all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",

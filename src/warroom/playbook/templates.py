@@ -11,8 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from warroom.config import Config
-from warroom.record.events import parse_time
 from warroom.paths import DATA_DIR
+from warroom.record.events import parse_time
 from warroom.record.fold import Incident, update_countdown
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

@@ -11,8 +11,16 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Iterable
 
-from warroom.record.events import (MODIFIER_KINDS, SELF_ENTRY_KINDS, STATUSES, Event, format_time, gc_paused,
-                             parse_time, problem)
+from warroom.record.events import (
+    MODIFIER_KINDS,
+    SELF_ENTRY_KINDS,
+    STATUSES,
+    Event,
+    format_time,
+    gc_paused,
+    parse_time,
+    problem,
+)
 
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
 STATUS_LABELS = {s: s.capitalize() for s in STATUSES}

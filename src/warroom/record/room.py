@@ -13,19 +13,26 @@ from pathlib import Path
 from typing import Any
 
 from warroom import config as config_mod
-from warroom.record.clock import Clock, SystemClock
-from warroom.config import Config, ConfigError
-from warroom.record.events import (ENTRY_TYPES, HEAD_KINDS, INCIDENT_FIELDS, MAX_TEXT, PRIORITIES, STATUSES, TIME_FIELDS,
-                             Event, format_time, parse_time, valid_time)
+from warroom.config import Config
+from warroom.errors import ConfigError, StoreError, UsageError
 from warroom.paths import DATA_DIR, GITIGNORE_LINES
-from warroom.text.sanitize import inert, redact
+from warroom.record.clock import Clock, SystemClock
+from warroom.record.events import (
+    ENTRY_TYPES,
+    HEAD_KINDS,
+    INCIDENT_FIELDS,
+    MAX_TEXT,
+    PRIORITIES,
+    STATUSES,
+    TIME_FIELDS,
+    Event,
+    format_time,
+    parse_time,
+    valid_time,
+)
 from warroom.record.fold import Entry, Incident, State, fold, short_ids
-from warroom.record.store import Store, StoreError
-
-
-class UsageError(Exception):
-    """The user asked for something that cannot be done as asked: one line, exit 2."""
-
+from warroom.record.store import Store
+from warroom.text.sanitize import inert, redact
 
 # What a stored time can hold (events.valid_time): later years would overflow when the
 # countdowns add a cadence to them.
@@ -618,8 +625,8 @@ def init(folder: Path) -> list[Path]:
         if not target.exists():
             shutil.copytree(DATA_DIR / sub, target)
             written.append(target)
-    from warroom.share import exchange
     from warroom.record.store import create_record, record_path
+    from warroom.share import exchange
 
     exchange.write_rows(folder / "warroom.db", [])
     written.append(folder / "warroom.db")

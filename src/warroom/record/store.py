@@ -26,10 +26,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record import views
-from warroom.record.clock import MAX_DRIFT_SECONDS, Clock, HybridLogicalClock, SystemClock, parse_hlc
-from warroom.record.events import (HEAD_KINDS, MAX_BODY_BYTES, Event, format_time, from_values, gc_paused,
-                             new_id, problem)
+from warroom.record.clock import (
+    MAX_DRIFT_SECONDS,
+    Clock,
+    HybridLogicalClock,
+    SystemClock,
+    parse_hlc,
+)
+from warroom.record.events import (
+    HEAD_KINDS,
+    MAX_BODY_BYTES,
+    Event,
+    format_time,
+    from_values,
+    gc_paused,
+    new_id,
+    problem,
+)
 
 APP_ID = "warroom"                 # an exchange copy (the committed warroom.db)
 SCHEMA_VERSION = 1
@@ -40,24 +55,6 @@ BUSY_TIMEOUT_MS = 15_000
 RECORD_DIR = ".warroom"
 RECORD_NAME = "record.db"
 COLUMNS = ("id", "incident", "hlc", "author", "kind", "at", "body")
-
-
-class StoreError(Exception):
-    """A database problem the user can act on: printed as one line."""
-
-    exit_code = 1
-
-
-class RefusedFile(StoreError):
-    """The file given is not a warroom database this version can use: a usage error."""
-
-    exit_code = 2
-
-
-class InvalidEvent(StoreError):
-    """A value the fold would refuse: refused before it is written, never reported as logged."""
-
-    exit_code = 2
 
 
 @dataclass

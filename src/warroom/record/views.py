@@ -24,9 +24,22 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Iterable, Iterator
 
-from warroom.record.events import HEAD_KINDS, MODIFIER_KINDS, SELF_ENTRY_KINDS, Event, from_values
-from warroom.record.fold import (DEFAULT_ROLES, Entry, Incident, IncidentFold, fold_head, resolve_entry,
-                           self_entry)
+from warroom.record.events import (
+    HEAD_KINDS,
+    MODIFIER_KINDS,
+    SELF_ENTRY_KINDS,
+    Event,
+    from_values,
+)
+from warroom.record.fold import (
+    DEFAULT_ROLES,
+    Entry,
+    Incident,
+    IncidentFold,
+    fold_head,
+    resolve_entry,
+    self_entry,
+)
 
 _ORDER = attrgetter("hlc", "author", "id")
 

@@ -13,9 +13,17 @@ import os
 import sqlite3
 from pathlib import Path
 
+from warroom.errors import StoreError
 from warroom.record.events import MAX_BODY_BYTES, Event, from_values, problem
-from warroom.record.store import (APP_ID, COLUMNS, SCHEMA_VERSION, Quarantined, StoreError, check_file, sidecars,
-                           uri)
+from warroom.record.store import (
+    APP_ID,
+    COLUMNS,
+    SCHEMA_VERSION,
+    Quarantined,
+    check_file,
+    sidecars,
+    uri,
+)
 
 TEMP_SUFFIX = ".warroom-tmp"
 

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Iterable
 
+from warroom.errors import SyncError
 from warroom.paths import GITIGNORE_LINES
 
 DB_NAME = "warroom.db"
@@ -21,17 +22,6 @@ MERGE_DRIVER_NAME = "warroom: union of the events of both copies"
 # what the remote holds of them is fetched under FETCHED/<remote>/.
 REF_PREFIX = "refs/warroom/"
 FETCHED = "refs/warroom-fetched/"
-
-
-class SyncError(Exception):
-    """A sync that could not finish: one line naming the remote or file and what to do.
-
-    The local record is intact when this is raised.
-    """
-
-    def __init__(self, message: str, report: object | None = None) -> None:
-        super().__init__(message)
-        self.report = report
 
 
 class GitFailed(Exception):

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from warroom.record.clock import Clock, SystemClock
 from warroom.config import Config
+from warroom.record.clock import Clock, SystemClock
 
 SETTLE = 1.0        # a local change syncs once no other came for this long...
 SETTLE_AT_MOST = 2.0  # ...or this long after it, whichever comes first
@@ -110,9 +110,9 @@ class LiveSync:
             next_round = time.monotonic() + self.every
 
     def _round(self) -> None:
-        from warroom.share.git import SyncError
+        from warroom.errors import StoreError, SyncError
         from warroom.record.room import Room
-        from warroom.record.store import Store, StoreError
+        from warroom.record.store import Store
         from warroom.share.sync import peers, sync
 
         status = self.status

@@ -29,9 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
+from warroom.errors import StoreError, SyncError
+from warroom.record.store import Quarantined
 from warroom.share import exchange
-from warroom.share.git import (FETCHED, REF_PREFIX, GitFailed, Repo, SyncError, git_setup, is_git_repo)
-from warroom.record.store import Quarantined, StoreError
+from warroom.share.git import (
+    FETCHED,
+    REF_PREFIX,
+    GitFailed,
+    Repo,
+    git_setup,
+    is_git_repo,
+)
 
 if TYPE_CHECKING:
     from warroom.record.room import Room

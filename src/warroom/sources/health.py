@@ -22,8 +22,8 @@ import math
 import os
 import re
 import signal
-import ssl
 import socket
+import ssl
 import sys
 import time
 import zlib
@@ -42,10 +42,10 @@ except ImportError:  # pragma: no cover - depends on the environment
     sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
 
 from warroom import __version__
-from warroom.record.clock import Clock, SystemClock
 from warroom.config import CheckConfig
-from warroom.text.sanitize import Sanitizer, redact_key_blocks
+from warroom.record.clock import Clock, SystemClock
 from warroom.sources.process import spawn
+from warroom.text.sanitize import Sanitizer, redact_key_blocks
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
            "parse_prometheus", "find_sample", "parse_sample_spec"]

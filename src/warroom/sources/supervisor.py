@@ -35,10 +35,17 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple
 
-from warroom.record.clock import Clock, SystemClock
 from warroom.config import LogConfig
-from warroom.text.sanitize import DEFAULT_LIMIT, KeyBlocks, Redactor, Sanitizer, _line_finder, sanitize
+from warroom.record.clock import Clock, SystemClock
 from warroom.sources.process import Spawned, spawn
+from warroom.text.sanitize import (
+    DEFAULT_LIMIT,
+    KeyBlocks,
+    Redactor,
+    Sanitizer,
+    _line_finder,
+    sanitize,
+)
 
 __all__ = ["LogLine", "LogSource", "ErrorRate", "parse_line", "next_seq", "LEVELS"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import threading
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -18,27 +18,35 @@ from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable
 
+from warroom.errors import UsageError
 from warroom.playbook import templates
 from warroom.record.clock import Clock, SystemClock
 from warroom.record.events import STATUSES, format_time
-from warroom.record.room import Room, Summary, UsageError
 from warroom.record.fold import Incident
+from warroom.record.room import Room, Summary
+from warroom.ui.controllers.keygate import KeyGate
+from warroom.ui.controllers.recorder import Delta, Job, Recorder
+from warroom.ui.deferred import Deferred
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 from warroom.ui.panes.timeline import TimelinePane
-from warroom.ui.deferred import Deferred
-from warroom.ui.controllers.keygate import KeyGate
-from warroom.ui.controllers.recorder import Delta, Job, Recorder
+
 # Modal screens are imported where they open: none is on screen at start, and importing
 # them all (the composer's TextArea, the runbooks' Markdown) delays the first frame.
-from warroom.ui.themes import DEFAULT_THEME, load_themes, save_theme, saved_theme, variable_defaults
+from warroom.ui.themes import (
+    DEFAULT_THEME,
+    load_themes,
+    save_theme,
+    saved_theme,
+    variable_defaults,
+)
 from warroom.ui.view import ConsoleView
 
 if TYPE_CHECKING:

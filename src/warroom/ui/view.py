@@ -10,9 +10,9 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from warroom.config import Config
+from warroom.record.fold import Incident
 from warroom.record.room import Summary
 from warroom.text.sanitize import sanitize
-from warroom.record.fold import Incident
 
 
 @dataclass(frozen=True, eq=False)

@@ -15,10 +15,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from warroom.config import ConfigError
-from warroom.record.room import Room, Summary, UsageError
+from warroom.errors import ConfigError, InvalidEvent, StoreError, UsageError
 from warroom.record.fold import Entry, Incident
-from warroom.record.store import InvalidEvent, StoreError
+from warroom.record.room import Room, Summary
 from warroom.record.views import Changes, entry_from_row
 
 Operation = Callable[[Room], Any]

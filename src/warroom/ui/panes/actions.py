@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, TabbedContent, TabPane
 
-from warroom.text.sanitize import sanitize
 from warroom.record.fold import ActionItem
+from warroom.text.sanitize import sanitize
 from warroom.ui.view import ConsoleView, inert
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}

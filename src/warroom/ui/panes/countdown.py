@@ -13,8 +13,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from warroom.record.clock import Clock
 from warroom.config import format_duration
+from warroom.record.clock import Clock
 from warroom.record.events import parse_time
 from warroom.record.fold import update_countdown
 from warroom.ui.panes.header import countdown_text

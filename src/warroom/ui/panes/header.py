@@ -8,9 +8,9 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from warroom.playbook.templates import human_duration
 from warroom.record.clock import Clock
 from warroom.record.fold import update_countdown
-from warroom.playbook.templates import human_duration
 from warroom.ui.view import ConsoleView, inert, set_phase, show
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from itertools import islice
 from dataclasses import dataclass
+from itertools import islice
 from typing import Iterable
 
 from rich.segment import Segment

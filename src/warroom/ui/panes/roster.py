@@ -8,7 +8,6 @@ from textual.widgets import DataTable
 
 from warroom.ui.view import ConsoleView, inert
 
-
 SHORT_ROLE = {"Incident Commander": "IC", "Tech Lead": "Tech lead", "Communications Lead": "Comms"}
 
 

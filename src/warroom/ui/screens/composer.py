@@ -7,13 +7,13 @@ ignore OSC 52.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
-from rich.text import Text
 
 
 class ComposerScreen(ModalScreen[dict[str, str] | None]):

@@ -10,8 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from warroom.record.events import parse_time
-from warroom.text.sanitize import sanitize
 from warroom.record.fold import Entry
+from warroom.text.sanitize import sanitize
 
 
 class EntryScreen(ModalScreen[None]):

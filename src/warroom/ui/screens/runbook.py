@@ -30,7 +30,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from warroom.record.room import UsageError
+from warroom.errors import UsageError
 from warroom.playbook.runbooks import Runbook, Step, matches, prepare, variables
 
 PREVIEW_LINES = 8
@@ -94,7 +94,9 @@ class RunbookScreen(ModalScreen[None]):
                     yield OptionList(id="runbook-list")
                 with Vertical(id="runbook-main"):
                     with VerticalScroll(id="runbook-doc", can_focus=True):
-                        from textual.widgets import Markdown  # on first use: markdown-it is slow to import
+                        from textual.widgets import (
+                            Markdown,  # on first use: markdown-it is slow to import
+                        )
 
                         yield Markdown(id="runbook-text")
                     yield Label("Steps", id="runbook-steps-title")
