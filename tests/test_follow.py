@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 from warroom.config import LogConfig
-from warroom.sources.supervisor import MAX_LINE_BYTES, LogSource, _FileFollower
+from warroom.sources.follow import _FileFollower
+from warroom.sources.parse import MAX_LINE_BYTES
+from warroom.sources.supervisor import LogSource
 
 
 class Collector:

@@ -17,13 +17,10 @@ from hypothesis import strategies as st
 
 from warroom.config import LogConfig
 from warroom.record.clock import FrozenClock
-from warroom.sources.supervisor import (
-    ErrorRate,
-    LogLine,
-    LogSource,
-    _Splitter,
-    parse_line,
-)
+from warroom.sources.fastpath import _Splitter, parse_line
+from warroom.sources.parse import LogLine
+from warroom.sources.rate import ErrorRate
+from warroom.sources.supervisor import LogSource
 from warroom.text.sanitize import REDACTED
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -189,7 +186,7 @@ def test_plain_timestamps():
     "plain INFO line", "  indented ERROR", '{"msg":"x","level":"warn"}',
 ])
 def test_block_fast_path_matches_the_full_parse(text):
-    from warroom.sources.supervisor import _Parser
+    from warroom.sources.fastpath import _Parser
 
     fast = _Parser(()).parse_block(text, "s", clean=True)[0]
     full = parse_line(text.encode(), "s", fast.seq)
@@ -250,7 +247,7 @@ def _stamped_block(draw):
 @given(lines=st.one_of(_block_lines(_mixed_line), _uniform_block(), _stamped_block()),
        limit=st.sampled_from([4000, 60]))
 def test_block_parse_equals_the_line_by_line_parse(lines, limit):
-    from warroom.sources.supervisor import _Parser
+    from warroom.sources.fastpath import _Parser
 
     parser = _Parser(("s3cr3t-value",), limit=limit)
     text = "\n".join(lines)

@@ -195,7 +195,7 @@ async def test_flood_is_bounded_and_counts_what_it_folded(room_dir, clock):
 def _lines_for_rows():
     from datetime import datetime, timezone
 
-    from warroom.sources.supervisor import LogLine
+    from warroom.sources.parse import LogLine
 
     at = datetime(2026, 11, 24, 5, 32, 42, 123000, tzinfo=timezone.utc)
     out = []
@@ -244,7 +244,7 @@ async def test_all_view_merge_matches_the_line_by_line_merge(console):
     from collections import deque
     from datetime import datetime, timedelta, timezone
 
-    from warroom.sources.supervisor import LogLine
+    from warroom.sources.parse import LogLine
 
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
@@ -280,7 +280,7 @@ async def test_all_view_merge_matches_the_line_by_line_merge(console):
 async def test_a_hidden_tab_catches_up_when_shown(console):
     """Lines reaching a tab that is not shown cost no layout or repaint; its size and scroll
     catch up when the tab is shown."""
-    from warroom.sources.supervisor import LogLine
+    from warroom.sources.parse import LogLine
 
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:
@@ -298,7 +298,7 @@ async def test_a_hidden_tab_catches_up_when_shown(console):
 async def test_status_line_follows_the_counts(console):
     """A flood posts at most one Changed message per view at a time; the status line still
     ends up with the final counts."""
-    from warroom.sources.supervisor import LogLine
+    from warroom.sources.parse import LogLine
 
     app, _room = console
     async with app.run_test(size=(160, 50)) as pilot:

@@ -10,6 +10,7 @@ from warroom.paths import DATA_DIR
 from warroom.playbook import templates
 from warroom.record.clock import FrozenClock
 from warroom.record.room import Room
+from warroom.text import durations
 
 BUNDLED = sorted(p.stem for p in (DATA_DIR / "templates").glob("*.md"))
 
@@ -94,9 +95,9 @@ def test_empty_finding_does_not_break_rendering(worked: Room):
 
 
 def test_human_duration():
-    assert [templates.human_duration(s) for s in (5, 90, 3600 + 120, 2 * 86400 + 3600)] == ["5s", "1m", "1h 02m",
+    assert [durations.human(s) for s in (5, 90, 3600 + 120, 2 * 86400 + 3600)] == ["5s", "1m", "1h 02m",
                                                                                              "2d 1h"]
-    assert templates.human_duration(None) == ""
+    assert durations.human(None) == ""
 
 
 def test_latest_actions_and_findings_however_old(worked: Room, clock: FrozenClock):

@@ -18,6 +18,7 @@ from typing import Any
 
 from warroom.errors import CONTROL, ConfigError
 from warroom.paths import DATA_DIR
+from warroom.text import durations
 
 CONFIG_NAME = "warroom.toml"
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
@@ -81,19 +82,6 @@ def parse_duration(text: Any) -> float:
     if not math.isfinite(seconds):
         raise ValueError(f"{_show(text)} is too long a duration")
     return seconds
-
-
-def format_duration(seconds: float) -> str:
-    if 0 < seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    seconds = int(round(seconds))
-    if seconds % 86400 == 0 and seconds >= 86400:
-        return f"{seconds // 86400}d"
-    if seconds % 3600 == 0 and seconds >= 3600:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0 and seconds >= 60:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
 
 
 # --- the dataclasses -----------------------------------------------------
@@ -357,7 +345,7 @@ class _Reader:
         low, high = DURATION_RANGES.get(key.rsplit(".", 1)[-1], (0.0, MAX_DURATION))
         if not low <= seconds <= high:
             raise self.fail(key, f"{_show(value)} is out of range: expected from "
-                                 f"{format_duration(low)} to {format_duration(high)}")
+                                 f"{durations.config_form(low)} to {durations.config_form(high)}")
         return seconds
 
     def number(self, key: str, value: Any) -> float:

@@ -38,7 +38,7 @@ from warroom.paths import DATA_DIR
 from warroom.playbook import export
 from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
 from warroom.record.fold import fold, update_countdown
-from warroom.sources.supervisor import parse_line
+from warroom.sources.fastpath import parse_line
 from warroom.text.sanitize import sanitize
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from warroom.config import Config
 from warroom.paths import DATA_DIR
-from warroom.playbook.templates import fill, human_duration
+from warroom.playbook.templates import fill
 from warroom.record.events import gc_paused, parse_time
 from warroom.record.fold import Incident, State, duration_seconds
+from warroom.text import durations
 from warroom.text.sanitize import redact
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")  # "#": a trailing " #" closes a heading
@@ -228,7 +229,7 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
         "incident_id": incident.short_id,
         "title": md_inline(incident.title),
         "date": parse_time(incident.declared_at).strftime("%Y-%m-%d"),
-        "duration": human_duration(duration) if duration is not None else "ongoing",
+        "duration": durations.human(duration) if duration is not None else "ongoing",
         "severity": md_inline(incident.severity),
         "severity_label": md_inline(level.label if level else "unknown level"),
         "status": incident.status.capitalize(),
@@ -250,8 +251,8 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
         "lessons": field("lessons", "lessons learned"),
         "postmortem_due": (due if due and due[0].isdigit() else
                            (f"{due} (deadline set once resolved)" if due else "not required for this severity")),
-        "mtta": human_duration(times.mtta) if times.mtta is not None else "not known",
-        "mttr": human_duration(times.mttr) if times.mttr is not None else "not resolved yet",
+        "mtta": durations.human(times.mtta) if times.mtta is not None else "not known",
+        "mttr": durations.human(times.mttr) if times.mttr is not None else "not resolved yet",
         "updates_list": _updates_list(incident),
         "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
@@ -330,7 +331,7 @@ def report(state: State, config: Config) -> str:
         due = postmortem_due(incident, config)
         rows.append([
             parse_time(incident.declared_at).strftime("%Y-%m-%d"), incident.short_id, md_cell(incident.severity),
-            md_cell(incident.title), human_duration(times.mttr) if times.mttr is not None else incident.status,
+            md_cell(incident.title), durations.human(times.mttr) if times.mttr is not None else incident.status,
             md_cell(incident.field("root_cause") or "unknown"),
             ("due " + due if due and due[0].isdigit() else due) or "not required",
         ])
@@ -345,7 +346,7 @@ def report(state: State, config: Config) -> str:
 
         def cell(values: list[float | None]) -> str:
             mean = _mean(values)
-            return human_duration(mean) if mean is not None else "n/a"
+            return durations.human(mean) if mean is not None else "n/a"
 
         metric_rows.append([md_cell(severity), str(len(group)), cell([t.mtta for t in times]),
                             cell([t.mttr for t in times]), cell([t.mttd for t in times])])

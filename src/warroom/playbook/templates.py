@@ -14,6 +14,7 @@ from warroom.config import Config
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
 from warroom.record.fold import Incident, update_countdown
+from warroom.text import durations
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE_NAMES = (
@@ -49,22 +50,6 @@ def hhmm(at: str | datetime) -> str:
     return when.strftime("%H:%M UTC")
 
 
-def human_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    seconds = int(max(0, seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m"
-    return f"{secs}s"
-
-
 def _bullets(lines: list[str], empty: str) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
 
@@ -95,8 +80,8 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
         "status": incident.status.capitalize(),
         "impact": incident.impact or "Under assessment",
         "started_at": hhmm(start),
-        "elapsed": human_duration(elapsed),
-        "duration": human_duration(elapsed),
+        "elapsed": durations.human(elapsed),
+        "duration": durations.human(elapsed),
         "ic": incident.holder("Incident Commander") or "unassigned",
         "tech_lead": incident.holder("Tech Lead") or "unassigned",
         "comms_lead": incident.holder("Communications Lead") or "unassigned",

@@ -8,7 +8,6 @@ so SQLite can sort stamps as text.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 

@@ -21,7 +21,6 @@ import json
 import math
 import os
 import re
-import signal
 import socket
 import ssl
 import sys
@@ -44,7 +43,8 @@ except ImportError:  # pragma: no cover - depends on the environment
 from warroom import __version__
 from warroom.config import CheckConfig
 from warroom.record.clock import Clock, SystemClock
-from warroom.sources.process import spawn
+from warroom.sources.process import signal_name, spawn
+from warroom.text import durations
 from warroom.text.sanitize import Sanitizer, redact_key_blocks
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
@@ -71,15 +71,6 @@ class CheckResult:
     status_code: int | None   # HTTP status; a command check's exit code
     latency: float | None     # seconds
     at: datetime              # when the check finished (from the injected clock)
-
-
-def _duration(seconds: float) -> str:
-    """0.8 -> '800ms', 3.0 -> '3s', 1.23 -> '1.2s', 42.4 -> '42s'."""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f}ms"
-    if seconds < 10:
-        return f"{seconds:.1f}".rstrip("0").rstrip(".") + "s"
-    return f"{seconds:.0f}s"
 
 
 def _number(value: float) -> str:
@@ -242,7 +233,7 @@ def _describe_error(exc: BaseException, timeout: float) -> str:
         if isinstance(item, ConnectionRefusedError):
             return "connection refused"
     if isinstance(exc, httpx.TimeoutException):
-        return f"timeout after {_duration(timeout)}"
+        return f"timeout after {durations.measured(timeout)}"
     text = str(exc)
     lower = text.lower()
     if isinstance(exc, httpx.ConnectError):
@@ -346,7 +337,7 @@ class HealthMonitor:
             async with asyncio.timeout(check.timeout + slack):
                 return await self._dispatch(check)
         except TimeoutError:
-            return self._result(check, "down", f"timeout after {_duration(check.timeout)}")
+            return self._result(check, "down", f"timeout after {durations.measured(check.timeout)}")
         except _Failure as failure:
             return self._result(check, failure.state, failure.detail, failure.status, failure.latency)
         except Exception as exc:
@@ -534,7 +525,7 @@ class HealthMonitor:
                                    fetched.status, fetched.latency)
         if check.max_latency is not None and fetched.latency > check.max_latency:
             return self._result(check, "degraded",
-                                f"latency {_duration(fetched.latency)} over {_duration(check.max_latency)}",
+                                f"latency {durations.measured(fetched.latency)} over {durations.measured(check.max_latency)}",
                                 fetched.status, fetched.latency)
         return self._result(check, "up", f"HTTP {fetched.status}", fetched.status, fetched.latency)
 
@@ -612,7 +603,7 @@ class HealthMonitor:
             try:
                 await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=check.timeout)
             except asyncio.TimeoutError:
-                return self._result(check, "down", f"timeout after {_duration(check.timeout)}")
+                return self._result(check, "down", f"timeout after {durations.measured(check.timeout)}")
             try:  # the output a background child may still hold open is not waited for long
                 await asyncio.wait_for(asyncio.shield(reader), timeout=0.5)
             except asyncio.TimeoutError:
@@ -636,15 +627,8 @@ class HealthMonitor:
                 break
         if code == 0:
             return self._result(check, "up", last or "exit 0", code, latency)
-        reason = f"exit {code}" if code > 0 else f"killed by {_signal_name(-code)}"
+        reason = f"exit {code}" if code > 0 else f"killed by {signal_name(-code)}"
         return self._result(check, "down", f"{reason}: {last}" if last else reason, code, latency)
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 # --- one round, for `warroom check` --------------------------------------------------

@@ -28,6 +28,14 @@ from dataclasses import dataclass
 from typing import Sequence
 
 
+def signal_name(number: int) -> str:
+    """SIGTERM for 15: how a status line names the signal that ended a process."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
 class _ExitProtocol(asyncio.subprocess.SubprocessStreamProtocol):
     def __init__(self, exited: asyncio.Future[None], limit: int, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(limit=limit, loop=loop)

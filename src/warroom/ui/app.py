@@ -14,7 +14,6 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from rich.text import Text
 from textual import events, on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
@@ -28,7 +27,7 @@ from textual.widgets import DataTable
 from warroom.errors import UsageError
 from warroom.playbook import templates
 from warroom.record.clock import Clock, SystemClock
-from warroom.record.events import STATUSES, format_time
+from warroom.record.events import STATUSES
 from warroom.record.fold import Incident
 from warroom.record.room import Room, Summary
 from warroom.ui.controllers.keygate import KeyGate
@@ -540,8 +539,9 @@ class WarroomApp(App[int]):
     def remind_postmortem(self, incident: Incident) -> None:
         level = self.config.severity.level(incident.severity)
         if level and level.postmortem != "optional":
-            from warroom.config import format_duration
-            within = f" within {format_duration(level.postmortem_within)}" if level.postmortem_within else ""
+            from warroom.text import durations
+
+            within = f" within {durations.config_form(level.postmortem_within)}" if level.postmortem_within else ""
             self.notify(f"A post-mortem is {level.postmortem} for {incident.severity}{within}. "
                         f"E exports the draft.", timeout=10, markup=False)
 

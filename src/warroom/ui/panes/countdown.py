@@ -13,11 +13,10 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from warroom.config import format_duration
 from warroom.record.clock import Clock
 from warroom.record.events import parse_time
 from warroom.record.fold import update_countdown
-from warroom.ui.panes.header import countdown_text
+from warroom.text import durations
 from warroom.ui.view import ConsoleView, set_phase, show
 
 
@@ -61,14 +60,14 @@ class CountdownPane(Static, can_focus=False):
         set_phase(self, countdown.phase)
         lines = Text()
         if countdown.phase == "overdue":
-            lines.append(f"OVERDUE +{countdown_text(-countdown.remaining)}\n", style="bold")
+            lines.append(f"OVERDUE +{durations.clock(-countdown.remaining)}\n", style="bold")
             key = (incident.id, countdown.due_at.isoformat())
             if key not in self._rung_for:
                 self._rung_for.add(key)
                 self.post_message(self.Overdue(incident.id, key[1]))
         else:
-            lines.append(f"{countdown_text(countdown.remaining)}\n", style="bold")
-        lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, every {format_duration(level.update_every)}")
+            lines.append(f"{durations.clock(countdown.remaining)}\n", style="bold")
+        lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, every {durations.config_form(level.update_every)}")
         if countdown.snoozed:
             lines.append(" (snoozed)")
         lines.append("\n")
@@ -77,7 +76,7 @@ class CountdownPane(Static, can_focus=False):
             ack_due = declared + timedelta(seconds=level.acknowledge_within)
             left = (ack_due - now).total_seconds()
             lines.append(f"ack {'OVERDUE' if left < 0 else 'due'} {ack_due.strftime('%H:%M')} "
-                         f"({countdown_text(left)}), A to ack\n", style="bold" if left < 0 else "")
+                         f"({durations.clock(left)}), A to ack\n", style="bold" if left < 0 else "")
         escalation = self._next_escalation(view, declared, now)
         if escalation:
             lines.append(escalation)
@@ -91,12 +90,12 @@ class CountdownPane(Static, can_focus=False):
         if not levels and level is not None:
             due = declared + timedelta(seconds=level.escalate_after)
             state = "DUE" if due <= now else "at"
-            return f"escalate {state} {due.strftime('%H:%M')} (after {format_duration(level.escalate_after)})"
+            return f"escalate {state} {due.strftime('%H:%M')} (after {durations.config_form(level.escalate_after)})"
         for step in levels:
             due = declared + timedelta(seconds=step.after)
             if due > now:
                 return f"escalate to {step.to} at {due.strftime('%H:%M')}"
         if levels:
             last = levels[-1]
-            return f"ESCALATION DUE: {last.to} (after {format_duration(last.after)})"
+            return f"ESCALATION DUE: {last.to} (after {durations.config_form(last.after)})"
         return ""

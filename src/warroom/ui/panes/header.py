@@ -8,18 +8,10 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from warroom.playbook.templates import human_duration
 from warroom.record.clock import Clock
 from warroom.record.fold import update_countdown
+from warroom.text import durations
 from warroom.ui.view import ConsoleView, inert, set_phase, show
-
-
-def countdown_text(remaining: float) -> str:
-    sign = "-" if remaining < 0 else ""
-    seconds = int(abs(remaining))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
 
 
 class IncidentHeader(Horizontal):
@@ -94,7 +86,7 @@ class IncidentHeader(Horizontal):
         incident = view.incident
         now = self.clock.now()
         from warroom.record.events import parse_time
-        since = human_duration((now - parse_time(incident.declared_at)).total_seconds())
+        since = durations.human((now - parse_time(incident.declared_at)).total_seconds())
         show(elapsed, Text(f"{since} since declared"))
         level = view.config.severity.level(incident.severity)
         if level is None or not incident.open:
@@ -103,7 +95,7 @@ class IncidentHeader(Horizontal):
             return
         countdown = update_countdown(incident, level.update_every, now)
         if countdown.phase == "overdue":
-            show(nxt, Text(f"UPDATE OVERDUE {countdown_text(-countdown.remaining)}"))
+            show(nxt, Text(f"UPDATE OVERDUE {durations.clock(-countdown.remaining)}"))
         else:
-            show(nxt, Text(f"next update {countdown_text(countdown.remaining)}"))
+            show(nxt, Text(f"next update {durations.clock(countdown.remaining)}"))
         set_phase(nxt, countdown.phase)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import deque
 from dataclasses import dataclass
 from operator import attrgetter, le
 
@@ -15,6 +13,7 @@ from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
 from warroom.config import LogConfig
+from warroom.sources.rate import ErrorRate
 from warroom.ui.panes.logview import LogView
 from warroom.ui.view import sparkline
 
@@ -83,7 +82,7 @@ class LogsPane(Vertical):
         super().__init__(**kwargs)
         self.sources = sources
         self.last_filter = ""
-        self.errors: dict[str, deque[float]] = {}
+        self.errors = ErrorRate()
 
     def compose(self) -> ComposeResult:
         # Kept by reference, not queried: when the pane is mounted after the first frame, its
@@ -129,11 +128,7 @@ class LogsPane(Vertical):
         if view is not None:
             view.add_lines(lines)
         everything.add_lines(lines)
-        errors = list(map(_LEVEL, lines)).count("error")
-        if errors:
-            now = time.time()
-            bucket = self.errors.setdefault(name, deque(maxlen=5000))
-            bucket.extend([now] * min(errors, 5000))
+        self.errors.count(name, list(map(_LEVEL, lines)).count("error"))
 
     def set_status(self, name: str, status: str) -> None:
         view = self.view_for(name)
@@ -179,15 +174,7 @@ class LogsPane(Vertical):
         return self.all_view
 
     def errors_per_minute(self, name: str | None, minutes: int = 20) -> list[int]:
-        now = time.time()
-        counts = [0] * minutes
-        buckets = [self.errors.get(name, ())] if name else list(self.errors.values())
-        for bucket in buckets:
-            for at in bucket:
-                age = int((now - at) // 60)
-                if 0 <= age < minutes:
-                    counts[minutes - 1 - age] += 1
-        return counts
+        return self.errors.per_minute(minutes=minutes, source=name)
 
     def refresh_status(self) -> None:
         view = self.active_view()

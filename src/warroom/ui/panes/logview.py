@@ -23,7 +23,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-LEVELS = ("debug", "info", "warn", "error")
+from warroom.sources.parse import level_rank
+
 LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
                 "info": Style(), "debug": Style(dim=True), None: Style()}
 LEVEL_TAGS = {"error": "ERR", "warn": "WRN", "info": "INF", "debug": "DBG", None: "   "}
@@ -32,10 +33,6 @@ _NULL = Style.null()
 _DIM = Style.parse("dim")
 _CYAN = Style.parse("cyan")
 MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
-
-
-def level_rank(level: str | None) -> int:
-    return LEVELS.index(level) if level in LEVELS else 1  # unknown counts as info
 
 
 class LogView(ScrollView, can_focus=True):

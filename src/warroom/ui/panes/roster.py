@@ -20,10 +20,10 @@ class RosterPane(DataTable):
 
     def show_peers(self, peers, now) -> None:
         """Who else is in the war room: the copies whose refs say they synced lately."""
-        from warroom.playbook.templates import human_duration
+        from warroom.text import durations
 
         recent = [p for p in peers if now.timestamp() - p.at < 3600]
-        self.peers = [(p.author, human_duration(max(0.0, now.timestamp() - p.at)) + " ago") for p in recent[:6]]
+        self.peers = [(p.author, durations.human(max(0.0, now.timestamp() - p.at)) + " ago") for p in recent[:6]]
         self.watch_view(self.view)
 
     def on_mount(self) -> None:

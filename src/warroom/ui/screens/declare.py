@@ -21,7 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from warroom.config import SeverityProfile, format_duration
+from warroom.config import SeverityProfile
+from warroom.text import durations
 
 HELP = "Enter: next field, declares from the last    ctrl+s: declare    Tab: move    Esc: cancel"
 REQUIRED = (("declare-title", "the title (what is broken)"), ("declare-impact", "the impact (who is affected, how)"))
@@ -45,8 +46,8 @@ class DeclareScreen(ModalScreen[dict[str, str] | None]):
             for n, level in enumerate(self.profile.levels, start=1):
                 line = Text.assemble((f"{n} {level.id:<5}", "bold"), f"{level.label}: ",
                                      shorten(level.description, 70, placeholder="…"),
-                                     (f"  ack {format_duration(level.acknowledge_within)}, "
-                                      f"updates every {format_duration(level.update_every)}", "dim"))
+                                     (f"  ack {durations.config_form(level.acknowledge_within)}, "
+                                      f"updates every {durations.config_form(level.update_every)}", "dim"))
                 options.append(Option(line, id=level.id))
             yield OptionList(*options, id="declare-severity")
             yield Label("Impact (who is affected, how):")
