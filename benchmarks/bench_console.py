@@ -109,7 +109,7 @@ def console_app(room):
     (WarroomApp.start_background). make_app + run_test alone would skip that, and every full
     collection would scan Textual's start-up objects again (50 ms pauses during a flood).
     Afterwards the room is closed and the collector on, had the app not got that far."""
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
 
     gc.disable()
     try:

@@ -290,7 +290,7 @@ async def test_the_longest_durations_allowed_work_in_the_console(declared: Path,
     """Where the issue's escalation crashed the console: its countdown shows the far escalation."""
     from console_support import console_ready, open_room
 
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.panes.countdown import CountdownPane
 
     longest_durations(declared)

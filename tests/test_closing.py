@@ -10,7 +10,7 @@ from textual.widgets import OptionList, SelectionList, Static
 
 from warroom.record.events import STATUSES
 from warroom.record.store import Store
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.screens.checklist import ChecklistScreen
 from warroom.ui.screens.pick import PickScreen
 

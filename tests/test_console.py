@@ -19,7 +19,7 @@ from console_support import (  # noqa: F401 (app_room: a fixture)
 from textual.widgets import DataTable, Input
 
 from warroom.record.store import Store
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
 

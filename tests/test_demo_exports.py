@@ -16,7 +16,7 @@ from console_support import wait_until
 from warroom.demo.shop import DEMO_EXPORTS, demo_exports_dir, run_demo
 from warroom.playbook import export
 from warroom.record.room import Room
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 
 
 @pytest.fixture

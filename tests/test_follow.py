@@ -197,7 +197,7 @@ def test_the_console_shows_the_last_lines_of_a_followed_file(room_dir, clock, tm
     from console_support import console_ready, open_room, story
     from console_support import wait_until as pilot_wait
 
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.panes.logs import LogsPane
 
     log = tmp_path / "app.log"

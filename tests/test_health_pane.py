@@ -7,7 +7,7 @@ import pytest
 from console_support import console_ready, open_room, story, wait_until
 from servers import serve
 
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.panes.health import HealthPane
 
 pytestmark = pytest.mark.anyio

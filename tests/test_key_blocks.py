@@ -297,7 +297,7 @@ async def test_the_logs_pane_and_a_runbook_steps_record_hold_no_key_line(room_di
     from console_support import console_ready, events, open_room, story, wait_until
 
     from warroom.playbook.runbooks import load_runbooks
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.panes.logs import LogsPane
     from warroom.ui.screens.runbook import RunbookScreen
 

@@ -15,7 +15,7 @@ import pytest
 from console_support import wait_until
 
 from warroom.record.room import Room
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 
 pytestmark = pytest.mark.anyio
 

@@ -13,7 +13,7 @@ import pytest
 from console_support import console_ready, open_room, story, wait_until
 
 from warroom.record.store import Store
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.panes.logs import LogsPane
 from warroom.ui.panes.logview import LogView
 

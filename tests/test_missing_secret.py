@@ -165,7 +165,7 @@ def test_check_with_the_secret_set_runs_it(room_dir: Path, tmp_path: Path):
 
 
 async def test_console_shows_disabled_items_and_never_runs_them(room_dir: Path, clock, tmp_path: Path):
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.panes.health import HealthPane
     from warroom.ui.panes.logs import LogsPane
 

@@ -18,7 +18,7 @@ from console_support import (
 from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
 
 from warroom.playbook.runbooks import load_runbooks
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.logs import LogsPane
 from warroom.ui.screens.prompt import ConfirmScreen

@@ -7,7 +7,7 @@ import pytest
 from console_support import open_room, story
 from textual.widgets import Input
 
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 
 THEMES = ("warroom-dark", "warroom-light", "warroom-high-contrast")
 

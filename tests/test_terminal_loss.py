@@ -337,7 +337,7 @@ async def test_a_runbook_step_ended_on_the_way_out_is_recorded_as_stopped(room_d
     from console_support import console_ready, open_room, story, wait_until
 
     from warroom.playbook.runbooks import load_runbooks
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.screens.runbook import RunbookScreen
 
     monkeypatch.setenv(MARK, mark)

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from textual import events
 
-from warroom.ui.app import make_app
+from warroom.ui.factory import make_app
 from warroom.ui.panes.timeline import EntryInput
 
 SCRIPTS = Path(__file__).parent / "scripts"

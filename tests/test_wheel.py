@@ -22,7 +22,7 @@ PROBE = textwrap.dedent('''
     assert "site" in warroom.__file__ and "/src/" not in warroom.__file__, warroom.__file__
     from warroom.record.clock import FrozenClock
     from warroom.record.room import Room, init
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.themes import load_themes
     from warroom.config import bundled_profiles
     assert {t.name for t in load_themes()} == {"warroom-dark", "warroom-light", "warroom-high-contrast"}

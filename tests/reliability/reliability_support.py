@@ -105,7 +105,7 @@ def console_shows(room_dir: Path, ids: Iterable[str], size: tuple[int, int] = (1
     from warroom.record.clock import SystemClock
     from warroom.record.room import Room
     from warroom.record.store import Store
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
     from warroom.ui.panes.timeline import TimelinePane
 
     wanted = set(ids)

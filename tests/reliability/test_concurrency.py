@@ -66,7 +66,7 @@ async def run_writers(room_dir: Path, seconds: float) -> None:
     from warroom.record.clock import SystemClock
     from warroom.record.room import Room
     from warroom.record.store import Store
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
 
     stop = threading.Event()
     cli_logged: list[str] = []

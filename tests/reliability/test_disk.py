@@ -156,7 +156,7 @@ def open_console(room_dir: Path):
     from warroom.record.clock import SystemClock
     from warroom.record.room import Room
     from warroom.record.store import Store
-    from warroom.ui.app import make_app
+    from warroom.ui.factory import make_app
 
     config = config_mod.load(room_dir / "warroom.toml")
     clock = SystemClock()

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import gc
 import os
 import sys
 from pathlib import Path
@@ -314,12 +313,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    # Start-up makes a great many long-lived objects (Textual's classes, the stylesheet):
-    # hunting cycles among them costs a sixth of the time to the first frame, and every later
-    # full collection would scan them again. The console pauses the collector until its first
-    # frame is painted, then freezes what start-up made and turns collection back on.
-    gc.disable()
-    from warroom.ui.app import run_console
+    from warroom.ui import startup
+
+    startup.pause_collector()  # until the first frame: see ui/startup.py
+    from warroom.ui.factory import run_console
 
     room = _room(args)
     return run_console(room, offline=args.offline)

@@ -782,7 +782,7 @@ def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = No
         exports_report = keep_exports(folder, demo_exports_dir())
         if console is None:
             try:
-                from warroom.ui.app import run_console as console
+                from warroom.ui.factory import run_console as console
             except ImportError as exc:
                 print(f"warroom demo: the console cannot start ({exc}); reinstall warroom "
                       f"(`make clean demo`)", file=sys.stderr)

@@ -303,6 +303,15 @@ class Room:
             raise UsageError("no incidents in this war room yet")
         return self.head(summaries[-1].id)
 
+    def most_urgent(self, summaries: list[Summary]) -> str | None:
+        """The incident the console shows when none is chosen: the most severe open one,
+        newest first (None when none is open)."""
+        candidates = [s for s in summaries if s.open]
+        if not candidates:
+            return None
+        rank = self.config.severity.rank
+        return sorted(candidates, key=lambda s: (rank(s.severity), -parse_time(s.declared_at).timestamp()))[0].id
+
     def head(self, incident_id: str) -> Incident:
         """One incident's head, folded from its head events: status, severity, roles, fields,
         updates, action items. Its `entries` are left empty; `timeline` reads them."""

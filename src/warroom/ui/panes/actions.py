@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
@@ -16,6 +15,7 @@ from textual.widgets import DataTable, TabbedContent, TabPane
 
 from warroom.record.fold import ActionItem
 from warroom.text.sanitize import sanitize
+from warroom.ui import keys
 from warroom.ui.view import ConsoleView, inert
 
 PRIORITY_RANK = {"high": 0, "medium": 1, "low": 2}
@@ -33,7 +33,7 @@ def ordered(actions: list[ActionItem]) -> list[ActionItem]:
 
 
 class ActionsPane(DataTable):
-    BINDINGS = [Binding("d", "mark_done", "Done")]
+    BINDINGS = keys.bindings("actions")  # the key table: ui/keys.py
 
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
 

@@ -7,13 +7,13 @@ from operator import attrgetter, le
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import Static, TabbedContent, TabPane
 
 from warroom.config import LogConfig
 from warroom.sources.rate import ErrorRate
+from warroom.ui import keys
 from warroom.ui.panes.logview import LogView
 from warroom.ui.view import sparkline
 
@@ -64,12 +64,7 @@ class AllLogView(LogView):
 
 
 class LogsPane(Vertical):
-    BINDINGS = [
-        Binding("slash", "filter", "Filter"),
-        Binding("h", "highlight", "Highlight"),
-        Binding("l", "level", "Min level"),
-        Binding("s", "stop_step", "Stop step"),
-    ]
+    BINDINGS = keys.bindings("logs")  # the key table: ui/keys.py
 
     STEP_PREFIX = "step: "  # tabs of runbook steps (the app names them "step: <runbook> #n")
 

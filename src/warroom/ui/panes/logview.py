@@ -16,7 +16,6 @@ from typing import Iterable
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
-from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -24,6 +23,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from warroom.sources.parse import level_rank
+from warroom.ui import keys
 
 LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
                 "info": Style(), "debug": Style(dim=True), None: Style()}
@@ -36,17 +36,7 @@ MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
 
 
 class LogView(ScrollView, can_focus=True):
-    BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "cursor(-20)", "Page up", show=False),
-        Binding("pagedown", "cursor(20)", "Page down", show=False),
-        Binding("home", "cursor_home", "Top", show=False),
-        Binding("end", "cursor_end", "Bottom", show=False),
-        Binding("f", "toggle_follow", "Follow/pause"),
-        Binding("p", "pin", "Pin line"),
-        Binding("c", "clear", "Clear"),
-    ]
+    BINDINGS = keys.bindings("logview")  # the key table: ui/keys.py
 
     follow: reactive[bool] = reactive(True)
 

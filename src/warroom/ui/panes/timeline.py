@@ -16,7 +16,6 @@ from itertools import count
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
@@ -24,6 +23,7 @@ from textual.widgets import DataTable, Static
 
 from warroom.record.events import parse_time
 from warroom.record.fold import Entry
+from warroom.ui import keys
 from warroom.ui.inputs import ExactInput
 from warroom.ui.view import ConsoleView, inert
 
@@ -163,12 +163,7 @@ class Pending:
 class TimelinePane(Vertical):
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
 
-    BINDINGS = [
-        Binding("e", "edit", "Edit entry"),
-        Binding("x", "delete", "Delete entry"),
-        Binding("enter", "details", "Details", show=False),
-        Binding("ctrl+r", "retry", "Retry failed lines", show=False),
-    ]
+    BINDINGS = keys.bindings("timeline")  # the key table: ui/keys.py
 
     @dataclass
     class EntrySubmitted(Message):
