@@ -18,6 +18,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider
 
+# The walls: lint and format (ruff), types (mypy: the core strict), the import contracts
+# (import-linter: the core imports no UI, HTTP or live sources; each layer only those
+# below it), then the tests.
+check: $(STAMP)
+	$(BIN)/ruff check src
+	$(BIN)/ruff format --check src
+	$(BIN)/mypy
+	PYTHONPATH=src $(BIN)/lint-imports
+	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider
+
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider
 

@@ -148,7 +148,8 @@ def _scratch():
 def _make_room(folder: Path, entries: int = 40):
     """A war room with one incident in progress; returns (config path)."""
     from warroom.record.clock import SystemClock
-    from warroom.record.room import Room, init
+    from warroom.record.room import Room
+    from warroom.share.setup import init
 
     init(folder)
     with Room.open(folder / "warroom.toml", clock=SystemClock(), author="bench") as room:

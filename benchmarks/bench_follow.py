@@ -99,7 +99,7 @@ def _env(tmp: Path) -> dict[str, str]:
 
 
 def run() -> list[Figure]:
-    from warroom.record.room import init
+    from warroom.share.setup import init
 
     with tempfile.TemporaryDirectory(prefix="warroom-bench-follow-") as tmp:
         folder = Path(tmp)

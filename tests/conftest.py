@@ -43,7 +43,7 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def room_dir(tmp_path: Path) -> Path:
-    from warroom.record.room import init
+    from warroom.share.setup import init
 
     folder = tmp_path / "room"
     init(folder)

@@ -17,8 +17,8 @@ from textual import events as textual_events
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.widgets import DataTable, Input, Label, OptionList, Static, TextArea
 
-from warroom.ui.factory import make_app
 from warroom.ui.controllers.keygate import settled
+from warroom.ui.factory import make_app
 from warroom.ui.screens.checklist import ChecklistScreen
 from warroom.ui.screens.composer import ComposerScreen
 from warroom.ui.screens.declare import DeclareScreen

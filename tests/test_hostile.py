@@ -22,6 +22,7 @@ from test_sync import clean_tree, clone, events_of, first, texts, wr  # noqa: F4
 from warroom.record.clock import parse_hlc
 from warroom.record.events import Event, new_id
 from warroom.record.store import Store, create_record, record_path
+from warroom.record.store import signature as file_signature
 from warroom.share import exchange
 from warroom.share.git import DB_NAME
 
@@ -475,7 +476,7 @@ def test_an_old_war_room_opened_twice_imports_once(tmp_path: Path):
     with Store(record_path(room), author="reader") as store:
         count = store.count()
         signature = store.imported(f"file:{DB_NAME}")
-    assert count == len(old) and signature == exchange.signature(room / DB_NAME)
+    assert count == len(old) and signature == file_signature(room / DB_NAME)
     wr(room, "list").ok()
     with Store(record_path(room), author="reader") as store:
         assert store.count() == count

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 
 from warroom.config import CheckConfig, LogConfig
 from warroom.playbook.runbooks import output_tail
-from warroom.sources.health import HealthMonitor
 from warroom.sources.fastpath import _Parser
+from warroom.sources.health import HealthMonitor
 from warroom.sources.supervisor import LogSource
 from warroom.text.sanitize import REDACTED, KeyBlocks, redact_key_blocks
 

@@ -11,8 +11,9 @@ import pytest
 
 from warroom.errors import RefusedFile, UsageError
 from warroom.record.clock import FrozenClock
-from warroom.record.room import Room, init, parse_at, parse_typed_line
+from warroom.record.room import Room, parse_at, parse_typed_line
 from warroom.record.store import Store
+from warroom.share.setup import init
 
 UTC = timezone.utc
 

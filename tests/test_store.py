@@ -26,6 +26,7 @@ from warroom.record.store import (
     check_file,
     create_record,
     record_path,
+    signature,
 )
 from warroom.share import exchange
 
@@ -337,7 +338,7 @@ def test_import_adds_valid_events_and_quarantines_the_rest(tmp_path: Path):
             (broken_id, incident.id, "1795532400003.00000", "bob", "entry.logged", "2026-11-24T15:00:03.000Z",
              "{not json"),
         ])
-        result = store.import_file(copy, "file:warroom.db", exchange.signature(copy))
+        result = store.import_file(copy, "file:warroom.db", signature(copy))
         assert [e.id for e in result.added] == [theirs.id]
         assert result.already_present == 1
         reasons = {q.id: q.reason for q in result.quarantined}
@@ -348,7 +349,7 @@ def test_import_adds_valid_events_and_quarantines_the_rest(tmp_path: Path):
         assert "JSON" in reasons[broken_id]
         assert "1 new event(s), 1 already present, 4 quarantined" in result.summary()
         assert {q[0] for q in store.quarantine()} == set(reasons)
-        assert store.imported("file:warroom.db") == exchange.signature(copy)
+        assert store.imported("file:warroom.db") == signature(copy)
         held = {e.id: e for e in store.load().events}
         assert held[mine.id] == mine and held[theirs.id] == theirs and future.id not in held
         # The poisoned stamp did not pull the clock: the next stamp is the wall clock's.

@@ -22,7 +22,7 @@ from console_support import open_room, story
 from warroom import config as config_mod
 from warroom.playbook import templates
 from warroom.record.clock import FrozenClock
-from warroom.record.room import init
+from warroom.share.setup import init
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("WARROOM_UPDATE_GOLDEN") == "1"

@@ -274,7 +274,7 @@ def test_any_interleaving_of_keys_pastes_and_writers(tmp_path_factory, plan):
     import asyncio
 
     from warroom.record.clock import FrozenClock
-    from warroom.record.room import init
+    from warroom.share.setup import init
 
     folder = tmp_path_factory.mktemp("room") / "room"
     init(folder)
@@ -327,7 +327,7 @@ def test_the_real_console_in_tmux_keeps_fast_pairs_apart(tmp_path):
 
     if shutil.which("tmux") is None:
         pytest.skip("tmux is not installed")
-    from warroom.record.room import init
+    from warroom.share.setup import init
 
     folder = tmp_path / "room"
     init(folder)

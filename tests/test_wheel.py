@@ -21,7 +21,8 @@ PROBE = textwrap.dedent('''
     import warroom
     assert "site" in warroom.__file__ and "/src/" not in warroom.__file__, warroom.__file__
     from warroom.record.clock import FrozenClock
-    from warroom.record.room import Room, init
+    from warroom.record.room import Room
+    from warroom.share.setup import init
     from warroom.ui.factory import make_app
     from warroom.ui.themes import load_themes
     from warroom.config import bundled_profiles

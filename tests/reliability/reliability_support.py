@@ -21,7 +21,8 @@ PYTHON = sys.executable
 def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
     """A war room with one open incident; returns the incident's id."""
     from warroom.record.clock import SystemClock
-    from warroom.record.room import Room, init
+    from warroom.record.room import Room
+    from warroom.share.setup import init
 
     init(folder)
     with Room.open(folder / "warroom.toml", clock=SystemClock(), author="ic") as room:

@@ -54,7 +54,7 @@ _NOTES: list[str] = []
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from warroom.record.room import init
+    from warroom.share.setup import init
 
     folder = Path(args.folder)
     if folder.exists() and not folder.is_dir():

@@ -548,9 +548,9 @@ def build_demo(folder: Path, clock: "Clock") -> Path:
     from warroom import config as config_mod
     from warroom.errors import UsageError
     from warroom.paths import GITIGNORE_LINES
-    from warroom.record.room import GITATTRIBUTES
     from warroom.record.store import create_record, record_path
     from warroom.share import exchange
+    from warroom.share.setup import GITATTRIBUTES
 
     folder = Path(folder)
     config_path = folder / config_mod.CONFIG_NAME

@@ -6,7 +6,6 @@ a typed line becomes an entry, what --at means), so the two faces agree.
 from __future__ import annotations
 
 import re
-import shutil
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta, timezone
 from pathlib import Path
@@ -14,8 +13,7 @@ from typing import Any
 
 from warroom import config as config_mod
 from warroom.config import Config
-from warroom.errors import ConfigError, StoreError, UsageError
-from warroom.paths import DATA_DIR, GITIGNORE_LINES
+from warroom.errors import StoreError, UsageError
 from warroom.record.clock import Clock, SystemClock
 from warroom.record.events import (
     ENTRY_TYPES,
@@ -209,7 +207,7 @@ class Room:
         (pull, checkout, a merge) or a teammate's hand may have changed it. It can only add
         events. An unreadable copy is reported in `notes` (or raised, when `strict`); the
         record stays as it was. Returns what came in, or None."""
-        from warroom.share import exchange
+        from warroom.record.store import signature
 
         path = self.exchange
         if not path.exists():
@@ -217,11 +215,11 @@ class Room:
                 raise StoreError(f"{path}: no such file")
             return None
         source = f"file:{path.name}"
-        signature = exchange.signature(path)
-        if self.store.imported(source) == signature:
+        stamp = signature(path)
+        if self.store.imported(source) == stamp:
             return None
         try:
-            result = self.store.import_file(path, source, signature)
+            result = self.store.import_file(path, source, stamp)
         except StoreError as exc:
             if strict:
                 raise
@@ -572,75 +570,4 @@ class Room:
                                                          "output": output, "runbook": runbook})
 
 
-# --- creating a war room ---------------------------------------------------
-
-STARTER_CONFIG = """\
-# warroom.toml: this war room's checks, log sources, severities and roles.
-# Durations are written 90s, 15m, 1h. ${NAME} is read from the environment at start
-# (never stored); an unset variable is an error that names it.
-
-# A bundled profile (P0-P3, P1-P4, SEV1-SEV4) or a path to your own profile file.
-severity_profile = "P1-P4"
-
-# Roles beyond Incident Commander, Tech Lead, Communications Lead and Scribe.
-roles = []
-
-# Health checks (kind: http, metrics, statuspage, command).
-# [[check]]
-# name = "api"
-# kind = "http"
-# url = "https://api.example.com/health"
-# every = "10s"
-# timeout = "3s"
-# headers = { Authorization = "Bearer ${ADMIN_TOKEN}" }
-
-# Log sources: a command to run (argv, no shell) or a file to follow.
-# [[log]]
-# name = "worker"
-# command = ["wrangler", "tail", "--format", "json"]
-# restart = true
-
-# Escalation path: who is called in, and after how long unresolved.
-# [[escalation]]
-# after = "30m"
-# to = "Senior engineer"
-"""
-
-GITATTRIBUTES = "warroom.db merge=warroom diff=warroom\n"
-
-
-def init(folder: Path) -> list[Path]:
-    """Create a war room folder; refuses to touch an existing one. Returns what it wrote."""
-    folder = Path(folder)
-    if (folder / config_mod.CONFIG_NAME).exists():
-        raise UsageError(f"{folder / config_mod.CONFIG_NAME}: already a war room; nothing changed")
-    if (folder / "warroom.db").exists():
-        raise UsageError(f"{folder / 'warroom.db'}: already exists; nothing changed")
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, text in ((config_mod.CONFIG_NAME, STARTER_CONFIG), (".gitattributes", GITATTRIBUTES)):
-        path = folder / name
-        path.write_text(text)
-        written.append(path)
-    ignore = folder / ".gitignore"
-    existing = ignore.read_text() if ignore.exists() else ""
-    missing = [line for line in GITIGNORE_LINES if line not in existing.splitlines()]
-    if missing:
-        ignore.write_text(existing + ("" if existing.endswith("\n") or not existing else "\n")
-                          + "\n".join(missing) + "\n")
-        written.append(ignore)
-    for sub in ("runbooks", "templates"):
-        target = folder / sub
-        if not target.exists():
-            shutil.copytree(DATA_DIR / sub, target)
-            written.append(target)
-    from warroom.record.store import create_record, record_path
-    from warroom.share import exchange
-
-    exchange.write_rows(folder / "warroom.db", [])
-    written.append(folder / "warroom.db")
-    create_record(record_path(folder))
-    return written
-
-
-__all__ = ["Room", "UsageError", "ConfigError", "StoreError", "init", "parse_at", "parse_typed_line"]
+__all__ = ["Room", "parse_at", "parse_typed_line"]

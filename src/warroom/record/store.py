@@ -115,6 +115,19 @@ def sidecars(path: Path) -> tuple[Path, Path]:
     return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
+def signature(path: Path) -> str:
+    """Changes whenever the file (or a WAL beside it) does: what an import remembers."""
+    parts = []
+    for candidate in (path, sidecars(path)[0]):
+        try:
+            st = candidate.stat()
+        except OSError:
+            parts.append("-")
+            continue
+        parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
+    return "/".join(parts)
+
+
 def uri(path: Path, *, readonly: bool) -> str:
     """A file: URI. A read-only copy nobody writes (no -wal beside it) opens immutable, which
     creates no -wal/-shm beside it."""

@@ -34,19 +34,6 @@ create table events (id text primary key, incident text not null, hlc text not n
 """
 
 
-def signature(path: Path) -> str:
-    """Changes whenever the file (or a WAL beside it) does: what an import remembers."""
-    parts = []
-    for candidate in (path, sidecars(path)[0]):
-        try:
-            st = candidate.stat()
-        except OSError:
-            parts.append("-")
-            continue
-        parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-    return "/".join(parts)
-
-
 def write(record: Path, dest: Path) -> None:
     """Write `dest` afresh: every event of the record, sorted, and nothing else. The same
     events give the same bytes, so git sees no change when there is none. Atomic: a temp

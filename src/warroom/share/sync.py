@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from warroom.errors import StoreError, SyncError
-from warroom.record.store import Quarantined
+from warroom.record.store import Quarantined, signature
 from warroom.share import exchange
 from warroom.share.git import (
     FETCHED,
@@ -314,7 +314,7 @@ def _update_branch(room: "Room", repo: Repo, tmp: Path, report: SyncReport, *, p
 
 def _write_worktree_copy(room: "Room") -> None:
     exchange.write(room.store.path, room.exchange)
-    room.store.remember(f"file:{room.exchange.name}", exchange.signature(room.exchange))
+    room.store.remember(f"file:{room.exchange.name}", signature(room.exchange))
 
 
 def _merge_branch(repo: Repo, theirs: str, report: SyncReport) -> bool:

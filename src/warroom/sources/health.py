@@ -33,13 +33,6 @@ from typing import Any, Callable, Iterable, Sequence
 
 import httpx
 
-try:  # httpcore imports sniffio on every request; anyio 4 no longer brings it along
-    import sniffio  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    # a failed import is not cached, so each request searched all of sys.path again
-    # (about 2 ms per request); remember the failure so it fails fast
-    sys.modules.setdefault("sniffio", None)  # type: ignore[assignment]
-
 from warroom import __version__
 from warroom.config import CheckConfig
 from warroom.record.clock import Clock, SystemClock
