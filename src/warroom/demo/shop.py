@@ -28,10 +28,11 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from warroom.paths import DATA_DIR  # stdlib only: the log streams still start at once
 
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from warroom.record.clock import Clock
     from warroom.record.room import Room
 
-UTC = timezone.utc
+UTC = UTC
 DEMO_DIR = DATA_DIR / "demo"
 TEMPLATES_DIR = DATA_DIR / "templates"
 
@@ -182,7 +183,7 @@ def status_summary(t: float, base_url: str = "", wall: datetime | None = None) -
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    service: "DemoService"
+    service: DemoService
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         pass  # a client hanging up mid-answer is not worth a traceback on the console's terminal
@@ -265,7 +266,7 @@ class DemoService:
         if self._thread is not None:
             self._thread.join(timeout=2)
 
-    def __enter__(self) -> "DemoService":
+    def __enter__(self) -> DemoService:
         self.start()
         return self
 
@@ -503,16 +504,16 @@ class _Story:
         self.config = config
         self.now = now
         self.clock = FrozenClock(now)
-        self.rooms: dict[str, "Room"] = {}
+        self.rooms: dict[str, Room] = {}
 
-    def at(self, minutes: float) -> "_Story":
+    def at(self, minutes: float) -> _Story:
         when = self.now + timedelta(minutes=minutes)
         if when > self.now:
             raise ValueError("the demo story cannot write in the future")
         self.clock.set(when)
         return self
 
-    def by(self, author: str) -> "Room":
+    def by(self, author: str) -> Room:
         from warroom.record.room import Room
         from warroom.record.store import Store
 
@@ -530,7 +531,7 @@ class _Story:
         for room in self.rooms.values():
             try:
                 room.store.checkpoint()
-            except Exception:
+            except Exception:  # noqa: BLE001 - closing: a checkpoint that fails costs nothing
                 pass
             room.close()
 
@@ -539,7 +540,7 @@ def _hhmm(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%H:%M UTC")
 
 
-def build_demo(folder: Path, clock: "Clock") -> Path:
+def build_demo(folder: Path, clock: Clock) -> Path:
     """Create the demo war room in `folder` with its record written; return warroom.toml's path.
 
     The open incident is ~25 minutes old at `clock.now()`; an older resolved one is a
@@ -761,7 +762,7 @@ def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
     return report
 
 
-def run_demo(keep: bool = False, *, console: Callable[["Room"], int] | None = None) -> int:
+def run_demo(keep: bool = False, *, console: Callable[[Room], int] | None = None) -> int:
     """Open the console on a fresh demo war room; remove it afterwards unless `keep`.
 
     `console(room) -> exit code` defaults to warroom.ui.app.run_console (tests pass their own).

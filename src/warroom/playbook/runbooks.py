@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from warroom.errors import UsageError
 from warroom.text.sanitize import redact_key_blocks, sanitize

@@ -12,14 +12,15 @@ import gc
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 from warroom.text.sanitize import inert
 
-UTC = timezone.utc
+UTC = UTC
 
 STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")
 ENTRY_TYPES = ("note", "action", "decision", "finding")
@@ -159,7 +160,7 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
         raise ValueError("body is not a JSON object")
     # Every value read from a record is made inert here, once: no field of any event can put
     # an escape sequence or a control character on a terminal, in a file or in the clipboard.
-    for key, value in body.items():
+    for value in body.values():
         if type(value) is str:
             if inert(value) is not value:
                 body = _inert_body(body)

@@ -6,10 +6,10 @@ events gives the same state whatever order they were read or merged in.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
-from typing import Iterable
 
 from warroom.record.events import (
     MODIFIER_KINDS,
@@ -506,7 +506,7 @@ def short_ids(incident_ids: Iterable[str]) -> dict[str, str]:
 
 def _common_prefix(a: str, b: str) -> int:
     length = 0
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x != y:
             break
         length += 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +81,7 @@ def parse_at(text: str, now: datetime, tz=None, *, not_before: str = "", inciden
                              f"{_LAST_YEAR}") from None
     try:
         at = at.astimezone(now.tzinfo)
-        utc_year = at.astimezone(timezone.utc).year
+        utc_year = at.astimezone(UTC).year
     except (OverflowError, ValueError, OSError):
         utc_year = 0
     if not _FIRST_YEAR <= utc_year <= _LAST_YEAR:
@@ -170,7 +170,7 @@ class Room:
 
     @classmethod
     def open(cls, config_path: Path | str | None = None, *, clock: Clock | None = None,
-             author: str | None = None, db: Path | str | None = None) -> "Room":
+             author: str | None = None, db: Path | str | None = None) -> Room:
         """The war room of `config_path` (else the nearest warroom.toml), its record opened
         (and made, on first use, from the shared warroom.db), and what git brought in since
         the last look taken into it. `db` names another exchange copy to read: refused with
@@ -194,7 +194,7 @@ class Room:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Room":
+    def __enter__(self) -> Room:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -21,10 +21,11 @@ import sqlite3
 import subprocess
 import time
 import urllib.parse
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record import views
@@ -104,7 +105,7 @@ def default_author() -> str:
         pass
     try:
         return getpass.getuser()
-    except Exception:  # getpass raises various errors without a login name
+    except Exception:  # noqa: BLE001 - getpass raises various errors without a login name
         return "unknown"
 
 
@@ -370,7 +371,7 @@ class Store:
         except sqlite3.Error:
             pass
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -20,9 +20,9 @@ Only a declare event arriving after events of its incident rebuilds that inciden
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Iterable, Iterator
 
 from warroom.record.events import (
     HEAD_KINDS,
@@ -74,7 +74,7 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.incidents or self.entries or self.rebuilt)
 
-    def update(self, other: "Changes") -> None:
+    def update(self, other: Changes) -> None:
         self.incidents |= other.incidents
         self.heads |= other.heads
         self.entries |= other.entries

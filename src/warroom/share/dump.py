@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from warroom.errors import RefusedFile, StoreError
 from warroom.record.events import MAX_BODY_BYTES, from_values

@@ -10,8 +10,8 @@ import re
 import shlex
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from warroom.errors import SyncError
 from warroom.paths import GITIGNORE_LINES

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Callable
 
 from warroom.config import Config
 from warroom.record.clock import Clock, SystemClock
@@ -126,7 +126,7 @@ class LiveSync:
                                      status.last, 0, status.peers, str(exc))
             self.on_status(self.status)
             return
-        except Exception as exc:  # a bug must not stop the syncing thread or the console
+        except Exception as exc:  # noqa: BLE001 - a bug must not stop the syncing thread or the console
             self.status = SyncStatus(status.online, status.offline_since, status.reason, status.waiting,
                                      status.last, 0, status.peers, f"internal error in sync: {exc!r}")
             self.on_status(self.status)

@@ -24,10 +24,11 @@ import re
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from warroom.errors import StoreError, SyncError
 from warroom.record.store import Quarantined, signature
@@ -100,7 +101,7 @@ class Peer:
     at: float  # seconds since the epoch
 
 
-def sync(room: "Room", *, push: bool = True, dry_run: bool = False, remote: str = "origin") -> SyncReport:
+def sync(room: Room, *, push: bool = True, dry_run: bool = False, remote: str = "origin") -> SyncReport:
     """Take in what git brought, fetch every copy's ref, take in theirs, publish ours, and
     update the branch, best effort. Raises SyncError with one line naming the remote or file
     and what to do; the record is intact when it does."""
@@ -136,7 +137,7 @@ def _lock(path: Path, patience: float = 120) -> Iterator[None]:
         handle.close()
 
 
-def _sync(room: "Room", *, push: bool, dry_run: bool, remote: str) -> SyncReport:
+def _sync(room: Room, *, push: bool, dry_run: bool, remote: str) -> SyncReport:
     repo = Repo(room.config.root, room.exchange, remote)
     report = SyncReport(remote=remote, branch=repo.branch, dry_run=dry_run)
     has_remote = repo.has_remote()
@@ -171,7 +172,7 @@ def _sync(room: "Room", *, push: bool, dry_run: bool, remote: str) -> SyncReport
     return report
 
 
-def _take_in_worktree(room: "Room", report: SyncReport) -> None:
+def _take_in_worktree(room: Room, report: SyncReport) -> None:
     """warroom.db as git left it (a pull, a checkout, a hand edit) can only add events."""
     before = len(room.notes)
     result = room.take_in()
@@ -201,7 +202,7 @@ def _fetch(repo: Repo, report: SyncReport) -> bool:
             return False
 
 
-def _take_in_refs(room: "Room", repo: Repo, tmp: Path, report: SyncReport) -> None:
+def _take_in_refs(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None:
     """Import each fetched copy (and the branch's warroom.db) whose commit is new to us."""
     sources: list[tuple[str, str, str, str]] = []  # (source, commit, path in it, who)
     for name, (commit, author, _when) in sorted(repo.refs(f"{FETCHED}{repo.remote}/").items()):
@@ -232,7 +233,7 @@ def _take_in_refs(room: "Room", repo: Repo, tmp: Path, report: SyncReport) -> No
         report.add(Counter(event.kind for event in result.added), result.quarantined)
 
 
-def _publish(room: "Room", repo: Repo, tmp: Path, report: SyncReport, *, push: bool) -> None:
+def _publish(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: bool) -> None:
     """Our copy's ref: a new commit when the record changed (or, as a sign of life, once a
     HEARTBEAT), pushed with force: only this copy ever writes it."""
     store = room.store
@@ -276,7 +277,7 @@ def _identity(author: str) -> dict[str, str]:
             "GIT_COMMITTER_NAME": author[:100] or "warroom", "GIT_COMMITTER_EMAIL": email}
 
 
-def _update_branch(room: "Room", repo: Repo, tmp: Path, report: SyncReport, *, push: bool) -> None:
+def _update_branch(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: bool) -> None:
     """warroom.db written afresh from the record and committed; the remote's branch merged
     (the merge driver unions the copies); pushed once. Never an error when raced."""
     store = room.store
@@ -312,7 +313,7 @@ def _update_branch(room: "Room", repo: Repo, tmp: Path, report: SyncReport, *, p
             repo.run("branch", "--set-upstream-to", f"{repo.remote}/{repo.branch}", check=False)
 
 
-def _write_worktree_copy(room: "Room") -> None:
+def _write_worktree_copy(room: Room) -> None:
     exchange.write(room.store.path, room.exchange)
     room.store.remember(f"file:{room.exchange.name}", signature(room.exchange))
 
@@ -353,7 +354,7 @@ def _conclude(repo: Repo) -> bool:
     return True
 
 
-def _finish_pull(room: "Room", repo: Repo, tmp: Path, report: SyncReport) -> None:
+def _finish_pull(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None:
     """A `git pull` without the merge driver left warroom.db conflicted: take in both sides,
     write the union and conclude the merge."""
     conflicted = repo.conflicted()
@@ -378,11 +379,11 @@ def _finish_pull(room: "Room", repo: Repo, tmp: Path, report: SyncReport) -> Non
     report.notes.append("finished the merge a plain `git pull` had left conflicted")
 
 
-def _dry_run(room: "Room", repo: Repo, tmp: Path, report: SyncReport, has_remote: bool) -> SyncReport:
+def _dry_run(room: Room, repo: Repo, tmp: Path, report: SyncReport, has_remote: bool) -> SyncReport:
     """What a sync would commit, take in and send; the record, the files and the refs the
     user sees stay as they are (only the cache of the remote's refs is brought up to date)."""
     if has_remote and _fetch(repo, report):
-        for index, (name, (commit, _author, _when)) in enumerate(repo.refs(f"{FETCHED}{repo.remote}/").items()):
+        for index, (_name, (commit, _author, _when)) in enumerate(repo.refs(f"{FETCHED}{repo.remote}/").items()):
             blob = repo.blob(f"{commit}:{REF_FILE}", tmp / f"dry-{index}.db")
             if blob is not None:
                 try:
@@ -404,7 +405,7 @@ def _dry_run(room: "Room", repo: Repo, tmp: Path, report: SyncReport, has_remote
     return report
 
 
-def peers(room: "Room", remote: str = "origin") -> list[Peer]:
+def peers(room: Room, remote: str = "origin") -> list[Peer]:
     """The other copies that have synced with `remote`, newest first, read from the refs the
     last fetch brought (no traffic of its own)."""
     if not is_git_repo(room.config.root):

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from functools import partial
 from itertools import islice, repeat
 from operator import attrgetter, itemgetter
-from typing import Iterable
 
 from warroom.sources.parse import (
     _LEVEL_WORD,
@@ -67,7 +67,7 @@ class _Parser:
         """One line on its own (no stream state)."""
         try:
             return self._parse(line, source, seq, hidden, True)
-        except Exception:  # pragma: no cover - defensive: a line never takes the source down
+        except Exception:  # noqa: BLE001 - defensive: a line never takes the source down  # pragma: no cover
             return _line(source, sanitize(line, secrets=self.redactor.secrets), None, None, seq)
 
     def _through_keys(self, raw: str, parsed: LogLine) -> LogLine:
@@ -153,7 +153,7 @@ class _Parser:
             try:
                 if self._columns(lines, source, out):  # adds to `out` only as its last step
                     return
-            except Exception:  # pragma: no cover - defensive: the loop below takes them
+            except Exception:  # noqa: BLE001 - defensive: the loop below takes them  # pragma: no cover
                 pass
         append = out.append
         parse = self._parse
@@ -208,7 +208,7 @@ class _Parser:
                             break
                         match = search(upper, start + 1)
                 append(new(cls, (source, line, level, at, next(seqs))))
-            except Exception:  # pragma: no cover - defensive
+            except Exception:  # noqa: BLE001 - defensive  # pragma: no cover
                 append(_line(source, sanitize(raw, secrets=self.redactor.secrets), None, None, next(seqs)))
 
     def _columns(self, lines: list[str], source: str, out: list[LogLine]) -> bool:
@@ -259,7 +259,7 @@ class _Parser:
             return False  # a stamp or JSON after the stamp, a space first, a long line
         levels = list(map(_FIRST_WORD_LEVEL.get, [rest.partition(" ")[0] for rest in rests]))
         if None in levels:  # no level word first: the first one anywhere, as _plain_level finds it
-            levels = [level if level is not None else _plain_level(rest) for level, rest in zip(levels, rests)]
+            levels = [level if level is not None else _plain_level(rest) for level, rest in zip(levels, rests, strict=False)]
         out.extend(map(_make_line, zip(repeat(source), rests, levels, ats, islice(_SEQ, len(rests)))))
         return True
 
@@ -333,7 +333,7 @@ def parse_line(raw: bytes | str, source: str, seq: int, secrets: Iterable[str] =
             text, hidden = str(raw), 0
         text = text.rstrip("\r\n")
         return parser.parse_one(text, str(source), int(seq), hidden)
-    except Exception:  # pragma: no cover - defensive
+    except Exception:  # noqa: BLE001 - defensive  # pragma: no cover
         return _line(str(source), sanitize(raw if isinstance(raw, (str, bytes)) else ""), None, None, seq)
 
 

@@ -23,13 +23,13 @@ import os
 import re
 import socket
 import ssl
-import sys
 import time
 import zlib
 from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 import httpx
 
@@ -333,7 +333,7 @@ class HealthMonitor:
             return self._result(check, "down", f"timeout after {durations.measured(check.timeout)}")
         except _Failure as failure:
             return self._result(check, failure.state, failure.detail, failure.status, failure.latency)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure is the check's result, never the loop's end
             return self._result(check, "unknown", _describe_error(exc, check.timeout))
 
     async def run_round(self) -> list[CheckResult]:
@@ -360,7 +360,7 @@ class HealthMonitor:
         for client in clients:
             try:
                 await client.aclose()
-            except Exception:  # pragma: no cover - closing must not fail the caller
+            except Exception:  # noqa: BLE001 - closing must not fail the caller  # pragma: no cover
                 pass
 
     # --- internals ------------------------------------------------------------
@@ -374,7 +374,7 @@ class HealthMonitor:
             flipped = self.record(result)
             try:
                 on_result(result, flipped)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a failing callback must not stop the checks
                 pass
             next_at += every
             now = loop.time()
@@ -435,7 +435,7 @@ class HealthMonitor:
         method = check.method or "GET"
         try:
             current = httpx.URL(url)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - httpx raises several kinds for a bad URL: all mean the same
             raise _Failure("down", f"invalid URL: {exc}") from None
         started = time.perf_counter()
         try:
@@ -459,7 +459,7 @@ class HealthMonitor:
                     return _Fetched(status, body, truncated, time.perf_counter() - started, problem)
         except (_Failure, asyncio.CancelledError):
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any failure to fetch is the check's result
             raise _Failure("down", _describe_error(exc, check.timeout)) from None
         raise _Failure("down", "no response")  # pragma: no cover
 
@@ -595,11 +595,11 @@ class HealthMonitor:
         try:
             try:
                 await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=check.timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return self._result(check, "down", f"timeout after {durations.measured(check.timeout)}")
             try:  # the output a background child may still hold open is not waited for long
                 await asyncio.wait_for(asyncio.shield(reader), timeout=0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         finally:
             spawned.kill_group()  # on timeout, cancellation, and leftovers of a finished command
@@ -607,7 +607,7 @@ class HealthMonitor:
                 reader.cancel()
             try:
                 await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=2.0)
-            except (asyncio.TimeoutError, asyncio.CancelledError):  # pragma: no cover
+            except (TimeoutError, asyncio.CancelledError):  # pragma: no cover
                 pass
             spawned.close()
         code = spawned.returncode if spawned.returncode is not None else -9

@@ -10,12 +10,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 __all__ = ["LEVELS", "LEVEL_RANK", "LogLine", "level_rank"]
 
-UTC = timezone.utc
+UTC = UTC
 LEVELS = ("error", "warn", "info", "debug")
 LEVEL_RANK = {"debug": 0, "info": 1, "warn": 2, "error": 3}
 

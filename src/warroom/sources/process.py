@@ -24,8 +24,8 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 def signal_name(number: int) -> str:
@@ -74,7 +74,7 @@ class Spawned:
         _forget(self.process.pid)
         try:
             self.transport.close()
-        except Exception:  # pragma: no cover - closing never fails the caller
+        except Exception:  # noqa: BLE001 - closing never fails the caller  # pragma: no cover
             pass
 
 

@@ -26,8 +26,8 @@ import os
 import signal
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from warroom.config import LogConfig
 from warroom.record.clock import Clock, SystemClock
@@ -155,7 +155,7 @@ class LogSource:
             self._stop_event.set()
         try:
             await self._terminate()
-        except Exception:  # pragma: no cover - defensive
+        except Exception:  # noqa: BLE001 - defensive  # pragma: no cover
             pass
         task = self._task
         if task is not None and not task.done():
@@ -177,7 +177,7 @@ class LogSource:
         self.status = text
         try:
             self._on_status(text)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a failing callback must not stop the source
             pass
 
     async def _main(self) -> None:
@@ -190,7 +190,7 @@ class LogSource:
                 self._set_status("nothing to run: give a command or a file")
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # never a traceback into the UI's loop
+        except Exception as exc:  # noqa: BLE001 - never a traceback into the UI's loop
             self._set_status(f"error: {type(exc).__name__}: {sanitize(str(exc), limit=200)}")
         finally:
             self._flush()
@@ -206,7 +206,7 @@ class LogSource:
         try:
             await asyncio.wait_for(self._stop_event.wait(), timeout=seconds)
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return self._stopping
 
     # --- commands ---------------------------------------------------------------------
@@ -262,11 +262,11 @@ class LogSource:
             try:
                 # the output ends when every writer has closed the pipe
                 await asyncio.wait_for(asyncio.shield(reader), timeout=self.drain_timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 spawned.kill_group()  # a background child still holds the pipe: it goes too
                 try:
                     await asyncio.wait_for(asyncio.shield(reader), timeout=1.0)
-                except asyncio.TimeoutError:  # held by something outside the group
+                except TimeoutError:  # held by something outside the group
                     pass
         finally:
             if not reader.done():
@@ -301,12 +301,12 @@ class LogSource:
             spawned.kill_group(signal.SIGTERM)
             try:
                 await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=self.stop_grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         spawned.kill_group(signal.SIGKILL)
         try:
             await asyncio.wait_for(asyncio.shield(spawned.exited), timeout=5.0)
-        except asyncio.TimeoutError:  # pragma: no cover - SIGKILL is not ignorable
+        except TimeoutError:  # pragma: no cover - SIGKILL is not ignorable
             pass
 
     # --- lines ------------------------------------------------------------------------
@@ -404,7 +404,7 @@ class LogSource:
         self._last_flush = time.monotonic()
         try:
             self._on_lines(batch)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing callback must not stop the source: said once
             if not self._callback_failed:
                 self._callback_failed = True
                 self._set_status(f"on_lines callback failed: {type(exc).__name__}")

@@ -37,9 +37,9 @@ from __future__ import annotations
 import codecs
 import re
 from bisect import bisect_right
+from collections.abc import Iterable
 from functools import lru_cache, partial
 from itertools import accumulate
-from typing import Iterable
 from urllib.parse import quote
 
 __all__ = ["REDACTED", "Redactor", "Sanitizer", "KeyBlocks", "redact", "redact_key_blocks", "sanitize",
@@ -274,7 +274,7 @@ class Redactor:
     def __call__(self, text: str) -> str:
         try:
             return self._apply(text) if self.might_match(text) else text
-        except Exception:  # pragma: no cover - defensive: never raise, never leak
+        except Exception:  # noqa: BLE001 - defensive: never raise, never leak  # pragma: no cover
             return REDACTED
 
     def _apply(self, text: str) -> str:
@@ -296,7 +296,7 @@ def _as_tuple(secrets: Iterable[str]) -> tuple[str, ...]:
         return secrets
     try:
         return tuple(s for s in secrets if isinstance(s, str))
-    except Exception:
+    except Exception:  # noqa: BLE001 - any iterable of secrets, however odd: never raise
         return ()
 
 
@@ -362,16 +362,15 @@ class KeyBlocks:
                 return line[:run.start()] + REDACTED + line[end.start():]
             self._opens(line, 0)
             return None
-        except Exception:  # pragma: no cover - defensive: never raise, never leak
+        except Exception:  # noqa: BLE001 - defensive: never raise, never leak  # pragma: no cover
             return REDACTED
 
     def _opens(self, line: str, start: int) -> None:
         """A BEGIN in line[start:] with no END after it: the lines that follow are key text."""
         if "PRIVATE KEY" not in line:
             return
-        last = None
-        for last in _KEY_BEGIN.finditer(line, start):
-            pass
+        begins = list(_KEY_BEGIN.finditer(line, start))
+        last = begins[-1] if begins else None
         if last is not None and _KEY_END.search(line, last.end()) is None:
             self.left = self.max_lines
 
@@ -416,7 +415,7 @@ class Sanitizer:
         self.redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
         try:
             limit = int(limit)
-        except Exception:
+        except Exception:  # noqa: BLE001 - any limit, however odd: never raise
             limit = DEFAULT_LIMIT
         self.limit = max(1, limit)
         self.multiline = bool(multiline)
@@ -429,7 +428,7 @@ class Sanitizer:
     def __call__(self, text: str | bytes | bytearray | memoryview, extra_hidden: int = 0) -> str:
         try:
             return self._sanitize(text, extra_hidden)
-        except Exception:  # pragma: no cover - defensive: never raise
+        except Exception:  # noqa: BLE001 - defensive: never raise  # pragma: no cover
             return "«unprintable»"
 
     def _sanitize(self, text: object, hidden: int) -> str:
@@ -476,7 +475,7 @@ def sanitize(text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: Iterable
         return _sanitizer(_as_tuple(secrets), limit, bool(multiline))(text)
     except TypeError:
         return Sanitizer(secrets, limit=limit, multiline=multiline)(text)
-    except Exception:  # pragma: no cover - defensive
+    except Exception:  # noqa: BLE001 - defensive  # pragma: no cover
         return "«unprintable»"
 
 

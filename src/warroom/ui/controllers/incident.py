@@ -8,7 +8,8 @@ Each asks what it needs in a dialog and hands the write to the recorder thread
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from textual import work
 

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import TYPE_CHECKING, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from textual import events
 
@@ -63,7 +64,7 @@ def settled(app: App, touched: Iterable[MessagePump] = ()) -> bool:
     """Nothing is left moving that could change where the next key goes."""
     try:
         screen = app.screen
-    except Exception:  # no screen yet, or the app is closing
+    except Exception:  # noqa: BLE001 - no screen yet, or the app is closing
         return True
     if not screen.is_mounted or getattr(screen, "_callbacks", None):
         return False
@@ -129,7 +130,7 @@ class KeyGate:
         try:
             target = self.app.focused or self.app.screen
             self.touched = list(target.ancestors_with_self)
-        except Exception:  # no screen yet
+        except Exception:  # noqa: BLE001 - no screen yet
             self.touched = []
         self.consumer = self.app.focused if self.consumed(self.app.focused, event) else None
         self.in_flight = True

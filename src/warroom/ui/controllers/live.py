@@ -127,7 +127,7 @@ class LiveSources(_Base):
     def logs_ready(self) -> bool:
         try:
             return all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#log-all")))
-        except Exception:  # no screen (closing)
+        except Exception:  # noqa: BLE001 - no screen (closing)
             return False
 
     @work(group="health", exit_on_error=False)

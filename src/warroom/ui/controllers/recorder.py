@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from warroom.errors import ConfigError, InvalidEvent, StoreError, UsageError
 from warroom.record.fold import Entry, Incident
@@ -48,7 +49,7 @@ class Delta:
     rows: dict[str, Entry] = field(default_factory=dict)  # rows that changed (deleted ones too)
     count: int | None = None                      # the incident's entries
 
-    def merge(self, later: "Delta") -> None:
+    def merge(self, later: Delta) -> None:
         if later.summaries is not None:
             self.summaries = later.summaries
         if later.switched or later.incident_id != self.incident_id:
@@ -199,7 +200,7 @@ class Recorder:
                 if job.on_error:
                     job.on_error(str(exc))
                 self.on_error(str(exc), job)
-            except Exception as exc:  # a bug must not kill the writer thread: say it, keep going
+            except Exception as exc:  # noqa: BLE001 - a bug must not kill the writer thread: say it, keep going
                 self.on_error(f"internal error in {job.label or 'an operation'}: {exc!r}", job)
             finally:
                 if self._queue.empty():
@@ -220,7 +221,7 @@ class Recorder:
                         outcomes.append((job, None, str(exc)))
         except StoreError as exc:
             outcomes = [(job, None, str(exc)) for job in jobs]
-        except Exception as exc:  # a bug must not kill the writer thread: say it, keep going
+        except Exception as exc:  # noqa: BLE001 - a bug must not kill the writer thread: say it, keep going
             outcomes = [(job, None, f"internal error in {job.label}: {exc!r}") for job in jobs]
         self._tell()
         said: set[str] = set()
@@ -272,5 +273,5 @@ class Recorder:
         """Keep the WAL small while idle."""
         try:
             self.room.store.checkpoint()
-        except Exception:  # busy or read-only: the next idle moment tries again
+        except Exception:  # noqa: BLE001 - busy or read-only: the next idle moment tries again
             pass

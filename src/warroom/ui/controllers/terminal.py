@@ -34,7 +34,8 @@ import signal
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from warroom.sources import process as sources
 
@@ -187,7 +188,7 @@ class TerminalGuard:
         def run() -> None:
             try:
                 callback()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the exit goes on whatever the callback does
                 pass
             finally:
                 done.set()
@@ -206,7 +207,7 @@ class TerminalGuard:
             try:
                 if predicate():
                     return
-            except Exception:
+            except Exception:  # noqa: BLE001 - a predicate that fails ends the wait
                 return
             time.sleep(0.02)
 

@@ -108,7 +108,7 @@ class ActionsPane(DataTable):
         try:
             tabs = self.query_ancestor(TabbedContent)
             tab = tabs.get_tab(self.query_ancestor(TabPane))
-        except Exception:  # not in a tab (or not mounted yet): nothing to label
+        except Exception:  # noqa: BLE001 - not in a tab (or not mounted yet): nothing to label
             return
         if tab.label.plain != label:
             tab.label = Content(label)

@@ -52,7 +52,7 @@ class AllLogView(LogView):
             return
         super().add_lines(lines)
         ordered = sorted(list(self.buffer_lines)[-len(lines) * 4:],
-                         key=lambda l: (l.at.timestamp() if l.at else float("inf"), l.seq))
+                         key=lambda line: (line.at.timestamp() if line.at else float("inf"), line.seq))
         keep = len(self.buffer_lines) - len(ordered)
         head = list(self.buffer_lines)[:keep]
         self.buffer_lines.clear()
@@ -90,13 +90,13 @@ class LogsPane(Vertical):
             self.all_view.status += "; disabled: " + "; ".join(f"{s.name} ({s.disabled})" for s in disabled)
         self.source_views = [LogView(source.name, buffer=source.buffer, id=f"log-{index}")
                              for index, source in enumerate(self.sources)]
-        for source, view in zip(self.sources, self.source_views):
+        for source, view in zip(self.sources, self.source_views, strict=True):
             if source.disabled:
                 view.status = f"disabled: {source.disabled}"
         with TabbedContent(id="log-tabs"):
             with TabPane("all", id="tab-all"):
                 yield self.all_view
-            for index, (source, view) in enumerate(zip(self.sources, self.source_views)):
+            for index, (source, view) in enumerate(zip(self.sources, self.source_views, strict=True)):
                 with TabPane(source.name, id=f"tab-{index}"):
                     yield view
         yield Static("", id="log-status")
@@ -150,7 +150,7 @@ class LogsPane(Vertical):
         if action == "stop_step":
             try:
                 return self.active_view().source_name.startswith(self.STEP_PREFIX)
-            except Exception:  # not composed yet
+            except Exception:  # noqa: BLE001 - not composed yet
                 return False
         return True
 

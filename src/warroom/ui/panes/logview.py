@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Iterable
 
 from rich.segment import Segment
 from rich.style import Style
@@ -47,7 +47,7 @@ class LogView(ScrollView, can_focus=True):
     @dataclass
     class Changed(Message):
         """Counts changed (for the tab's status line)."""
-        view: "LogView"
+        view: LogView
 
     def __init__(self, name: str, buffer: int = 10_000, show_source: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -148,7 +148,7 @@ class LogView(ScrollView, can_focus=True):
             self._change_queued = True
             self.post_message(self.Changed(self))
 
-    def on_log_view_changed(self, event: "LogView.Changed") -> None:
+    def on_log_view_changed(self, event: LogView.Changed) -> None:
         # This view sees its own message first; it then bubbles up to the pane, which reads
         # the counts as they are by then. A change after this point sends a new message.
         if event.view is self:

@@ -71,17 +71,17 @@ class EntryInput(ExactInput):
     @dataclass
     class Lines(Message):
         """Lines to log, in order: one entry each."""
-        input: "EntryInput"
+        input: EntryInput
         texts: list[str]
 
     @dataclass
     class Left(Message):
-        input: "EntryInput"
+        input: EntryInput
 
     @dataclass
     class Held(Message):
         """A multi-line paste is held (lines > 0) or was let go (0)."""
-        input: "EntryInput"
+        input: EntryInput
         lines: int
 
     keeps_focus = True       # Enter logs and stays: the key gate lets a typed burst through (ui/keygate.py)
@@ -284,7 +284,7 @@ class TimelinePane(Vertical):
                 if _order(shown) != key:
                     rebuild = True
                 elif not rebuild:
-                    for column, cell in zip(COLUMNS, self._cells(entry)):
+                    for column, cell in zip(COLUMNS, self._cells(entry), strict=False):
                         table.update_cell(entry_id, column, cell)
                 continue
             self.count += 1  # counted from the page's total, kept here: no count per keystroke

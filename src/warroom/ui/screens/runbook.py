@@ -16,9 +16,9 @@ reach this screen, never the console behind it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from rich.text import Text
 from textual import work
@@ -251,7 +251,7 @@ class RunbookScreen(ModalScreen[None]):
             for step in self.current.steps:
                 try:
                     steps.replace_option_prompt(str(step.index), self.step_prompt(self.current, step))
-                except Exception:  # the list was refilled meanwhile
+                except Exception:  # noqa: BLE001 - the list was refilled meanwhile
                     pass
 
     def set_in_use(self, name: str) -> None:
