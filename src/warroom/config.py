@@ -275,7 +275,7 @@ class _Reader:
 
         return _ENV.sub(replace, text)
 
-    def table(self, key: str, value: Any, allowed: set[str], required: set[str] = frozenset()) -> dict:
+    def table(self, key: str, value: Any, allowed: set[str], required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a table, got {type(value).__name__}")
         unknown = sorted(set(value) - allowed)
@@ -356,7 +356,7 @@ class _Reader:
             raise self.fail(key, f"expected a finite number, got {_show(value)}")
         return number
 
-    def array_of_tables(self, key: str, value: Any) -> list[dict]:
+    def array_of_tables(self, key: str, value: Any) -> list[dict[str, Any]]:
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self.fail(key, f"expected [[{key}]] tables")
         return value
@@ -398,7 +398,7 @@ def load_profile(name_or_path: str, relative_to: Path, key: str = "severity_prof
     data = _read_toml(file)
     reader = _Reader(file, {})
     reader.table("", data, {"name", "description", "level"}, {"level"})
-    levels = []
+    levels: list[SeverityLevel] = []
     for index, raw in enumerate(reader.array_of_tables("level", data["level"])):
         k = f"level[{index}]"
         reader.table(k, raw, {"id", "label", "description", "examples", "acknowledge_within",
@@ -505,7 +505,7 @@ def _check(reader: _Reader, index: int, raw: Any) -> CheckConfig:
     return CheckConfig(**values)
 
 
-def _flatten(reader: _Reader, key: str, table: dict, prefix: str = "", depth: int = 1) -> list[tuple[str, Any]]:
+def _flatten(reader: _Reader, key: str, table: dict[str, Any], prefix: str = "", depth: int = 1) -> list[tuple[str, Any]]:
     """{a = {b = 1}} -> [("a.b", 1)]: dotted paths, as written in TOML."""
     if depth > MAX_DEPTH:
         raise reader.fail(key, f"nested more than {MAX_DEPTH} tables deep")

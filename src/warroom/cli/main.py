@@ -65,7 +65,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         raise UsageError(f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
                          f"choose a folder you can write to") from None
     try:
-        from warroom.share.sync import git_setup, is_git_repo
+        from warroom.share.git import git_setup, is_git_repo
 
         if is_git_repo(folder):
             git_setup(folder)

@@ -250,7 +250,7 @@ class DemoService:
         server.service = self
         self._server = server
         self._t0 = self.now()
-        host, port = server.server_address[:2]
+        host, port = str(server.server_address[0]), server.server_address[1]
         self.base_url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                                         name="warroom-demo-service", daemon=True)
@@ -350,6 +350,7 @@ def checkout_line(rng: random.Random, n: int, now_ms: int) -> str:
                            '[red blink]x2[/]" [link=http://example.invalid]gift note[/link]',
                            "method": "POST", "url": "/api/cart/items", "status": 200, "responseTime": 41})
     roll = rng.random()
+    extra: dict[str, Any]
     if roll < 0.05:
         msg, extra = rng.choice((
             ("payment authorisation timed out after 10000ms", {"provider": "paylane", "attempt": 3}),
@@ -783,7 +784,9 @@ def run_demo(keep: bool = False, *, console: Callable[[Room], int] | None = None
         exports_report = keep_exports(folder, demo_exports_dir())
         if console is None:
             try:
-                from warroom.ui.factory import run_console as console
+                from warroom.ui.factory import run_console
+
+                console = run_console
             except ImportError as exc:
                 print(f"warroom demo: the console cannot start ({exc}); reinstall warroom "
                       f"(`make clean demo`)", file=sys.stderr)

@@ -342,14 +342,14 @@ def report(state: State, config: Config) -> str:
     metric_rows = []
     for severity in sorted({i.severity for i in incidents}, key=config.severity.rank):
         group = [i for i in incidents if i.severity == severity]
-        times = [incident_times(i) for i in group]
+        group_times = [incident_times(i) for i in group]
 
         def cell(values: list[float | None]) -> str:
             mean = _mean(values)
             return durations.human(mean) if mean is not None else "n/a"
 
-        metric_rows.append([md_cell(severity), str(len(group)), cell([t.mtta for t in times]),
-                            cell([t.mttr for t in times]), cell([t.mttd for t in times])])
+        metric_rows.append([md_cell(severity), str(len(group)), cell([t.mtta for t in group_times]),
+                            cell([t.mttr for t in group_times]), cell([t.mttd for t in group_times])])
     out.append(table(["Severity", "Incidents", "MTTA", "MTTR", "MTTD"], metric_rows)
                if metric_rows else "No incidents, no metrics.")
     open_items = [(i, a) for i in incidents for a in i.actions if not a.done]

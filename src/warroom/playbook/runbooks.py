@@ -26,9 +26,13 @@ import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warroom.errors import UsageError
 from warroom.text.sanitize import redact_key_blocks, sanitize
+
+if TYPE_CHECKING:
+    from warroom.record.fold import Incident
 
 __all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",
            "child_env", "incident_fields", "step_secrets", "output_tail", "matches", "SHELL_LANGUAGES",
@@ -340,7 +344,7 @@ def prepare(step: Step, environ: Mapping[str, str], incident_fields: Mapping[str
     return [shell, "-c", step.command]
 
 
-def incident_fields(incident) -> dict[str, str]:
+def incident_fields(incident: Incident) -> dict[str, str]:
     """What a step may use of the incident: INCIDENT_ID (short id), SEVERITY, STATUS, TITLE."""
     return {"INCIDENT_ID": incident.short_id, "SEVERITY": incident.severity, "STATUS": incident.status,
             "TITLE": incident.title}

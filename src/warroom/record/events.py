@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from warroom.text.sanitize import inert
 
@@ -195,7 +195,7 @@ def _inert_body(body: dict[str, Any]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder()
-_loads, _scan = _DECODER.decode, _DECODER.scan_once
+_loads, _scan = _DECODER.decode, _DECODER.scan_once  # type: ignore[attr-defined]  # set by __init__
 
 
 def _decode_body(text: str) -> Any:
@@ -252,10 +252,10 @@ def problem(event: Event) -> str | None:
             continue
         if type(value) is not typ and (typ is int and isinstance(value, bool) or not isinstance(value, typ)):
             return f"{key} should be {typ.__name__}"
-        if typ is str and len(value) > MAX_TEXT:
-            return f"{key} too long ({len(value)} characters, at most {MAX_TEXT})"
+        if typ is str and len(cast(str, value)) > MAX_TEXT:
+            return f"{key} too long ({len(cast(str, value))} characters, at most {MAX_TEXT})"
         if allowed is not None and value not in allowed:
-            return f"unknown {_ALLOWED_NAMES[key]} {value[:40]!r}"
+            return f"unknown {_ALLOWED_NAMES[key]} {cast(str, value)[:40]!r}"
     if kind in _MORE_CHECKS:
         return _more(kind, event, body)
     return None

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
+from typing import Any
 
 from warroom.record.events import (
     MODIFIER_KINDS,
@@ -243,6 +244,7 @@ class Fold:
         self._last = _EVENT_ORDER(event)
         reason = problem(event)
         if reason is None:
+            folded: IncidentFold | None
             if event.kind == "incident.declared":
                 folded = IncidentFold(event, self.roles)
                 self._incidents[event.id] = folded
@@ -281,10 +283,10 @@ class IncidentFold:
             self.entries_by_id[event.id] = entry
             return None
         if kind in MODIFIER_KINDS:
-            entry = self.entries_by_id.get(event.body["target"])
-            if entry is None:
+            target = self.entries_by_id.get(event.body["target"])
+            if target is None:
                 return "points at an unknown entry"
-            modify_entry(entry, event)
+            modify_entry(target, event)
             return None
         if kind in SELF_ENTRY_KINDS:
             incident.entries.append(self_entry(event))
@@ -311,7 +313,7 @@ def declare(event: Event, roles: tuple[str, ...]) -> Incident:
     return incident
 
 
-def _present(body: dict) -> dict:
+def _present(body: dict[str, Any]) -> dict[str, Any]:
     """An explicit null is a missing key (problem() reads it so)."""
     if None in body.values():
         return {key: value for key, value in body.items() if value is not None}
@@ -463,12 +465,12 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         owner = f" (owner {item.owner})" if item.owner else ""
         _auto(incident, event, "action", f"Action item: {item.text}{owner}", type="action")
     elif kind == "action.done":
-        item = actions_by_id.get(body["target"])
-        if item is None:
+        done = actions_by_id.get(body["target"])
+        if done is None:
             return "points at an unknown action item"
-        if not item.done:
-            item.done, item.done_at = True, event.at
-            _auto(incident, event, "action", f"Action item done: {item.text}", type="action")
+        if not done.done:
+            done.done, done.done_at = True, event.at
+            _auto(incident, event, "action", f"Action item done: {done.text}", type="action")
     return None
 
 def _set_role(incident: Incident, role: str, person: str, event: Event) -> None:

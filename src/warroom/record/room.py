@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from warroom import config as config_mod
 from warroom.config import Config
@@ -29,15 +29,18 @@ from warroom.record.events import (
     valid_time,
 )
 from warroom.record.fold import Entry, Incident, State, fold, short_ids
-from warroom.record.store import Store
+from warroom.record.store import Imported, Store
 from warroom.text.sanitize import inert, redact
+
+if TYPE_CHECKING:
+    from warroom.record.views import Changes
 
 # What a stored time can hold (events.valid_time): later years would overflow when the
 # countdowns add a cadence to them.
 _FIRST_YEAR, _LAST_YEAR = 1970, 8999
 
 
-def parse_at(text: str, now: datetime, tz=None, *, not_before: str = "", incident: str = "",
+def parse_at(text: str, now: datetime, tz: tzinfo | None = None, *, not_before: str = "", incident: str = "",
              option: str = "--at") -> datetime:
     """When something happened, as typed: '14:05' is the most recent 14:05 that is not ahead
     (today, or yesterday when today's is still to come); an ISO time is taken as given (local
@@ -92,12 +95,12 @@ def parse_at(text: str, now: datetime, tz=None, *, not_before: str = "", inciden
     return at
 
 
-def _shown(stored: str, tz=None) -> str:
+def _shown(stored: str, tz: tzinfo | None = None) -> str:
     """A stored UTC time, as the person typing reads their clock."""
     return parse_time(stored).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _local(naive: datetime, tz=None) -> datetime:
+def _local(naive: datetime, tz: tzinfo | None = None) -> datetime:
     """A wall-clock time in `tz` (default: the local zone) with the UTC offset of that date,
     not of today: across a daylight-saving change the two differ by an hour."""
     return naive.replace(tzinfo=tz) if tz is not None else naive.astimezone()
@@ -120,7 +123,7 @@ class TypedLine:
     at: datetime | None
 
 
-def parse_typed_line(line: str, now: datetime, tz=None, *, not_before: str = "",
+def parse_typed_line(line: str, now: datetime, tz: tzinfo | None = None, *, not_before: str = "",
                      incident: str = "") -> TypedLine:
     """The console's one-line grammar: optional 'HH:MM ' backdate, then '!' decision,
     '>' action, '?' finding, else a note. A backdate that parse_at refuses (before the
@@ -202,7 +205,7 @@ class Room:
 
     # --- what git brought -------------------------------------------------
 
-    def take_in(self, strict: bool = False):
+    def take_in(self, strict: bool = False) -> Imported | None:
         """Import the exchange copy (warroom.db) when it changed since the last look: git
         (pull, checkout, a merge) or a teammate's hand may have changed it. It can only add
         events. An unreadable copy is reported in `notes` (or raised, when `strict`); the
@@ -233,7 +236,7 @@ class Room:
                               f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them")
         return result
 
-    def reload(self):
+    def reload(self) -> Changes:
         """What other writers (and this one) added since the last look: views.Changes."""
         from warroom.record import views
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record import views
@@ -415,7 +415,7 @@ class Store:
                     self._observe_newest()
                     self._insert([self._event(kind, incident, body, at, author)])
                     self.conn.execute("commit")
-                    return self._last
+                    return cast(Event, self._last)  # set by _insert
                 except BaseException:
                     if self.conn.in_transaction:
                         self.conn.execute("rollback")
@@ -652,7 +652,7 @@ class Store:
 
     # --- reading ---------------------------------------------------------
 
-    def _rows(self, where: str = "", params: tuple = ()) -> Iterator[tuple]:
+    def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
         sql = f"select rowid, id, incident, hlc, author, kind, at, body from events {where}"
         try:
             yield from self.conn.execute(sql, params)
@@ -676,11 +676,11 @@ class Store:
         row = self.conn.execute("select max(rowid) from events").fetchone()
         self.last_rowid = row[0] or 0
 
-    def events(self, where: str, params: tuple = ()) -> list[Event]:
+    def events(self, where: str, params: tuple[Any, ...] = ()) -> list[Event]:
         """Events matching an SQL condition on the events table, decoded."""
         return self._decode(self._rows(where, params), track=False).events
 
-    def _decode(self, rows: Iterator[tuple], track: bool = True) -> Loaded:
+    def _decode(self, rows: Iterator[tuple[Any, ...]], track: bool = True) -> Loaded:
         loaded = Loaded()
         append = loaded.events.append
         top = self.last_rowid
@@ -705,7 +705,7 @@ class Store:
         return self.events(f"where incident = ? and kind in ({kinds})", (incident_id,))
 
     def count(self) -> int:
-        return self.conn.execute("select count(*) from events").fetchone()[0]
+        return int(self.conn.execute("select count(*) from events").fetchone()[0])
 
     def reopen(self) -> None:
         self.close()
@@ -726,11 +726,11 @@ class Store:
         return [row[0] for row in self.conn.execute("select id from incidents")]
 
     def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
-                 limit: int = 200) -> list[tuple]:
+                 limit: int = 200) -> list[tuple[Any, ...]]:
         """The newest `limit` rows of an incident's timeline older than `before` (at, hlc, id),
         oldest first; deleted entries left out."""
         sql = f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0"
-        params: tuple = (incident_id,)
+        params: tuple[Any, ...] = (incident_id,)
         if before is not None:
             sql += " and (at, hlc, id) < (?, ?, ?)"
             params += tuple(before)
@@ -739,17 +739,17 @@ class Store:
         rows.reverse()
         return rows
 
-    def timeline_rows(self, entry_ids: Iterable[str]) -> list[tuple]:
+    def timeline_rows(self, entry_ids: Iterable[str]) -> list[tuple[Any, ...]]:
         """The rows with these ids (deleted ones included: the caller takes them away)."""
         ids = list(entry_ids)
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
             rows += self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where id in "
                                       f"({', '.join('?' * len(chunk))})", chunk).fetchall()
         return rows
 
-    def head_rows(self, incident_id: str) -> list[tuple]:
+    def head_rows(self, incident_id: str) -> list[tuple[Any, ...]]:
         return self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where incident = ? and "
                                  f"origin = 'head'", (incident_id,)).fetchall()
 
@@ -762,8 +762,8 @@ class Store:
         return str(row[0]) if row else None
 
     def entry_count(self, incident_id: str) -> int:
-        return self.conn.execute("select count(*) from entries where incident = ? and deleted = 0",
-                                 (incident_id,)).fetchone()[0]
+        return int(self.conn.execute("select count(*) from entries where incident = ? and deleted = 0",
+                                     (incident_id,)).fetchone()[0])
 
     def find_entries(self, prefix: str, typed_only: bool = True) -> list[tuple[str, str]]:
         """(id, incident) of the rows whose id starts with `prefix`."""
@@ -772,7 +772,7 @@ class Store:
             sql += " and origin = 'entry'"
         return self.conn.execute(sql + " limit 5", (prefix, prefix + "\uffff")).fetchall()
 
-    def latest(self, incident_id: str, types: tuple[str, ...], typed_only: bool, limit: int) -> list[tuple]:
+    def latest(self, incident_id: str, types: tuple[str, ...], typed_only: bool, limit: int) -> list[tuple[Any, ...]]:
         """The newest rows of these entry types (for templates: latest actions, findings)."""
         sql = (f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0 and type in "
                f"({', '.join('?' * len(types))})")
@@ -810,14 +810,14 @@ class _read_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(self, kind: object, exc: object, tb: object) -> Literal[False]:
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
             raise RefusedFile(f"{self.path}: the database is damaged or truncated ({exc}); left untouched. "
                               f"Restore it from git (`git checkout -- {self.path.name}`) or a backup.") from None
         return False
 
 
-def _decode(values: tuple) -> Event | None:
+def _decode(values: tuple[Any, ...]) -> Event | None:
     try:
         return from_values(*values)
     except (ValueError, TypeError, RecursionError):

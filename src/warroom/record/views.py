@@ -23,6 +23,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
 from warroom.record.events import (
     HEAD_KINDS,
@@ -198,7 +199,7 @@ def _summary(conn: sqlite3.Connection, incident: Incident, declared: Event) -> N
                                           incident.severity, incident.title))
 
 
-def _row(entry: Entry, incident_id: str) -> tuple:
+def _row(entry: Entry, incident_id: str) -> tuple[Any, ...]:
     return (entry.id, incident_id, entry.at, entry.hlc, entry.author, entry.type, entry.text, entry.auto,
             entry.source, int(entry.deleted), len(entry.history))
 
@@ -214,7 +215,7 @@ def _declared(conn: sqlite3.Connection, incident_id: str) -> Event | None:
     return next(_events(conn, "where id = ? and kind = 'incident.declared'", (incident_id,)), None)
 
 
-def _events(conn: sqlite3.Connection, where: str, params: tuple = ()) -> Iterator[Event]:
+def _events(conn: sqlite3.Connection, where: str, params: tuple[Any, ...] = ()) -> Iterator[Event]:
     """Events of the record (validated when they came in), decoded."""
     for row in conn.execute(f"select {_EVENT_COLUMNS} from events {where}", params):
         try:
@@ -226,7 +227,7 @@ def _events(conn: sqlite3.Connection, where: str, params: tuple = ()) -> Iterato
 # --- reading --------------------------------------------------------------------------------
 
 
-def entry_from_row(row: tuple) -> Entry:
+def entry_from_row(row: tuple[Any, ...]) -> Entry:
     """A timeline row as the panes use it. Its edit history is read when asked for (details)."""
     entry_id, _incident, at, hlc, author, type, text, auto, source, deleted, revisions = row
     return Entry(entry_id, at, author, type, text, hlc, auto, source, bool(deleted), [], revisions)

@@ -11,6 +11,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from warroom.errors import RefusedFile, StoreError
 from warroom.record.events import MAX_BODY_BYTES, from_values
@@ -44,7 +45,7 @@ _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",",
 _DECODE = json.JSONDecoder().decode
 
 
-def _canonical_row(values: tuple) -> str:
+def _canonical_row(values: tuple[Any, ...]) -> str:
     """Event.canonical() of a stored row (same bytes), or a stable line for an undecodable one."""
     eid, incident, hlc, author, kind, at, body = values
     if (type(body) is str and len(body) <= MAX_BODY_BYTES and type(eid) is str and type(incident) is str

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from warroom.errors import StoreError
 from warroom.record.events import MAX_BODY_BYTES, Event, from_values, problem
@@ -43,14 +45,14 @@ def write(record: Path, dest: Path) -> None:
         f"order by hlc, author, id"), source=record)
 
 
-def write_rows(dest: Path, rows: list[tuple]) -> None:
+def write_rows(dest: Path, rows: list[tuple[Any, ...]]) -> None:
     """Write `dest` afresh from (id, incident, hlc, author, kind, at, body) rows."""
     ordered = sorted(rows, key=lambda row: (row[2], row[3], row[0]))
     _write(dest, lambda conn: conn.executemany(
         f"insert into main.events ({', '.join(COLUMNS)}) values (?,?,?,?,?,?,?)", ordered))
 
 
-def _write(dest: Path, fill, source: Path | None = None) -> None:
+def _write(dest: Path, fill: Callable[[sqlite3.Connection], object], source: Path | None = None) -> None:
     dest = Path(dest)
     tmp = dest.with_name(f"{dest.name}.{os.getpid()}{TEMP_SUFFIX}")
     litter = (tmp, *sidecars(tmp), tmp.with_name(tmp.name + "-journal"))
@@ -107,10 +109,10 @@ def _remove(*paths: Path) -> None:
             pass
 
 
-def read_rows(path: Path) -> tuple[list[tuple], list[Quarantined]]:
+def read_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[Quarantined]]:
     """The valid rows of an exchange copy (one per id) and the ones that are not."""
     check_file(path, APP_ID)
-    good: dict[str, tuple] = {}
+    good: dict[str, tuple[Any, ...]] = {}
     doubled: set[str] = set()
     bad: list[Quarantined] = []
     conn = sqlite3.connect(uri(path, readonly=True), uri=True)
@@ -139,7 +141,7 @@ def read_rows(path: Path) -> tuple[list[tuple], list[Quarantined]]:
     return list(good.values()), bad
 
 
-def _problem(row: tuple) -> str | None:
+def _problem(row: tuple[Any, ...]) -> str | None:
     if not all(type(value) is str for value in row):
         return "a column is not text"
     if len(row[6]) > MAX_BODY_BYTES:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from warroom.errors import SyncError
 from warroom.paths import GITIGNORE_LINES
@@ -25,7 +26,7 @@ FETCHED = "refs/warroom-fetched/"
 
 
 class GitFailed(Exception):
-    def __init__(self, args: tuple[str, ...], proc: subprocess.CompletedProcess) -> None:
+    def __init__(self, args: tuple[str, ...], proc: subprocess.CompletedProcess[Any]) -> None:
         self.args_ = args
         self.proc = proc
         self.stderr = proc.stderr or ""
@@ -52,9 +53,9 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def git(folder: Path, *args: str, check: bool = True, timeout: float = 120, stdout=None,
+def git(folder: Path, *args: str, check: bool = True, timeout: float = 120, stdout: int | None = None,
         extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
-        input: str | None = None) -> subprocess.CompletedProcess:
+        input: str | None = None) -> subprocess.CompletedProcess[Any]:
     command = ["git", *extra, *args]
     try:
         proc = subprocess.run(command, cwd=folder, env={**git_env(), **(env or {})}, text=stdout is None,
@@ -151,7 +152,7 @@ class Repo:
         self.branch = proc.stdout.strip() if proc.returncode == 0 else ""  # "" when detached
         self.tracking = f"refs/remotes/{remote}/{self.branch}"
 
-    def run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+    def run(self, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[Any]:
         return git(self.top, *args, **kwargs)
 
     def rev(self, name: str) -> str | None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from warroom.config import Config
 from warroom.record.clock import Clock, SystemClock
@@ -32,7 +33,7 @@ class SyncStatus:
     waiting: int = 0                        # events the remote does not have yet
     last: datetime | None = None            # the last sync that reached the remote
     received: int = 0                       # events the last round brought
-    peers: tuple = field(default=())        # sync.Peer, newest first
+    peers: tuple[Any, ...] = field(default=())        # sync.Peer, newest first
     error: str = ""                         # a sync that failed for another reason
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from warroom.errors import StoreError, SyncError
 from warroom.record.store import Quarantined, signature
@@ -57,8 +57,8 @@ class SyncReport:
     branch: str = ""
     dry_run: bool = False
     committed: str = ""                                     # the commit subject on the branch, if any
-    received: Counter = field(default_factory=Counter)      # events that came in (by kind)
-    sent: Counter = field(default_factory=Counter)          # events the remote lacked (by kind)
+    received: Counter[str] = field(default_factory=Counter[str])      # events that came in (by kind)
+    sent: Counter[str] = field(default_factory=Counter[str])          # events the remote lacked (by kind)
     quarantined: list[Quarantined] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     offline: str = ""                                       # why the remote could not be reached
@@ -86,7 +86,7 @@ class SyncReport:
         out.extend(self.notes)
         return out
 
-    def add(self, received: Counter, quarantined: list[Quarantined]) -> None:
+    def add(self, received: Counter[str], quarantined: list[Quarantined]) -> None:
         self.received.update(received)
         seen = {(q.id, q.reason) for q in self.quarantined}
         self.quarantined.extend(q for q in quarantined if (q.id, q.reason) not in seen)
@@ -259,6 +259,7 @@ def _publish(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: boo
     if not push:
         report.waiting = len(waiting)
         return
+    assert tip is not None  # published above, or already there
     if repo.rev(fetched) != tip:
         proc = repo.run("push", "--porcelain", repo.remote, f"+{mine}:{mine}", check=False, timeout=300)
         if proc.returncode != 0:
@@ -433,16 +434,16 @@ def _word(text: object) -> str:
     return re.sub(r"[^A-Za-z0-9 ._-]", "", str(text))[:24]
 
 
-def describe(events: list[tuple], names: dict[str, str]) -> tuple[str, str]:
+def describe(events: list[tuple[Any, ...]], names: dict[str, str]) -> tuple[str, str]:
     """A commit subject and body for new (kind, incident, body) rows:
     'warroom: 3 entries, status identified on INC-7f3a'."""
-    per: dict[str, list[tuple]] = {}
+    per: dict[str, list[tuple[Any, ...]]] = {}
     for kind, incident, body in events:
         per.setdefault(str(incident), []).append((kind, body))
     parts = []
     for incident, items in sorted(per.items(), key=lambda kv: names.get(kv[0], kv[0])):
         counts = Counter(kind for kind, _ in items)
-        last: dict[str, dict] = {}
+        last: dict[str, dict[str, Any]] = {}
         for kind, body in items:
             try:
                 parsed = json.loads(body) if isinstance(body, str) else {}
@@ -472,7 +473,7 @@ def describe(events: list[tuple], names: dict[str, str]) -> tuple[str, str]:
     return subject, body
 
 
-def _counts(counter: Counter) -> str:
+def _counts(counter: Counter[str]) -> str:
     total = sum(counter.values())
     if not total:
         return ""

@@ -253,7 +253,7 @@ class _Parser:
             return False
         else:
             rests = lines
-            ats = repeat(None)
+            ats = repeat(None)  # type: ignore[assignment]  # an endless run of None: zip takes what it needs
             starts = set(map(_FIRST_CHAR, rests))
         if not starts.isdisjoint(_SPECIAL_FIRST) or max(map(len, rests)) > self.limit:
             return False  # a stamp or JSON after the stamp, a space first, a long line

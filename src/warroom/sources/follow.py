@@ -127,8 +127,9 @@ class _FileFollower:
                 rotated = not self.first_open
                 chunks = self._open(stat)
                 items.append(("status", "reopened {path} (rotated)" if rotated else "following {path}"))
-                if not rotated and chunks and not chunks[-1].endswith(b"\n") and \
-                        self.position >= os.fstat(self.handle.fileno()).st_size:
+                handle = self.handle  # opened by _open
+                if not rotated and chunks and not chunks[-1].endswith(b"\n") and handle is not None and \
+                        self.position >= os.fstat(handle.fileno()).st_size:
                     items.extend(("data", chunk) for chunk in chunks)
                     items.append(("end", None))  # the last line has no newline (yet): show it
                     return items

@@ -262,7 +262,8 @@ def _wrangler(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]
             level = candidate
 
     script = record.get("scriptName")
-    event = record.get("event") if isinstance(record.get("event"), dict) else {}
+    raw_event = record.get("event")
+    event: dict[str, Any] = raw_event if isinstance(raw_event, dict) else {}
     request = event.get("request") if isinstance(event.get("request"), dict) else None
     if request is not None:
         head = f"{request.get('method', '?')} {request.get('url', '?')}"

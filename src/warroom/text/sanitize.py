@@ -37,7 +37,7 @@ from __future__ import annotations
 import codecs
 import re
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache, partial
 from itertools import accumulate
 from urllib.parse import quote
@@ -120,7 +120,7 @@ _HAS_C1_INTRO = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
 
 _KEY_WORDS = r"(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key)"
 
-_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+_PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
     # private key blocks (ended or not; PGP's are "PRIVATE KEY BLOCK")
     (re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S),
      r"-----BEGIN \1PRIVATE KEY\2-----" + REDACTED + r"-----END \1PRIVATE KEY\2-----"),
@@ -187,7 +187,7 @@ def _may_hold(text: str, needle: str, seen: dict[str, bool]) -> bool:
     return True
 
 
-def _line_finder(text: str):
+def _line_finder(text: str) -> Callable[[int], int]:
     """-> position in text -> index of the LF-separated line that holds it."""
     ends = list(accumulate(len(line) + 1 for line in text.split("\n")))
     return partial(bisect_right, ends)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
 from textual.widget import Widget
 
@@ -34,5 +35,5 @@ class Deferred(Widget):
         parent = self.parent
         if parent is None:  # the app is closing
             return
-        await parent.mount(self.make(), after=self)
+        await cast(Widget, parent).mount(self.make(), after=self)
         await self.remove()

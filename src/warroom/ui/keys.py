@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ _FOOTER_ORDER = ("declare", "focus_input", "update", "advance_status", "severity
                  "add_action", "snooze", "switch_incident", "runbooks", "export", "undo_delete")
 
 
-def bindings(scope: str) -> list[Binding]:
+def bindings(scope: str) -> list[BindingType]:
     """The bindings of one scope, for its BINDINGS."""
     rows = [key for key in KEYS if key.scope == scope and key.keys]
     if scope == "app":

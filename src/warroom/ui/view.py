@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -65,7 +66,7 @@ def set_phase(widget: Widget, phase: str | None) -> None:
 SPARK = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: list[float]) -> str:
+def sparkline(values: Sequence[float]) -> str:
     """Values as a row of block characters, the largest full height (latency, errors/min)."""
     if not values:
         return ""

@@ -3,20 +3,12 @@ at once, older rows paged in, an entry's details, edit, delete and undo, a log l
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from warroom.ui.controllers.host import Host
 from warroom.ui.panes.logview import LogView
 from warroom.ui.panes.timeline import TimelinePane
 
-if TYPE_CHECKING:
-    from warroom.ui.app import WarroomApp
 
-    _Base = WarroomApp
-else:
-    _Base = object
-
-
-class EntryCommands(_Base):
+class EntryCommands(Host):
     """Mixed into the app: what the timeline and the logs pane ask of the record. (Handlers go
     by their names here: Textual's @on is only collected from the app's own class body.)"""
 

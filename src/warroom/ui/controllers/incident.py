@@ -9,7 +9,7 @@ Each asks what it needs in a dialog and hands the write to the recorder thread
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import work
 
@@ -17,17 +17,11 @@ from warroom.playbook import templates
 from warroom.record.events import STATUSES
 from warroom.record.fold import Incident
 from warroom.record.room import Room
+from warroom.ui.controllers.host import Host
 from warroom.ui.panes.timeline import TimelinePane
 
-if TYPE_CHECKING:
-    from warroom.ui.app import WarroomApp
 
-    _Base = WarroomApp
-else:
-    _Base = object
-
-
-class IncidentCommands(_Base):
+class IncidentCommands(Host):
     """Mixed into the app: the incident's commands."""
 
     def action_declare(self) -> None:
@@ -115,6 +109,7 @@ class IncidentCommands(_Base):
         self.record(lambda room: room.acknowledge(incident), done="Acknowledged.")
 
     def action_role(self) -> None:
+        from warroom.ui.panes.roster import RosterPane
         from warroom.ui.screens.pick import PickScreen
         from warroom.ui.screens.prompt import PromptScreen
 
@@ -139,7 +134,7 @@ class IncidentCommands(_Base):
                              chosen_person)
 
         self.push_screen(PickScreen("Assign or hand over a role", options,
-                                    roster.first().selected_role() if roster else None), chosen_role)
+                                    roster.first(RosterPane).selected_role() if roster else None), chosen_role)
 
     def action_snooze(self) -> None:
         from warroom.ui.screens.pick import PickScreen
@@ -208,7 +203,7 @@ class IncidentCommands(_Base):
 
         self.open_after(fill, lambda result: self.compose_update(*result), label="fill templates")
 
-    def open_after(self, read: Callable[[Room], Any], show: Callable[[Any], None], label: str) -> None:
+    def open_after(self, read: Callable[[Room], Any], show: Callable[[Any], object], label: str) -> None:
         """A dialog that needs the record first (the recorder reads it): keys typed meanwhile
         wait for the dialog, as they would for one that opens at once (ui/keygate.py)."""
         release = self.key_gate.hold()

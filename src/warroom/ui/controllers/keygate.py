@@ -37,7 +37,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import events
 
@@ -60,7 +60,7 @@ def busy(pump: MessagePump) -> bool:
     return bool(getattr(pump, "_next_callbacks", None))
 
 
-def settled(app: App, touched: Iterable[MessagePump] = ()) -> bool:
+def settled(app: App[Any], touched: Iterable[MessagePump] = ()) -> bool:
     """Nothing is left moving that could change where the next key goes."""
     try:
         screen = app.screen
@@ -78,14 +78,14 @@ def settled(app: App, touched: Iterable[MessagePump] = ()) -> bool:
 class KeyGate:
     """Holds typed-ahead keys and pastes; `admit` is called by the app for every event."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App[Any]) -> None:
         self.app = app
         self.held: deque[events.Event] = deque()
         self.passing: deque[events.Event] = deque()  # held text let through at once, in order
         self.releasing: events.Event | None = None
         self.in_flight = False
         self.touched: list[MessagePump] = []
-        self.task: asyncio.Task | None = None
+        self.task: asyncio.Task[Any] | None = None
         self.holds: set[object] = set()
         self.consumer: Widget | None = None  # the field the key in flight was typed into, if text
 

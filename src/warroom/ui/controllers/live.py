@@ -17,18 +17,14 @@ from textual import work
 from textual.worker import get_current_worker
 
 from warroom.config import LogConfig
+from warroom.ui.controllers.host import Host
 from warroom.ui.messages import TailChanged
 
 if TYPE_CHECKING:
     from warroom.share.livesync import LiveSync, SyncStatus
     from warroom.sources.health import CheckResult, HealthMonitor
     from warroom.sources.supervisor import LogSource
-    from warroom.ui.app import WarroomApp
     from warroom.ui.panes.logs import LogsPane
-
-    _Base = WarroomApp
-else:
-    _Base = object
 
 
 class PendingLines:
@@ -63,7 +59,7 @@ class PendingLines:
         return taken
 
 
-class LiveSources(_Base):
+class LiveSources(Host):
     """Mixed into the app: health checks, log tails and background sync."""
 
     def init_live(self) -> None:

@@ -259,7 +259,7 @@ class Recorder:
             return delta
         if shown in changes.rebuilt:
             return self.first(switched=False)
-        rows: list[tuple] = []
+        rows: list[tuple[Any, ...]] = []
         if shown in changes.heads:
             delta.incident = room.head(shown)
             rows += room.store.head_rows(shown)

@@ -9,25 +9,21 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from warroom.errors import UsageError
+from warroom.ui.controllers.host import Host
 
 if TYPE_CHECKING:
     from warroom.playbook.runbooks import Runbook, Step
     from warroom.record.fold import Incident
     from warroom.sources.supervisor import LogSource
-    from warroom.ui.app import WarroomApp
     from warroom.ui.panes.actions import ActionsPane
     from warroom.ui.panes.logs import LogsPane
     from warroom.ui.panes.logview import LogView
     from warroom.ui.screens.runbook import RunbookScreen
 
-    _Base = WarroomApp
-else:
-    _Base = object
-
 StepKey = tuple[str, int]  # (runbook, step number)
 
 
-class StepRunner(_Base):
+class StepRunner(Host):
     """Mixed into the app: the runbooks screen, the steps it runs, the action items' `d`."""
 
     def init_steps(self) -> None:

@@ -215,6 +215,6 @@ class TerminalGuard:
 def real_terminal(app: Any) -> bool:
     """True when the app draws on a real terminal (not headless, not a test pilot)."""
     try:
-        return not app.is_headless and os.isatty(sys.__stdin__.fileno())
+        return not app.is_headless and sys.__stdin__ is not None and os.isatty(sys.__stdin__.fileno())
     except (AttributeError, ValueError, OSError):
         return False

@@ -45,7 +45,7 @@ class CountdownPane(Static, can_focus=False):
     def tick(self) -> None:
         view = self.view
         incident = view.incident if view is not None else None
-        level = view.config.severity.level(incident.severity) if incident is not None else None
+        level = view.config.severity.level(incident.severity) if view is not None and incident is not None else None
         if view is None or incident is None or level is None or not incident.open:
             set_phase(self, None)
             if view is None:  # the first frame: the record arrives with the next one
@@ -84,6 +84,7 @@ class CountdownPane(Static, can_focus=False):
 
     def _next_escalation(self, view: ConsoleView, declared, now) -> str:
         incident = view.incident
+        assert incident is not None  # only asked while an incident is on screen
         levels = [e for e in view.config.escalation
                   if not e.severities or incident.severity in e.severities]
         level = view.config.severity.level(incident.severity)

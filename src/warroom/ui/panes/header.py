@@ -54,6 +54,7 @@ class IncidentHeader(Horizontal):
             self.query_one("#hdr-status", Static).update("")
             self.refresh_times()
             return
+        assert view is not None  # the incident comes from it
         level = view.config.severity.level(incident.severity)
         self.query_one("#hdr-id", Static).update(Text(incident.short_id))
         sev.add_class(view.severity_class())

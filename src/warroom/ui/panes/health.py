@@ -5,6 +5,8 @@ Two lines a check, so the reason a check is down is always visible, even in a na
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -22,14 +24,14 @@ class HealthPane(Static, can_focus=True):
     def __init__(self, checks: tuple[CheckConfig, ...], **kwargs) -> None:
         super().__init__("", **kwargs)
         self.checks = checks
-        self.results: dict[str, object] = {}
-        self.histories: dict[str, list] = {}
+        self.results: dict[str, Any] = {}
+        self.histories: dict[str, list[Any]] = {}
 
     def on_mount(self) -> None:
         self.border_title = "Health"
         self.redraw()
 
-    def show_result(self, result, history: list) -> None:
+    def show_result(self, result, history: list[Any]) -> None:
         """result: sources.health.CheckResult; history: that check's recent results, oldest first."""
         self.results[result.name] = result
         self.histories[result.name] = list(history)[-12:]

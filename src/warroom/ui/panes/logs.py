@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from operator import attrgetter, le
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -112,7 +113,7 @@ class LogsPane(Vertical):
                 return self.source_views[index]
         return None
 
-    def add_lines(self, name: str, lines: list, folded: int = 0) -> None:
+    def add_lines(self, name: str, lines: list[Any], folded: int = 0) -> None:
         """folded: lines that arrived but were dropped before reaching the pane (a flood)."""
         view = self.view_for(name)
         everything = self.all_view

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import islice
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -22,7 +23,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from warroom.sources.parse import level_rank
+from warroom.sources.parse import LogLine, level_rank
 from warroom.ui import keys
 
 LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
@@ -42,7 +43,7 @@ class LogView(ScrollView, can_focus=True):
 
     @dataclass
     class Pinned(Message):
-        line: object  # LogLine
+        line: LogLine
 
     @dataclass
     class Changed(Message):
@@ -52,9 +53,9 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, name: str, buffer: int = 10_000, show_source: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source_name = name
-        self.buffer_lines: deque = deque(maxlen=buffer)
+        self.buffer_lines: deque[Any] = deque[Any](maxlen=buffer)
         self.show_source = show_source
-        self.shown: list = []
+        self.shown: list[Any] = []
         self.filter_text = ""
         self.pattern: re.Pattern[str] | None = None
         self.highlight_only = False
@@ -105,12 +106,12 @@ class LogView(ScrollView, can_focus=True):
 
     def _hidden(self) -> bool:
         """True when this view or one of its containers is not displayed (an inactive tab)."""
-        node = self
+        node: Any = self
         while node is not None:
             styles = getattr(node, "styles", None)
             if styles is not None and styles.display == "none":
                 return True
-            node = node._parent
+            node = node.parent
         return False
 
     def on_show(self) -> None:

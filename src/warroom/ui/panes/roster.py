@@ -38,8 +38,8 @@ class RosterPane(DataTable):
         cursor = self.cursor_row
         self.clear()
         if view is None or view.incident is None:
-            for role in (view.config.roles if view else ()):
-                self.add_row(Text(role), Text("-", style="dim"), Text(""), key=role)
+            for role_name in (view.config.roles if view else ()):
+                self.add_row(Text(role_name), Text("-", style="dim"), Text(""), key=role_name)
             return
         for name, role in view.incident.roles.items():
             if role.person:

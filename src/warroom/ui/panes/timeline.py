@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from itertools import count
+from typing import Any
 
 from rich.text import Text
 from textual import events
@@ -192,7 +193,7 @@ class TimelinePane(Vertical):
         self.held_lines = 0
         self._numbers = count(1)
         self._ready = False  # rows wait for the frame after the first (the costliest part)
-        self._queued: list = []
+        self._queued: list[Any] = []
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)

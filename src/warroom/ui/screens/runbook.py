@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -32,6 +33,9 @@ from textual.widgets.option_list import Option
 
 from warroom.errors import UsageError
 from warroom.playbook.runbooks import Runbook, Step, matches, prepare, variables
+
+if TYPE_CHECKING:
+    from textual.widgets import Markdown
 
 PREVIEW_LINES = 8
 HELP = "/ search   Enter: open, run   s: stop   U: use for this incident   Esc: close"
@@ -109,7 +113,7 @@ class RunbookScreen(ModalScreen[None]):
             self.show_loaded()
         else:
             self.fill_list("")
-            self.query_one("#runbook-text").update(f"Reading the runbooks in `{self.folder}`…")
+            self.query_one("#runbook-text", _markdown()).update(f"Reading the runbooks in `{self.folder}`…")
             self.read_runbooks(self.load)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runbooks")
@@ -126,7 +130,7 @@ class RunbookScreen(ModalScreen[None]):
         self.loaded = True
         self.fill_list(self.query_one("#runbook-search", Input).value)
         if not self.runbooks:
-            self.query_one("#runbook-text").update(
+            self.query_one("#runbook-text", _markdown()).update(
                 f"No runbooks in `{self.folder}`.\n\nAdd markdown files there: every fenced `bash`, `sh` "
                 "or `shell` block becomes a step you can run from here.")
 
@@ -200,7 +204,7 @@ class RunbookScreen(ModalScreen[None]):
 
     def show(self, runbook: Runbook) -> None:
         self.current = runbook
-        self.query_one("#runbook-text").update(runbook.text)
+        self.query_one("#runbook-text", _markdown()).update(runbook.text)
         self.query_one("#runbook-doc", VerticalScroll).scroll_home(animate=False)
         self.fill_steps()
 
@@ -317,3 +321,10 @@ class RunbookScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _markdown() -> type[Markdown]:
+    """The Markdown widget's class, imported on first use (markdown-it is slow to import)."""
+    from textual.widgets import Markdown
+
+    return Markdown
