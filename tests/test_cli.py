@@ -14,7 +14,8 @@ from conftest import assert_user_error, run_cli
 from markdown_it import MarkdownIt
 
 from warroom.record.events import Event, format_time
-from warroom.record.store import SCHEMA_VERSION, Store, record_path
+from warroom.record.dbfile import SCHEMA_VERSION
+from warroom.record.store import Store, record_path
 from warroom.share import exchange
 
 SHORT = re.compile(r"INC-[0-9a-f]{4,}")

@@ -20,14 +20,8 @@ import pytest
 from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record.clock import FrozenClock, HybridLogicalClock, parse_hlc
 from warroom.record.events import MAX_TEXT, Event, format_time, new_id
-from warroom.record.store import (
-    RECORD_VERSION,
-    Store,
-    check_file,
-    create_record,
-    record_path,
-    signature,
-)
+from warroom.record.dbfile import RECORD_VERSION, check_file, create_record, signature
+from warroom.record.store import Store, record_path
 from warroom.share import exchange
 
 NOW = "2026-11-24T15:00:00Z"

@@ -210,7 +210,7 @@ class Room:
         (pull, checkout, a merge) or a teammate's hand may have changed it. It can only add
         events. An unreadable copy is reported in `notes` (or raised, when `strict`); the
         record stays as it was. Returns what came in, or None."""
-        from warroom.record.store import signature
+        from warroom.record.dbfile import signature
 
         path = self.exchange
         if not path.exists():

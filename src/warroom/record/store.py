@@ -20,12 +20,11 @@ import os
 import sqlite3
 import subprocess
 import time
-import urllib.parse
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record import views
@@ -36,40 +35,30 @@ from warroom.record.clock import (
     SystemClock,
     parse_hlc,
 )
+from warroom.record.dbfile import (
+    COLUMNS,
+    RECORD_APP_ID,
+    RECORD_DIR,
+    RECORD_NAME,
+    check_file,
+    check_record_header,
+    connect,
+    create_record,
+    inspect,
+    read_errors,
+    uri,
+)
 from warroom.record.events import (
-    HEAD_KINDS,
     MAX_BODY_BYTES,
     Event,
     format_time,
     from_values,
-    gc_paused,
     new_id,
     problem,
 )
+from warroom.record.queries import Quarantined, Reads, decode_row
 
 APP_ID = "warroom"                 # an exchange copy (the committed warroom.db)
-SCHEMA_VERSION = 1
-RECORD_APP_ID = "warroom-record"   # a record (.warroom/record.db)
-RECORD_VERSION = 2
-SQLITE_HEADER = b"SQLite format 3\x00"
-BUSY_TIMEOUT_MS = 15_000
-RECORD_DIR = ".warroom"
-RECORD_NAME = "record.db"
-COLUMNS = ("id", "incident", "hlc", "author", "kind", "at", "body")
-
-
-@dataclass
-class Quarantined:
-    id: str
-    reason: str
-
-
-@dataclass
-class Loaded:
-    events: list[Event] = field(default_factory=list)
-    quarantined: list[Quarantined] = field(default_factory=list)
-
-
 @dataclass
 class Imported:
     """What an import took from an exchange copy."""
@@ -112,196 +101,32 @@ def default_author() -> str:
 # --- files that may not be ours -------------------------------------------------------
 
 
-def sidecars(path: Path) -> tuple[Path, Path]:
-    return path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")
 
 
-def signature(path: Path) -> str:
-    """Changes whenever the file (or a WAL beside it) does: what an import remembers."""
-    parts = []
-    for candidate in (path, sidecars(path)[0]):
-        try:
-            st = candidate.stat()
-        except OSError:
-            parts.append("-")
-            continue
-        parts.append(f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}")
-    return "/".join(parts)
 
 
-def uri(path: Path, *, readonly: bool) -> str:
-    """A file: URI. A read-only copy nobody writes (no -wal beside it) opens immutable, which
-    creates no -wal/-shm beside it."""
-    quoted = urllib.parse.quote(str(Path(path).resolve()))
-    if not readonly:
-        return f"file:{quoted}"
-    if sidecars(path)[0].exists():
-        return f"file:{quoted}?mode=ro"
-    return f"file:{quoted}?mode=ro&immutable=1"
 
 
-def check_file(path: Path, app: str = APP_ID) -> None:
-    """Refuse, without touching it, a file that is not a warroom database of the kind `app`
-    (an exchange copy or a record). Leaves no -wal/-shm behind."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(len(SQLITE_HEADER))
-    except IsADirectoryError:
-        raise RefusedFile(f"{path}: is a folder, not a warroom database") from None
-    except OSError as exc:
-        raise RefusedFile(f"{path}: cannot read: {exc.strerror}") from None
-    if header != SQLITE_HEADER:
-        if not header:
-            raise RefusedFile(f"{path}: empty file, not a warroom database; left untouched")
-        raise RefusedFile(f"{path}: not a warroom database (not an SQLite file); "
-                          f"left untouched. Point --db at a warroom.db or run `warroom init`.")
-    wal, shm = sidecars(path)
-    existed = (wal.exists(), shm.exists())
-    try:
-        conn = sqlite3.connect(uri(path, readonly=True), uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
-        try:
-            inspect(conn, path, app)
-        finally:
-            conn.close()
-    except sqlite3.OperationalError as exc:
-        # Not damage: SQLite could not open or read the file here (a full disk has no room for
-        # the -shm a WAL file needs; a read-only folder). "Restore it from git" would be wrong.
-        raise StoreError(f"{path}: cannot open ({exc}): is the disk full or read-only? The file was left "
-                         f"untouched and nothing was logged; free space (or fix permissions) and retry.") from None
-    except sqlite3.DatabaseError as exc:
-        raise RefusedFile(f"{path}: the database is damaged or truncated ({exc}); left untouched. "
-                          f"Restore it from git (`git checkout -- {path.name}`) or a backup.") from None
-    finally:
-        for sidecar, had in ((wal, existed[0]), (shm, existed[1])):
-            if not had and sidecar.exists():
-                try:
-                    if sidecar is shm or sidecar.stat().st_size == 0:
-                        sidecar.unlink()
-                except OSError:  # a read-only folder: nothing was made
-                    pass
 
 
-def inspect(conn: sqlite3.Connection, path: Path, app: str, schema: str = "main") -> None:
-    """Raise RefusedFile unless the open file is a warroom database of the kind `app`."""
-    objects = {(row[0], row[1]) for row in conn.execute(f"select name, type from {schema}.sqlite_master")}
-    if ("meta", "table") not in objects or ("events", "table") not in objects:
-        raise RefusedFile(f"{path}: an SQLite file but not a warroom database (no events table); "
-                          f"left untouched.")
-    try:
-        meta = dict(conn.execute(f"select key, value from {schema}.meta"))
-    except sqlite3.OperationalError:
-        raise RefusedFile(f"{path}: its meta table is not warroom's (no key and value columns); "
-                          f"left untouched.") from None
-    found = meta.get("app")
-    if found != app:
-        if found in (APP_ID, RECORD_APP_ID):
-            raise RefusedFile(f"{path}: " + (
-                "a record (.warroom/record.db), not an exchange copy; left untouched." if found == RECORD_APP_ID
-                else "a shared exchange copy (warroom.db), not a record: warroom reads it into the record "
-                     "by itself; left untouched."))
-        raise RefusedFile(f"{path}: an SQLite file of another application; left untouched.")
-    raw = meta.get("schema_version", "0")
-    try:
-        version = int(str(raw).strip())
-    except ValueError:
-        raise RefusedFile(f"{path}: its schema_version {str(raw)[:20]!r} is not a number; "
-                          f"left untouched. Restore it from git or a backup.") from None
-    newest = SCHEMA_VERSION if app == APP_ID else RECORD_VERSION
-    if version > newest:
-        raise RefusedFile(f"{path}: written by a newer warroom (schema {version}, this one "
-                          f"reads {newest}); upgrade warroom. The file was not changed.")
-    columns = {row[1] for row in conn.execute(f"pragma {schema}.table_info(events)")}
-    missing = [name for name in COLUMNS if name not in columns]
-    if missing:
-        raise RefusedFile(f"{path}: its events table has no {', '.join(missing)} column; "
-                          f"not a usable warroom database, left untouched.")
 
 
 # --- the record -------------------------------------------------------------------------
 
-_RECORD_SCHEMA = """
-create table meta (key text primary key, value text not null);
-create table events (
-    id text primary key, incident text not null, hlc text not null, author text not null,
-    kind text not null, at text not null, body text not null,
-    target text,    -- the entry an edit, deletion or restore points at (views.target_of)
-    local integer not null default 0);  -- 1: written here, 0: taken in from a copy
-create index events_incident on events (incident, hlc);
-create index events_kind on events (incident, kind);
-create index events_hlc on events (hlc);
-create index events_target on events (target) where target is not null;
-create table imports (source text primary key, signature text not null);
-create table quarantine (id text not null, source text not null, reason text not null,
-                         at text not null, primary key (id, source));
-"""
 
 _INSERT = ("insert into main.events (id, incident, hlc, author, kind, at, body, target, local) "
            "values (?,?,?,?,?,?,?,?,?)")
 
 
-def create_record(path: Path) -> None:
-    """A new, empty record; refuses to overwrite anything. Its folder tells git to ignore it."""
-    if path.exists():
-        raise StoreError(f"{path}: already exists; not overwritten")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ignore = path.parent / ".gitignore"
-    if path.parent.name == RECORD_DIR and not ignore.exists():
-        ignore.write_text("# warroom's own record: never committed (the shared copy is warroom.db)\n*\n")
-    tmp = path.with_name(path.name + ".creating")
-    tmp.unlink(missing_ok=True)
-    conn = sqlite3.connect(str(tmp), isolation_level=None)
-    try:
-        conn.executescript(_RECORD_SCHEMA + views.SCHEMA)
-        conn.executemany("insert into meta (key, value) values (?, ?)",
-                         [("app", RECORD_APP_ID), ("schema_version", str(RECORD_VERSION)),
-                          ("copy_id", new_id())])
-        conn.execute("pragma journal_mode=wal")
-    finally:
-        conn.close()
-    os.replace(tmp, path)  # never a half-created record under the real name
 
 
-def _check_record_header(path: Path) -> None:
-    """Raise RefusedFile, touching nothing, unless `path` may be a record. Every record is made
-    in WAL mode (bytes 18-19 of the header are 2): such a file is inspected once connected (a
-    second, read-only connection here would have to create and then remove a -shm that other
-    writers may be mapping). Anything else goes through check_file, which opens it immutable."""
-    try:
-        with open(path, "rb") as handle:
-            header = handle.read(100)
-            size = os.fstat(handle.fileno()).st_size
-    except OSError:
-        header, size = b"", 0
-    if header[:16] == SQLITE_HEADER and header[18:20] == b"\x02\x02" and not _cut_short(header, size, path):
-        return
-    check_file(path, RECORD_APP_ID)
 
 
-def _cut_short(header: bytes, size: int, path: Path) -> bool:
-    """True when the file is shorter than its own header says (a truncated copy): a read-write
-    connection could not even close it cleanly and would leave -wal/-shm beside it. Only
-    without a -wal beside it: a live WAL may hold pages the main file has not got yet."""
-    if len(header) < 100 or sidecars(path)[0].exists():
-        return False
-    page_size = int.from_bytes(header[16:18], "big")
-    page_size = 65536 if page_size == 1 else page_size
-    pages = int.from_bytes(header[28:32], "big")
-    if header[24:28] != header[92:96]:  # the in-header size is not valid: SQLite goes by the file size
-        return size % max(page_size, 1) != 0
-    return size < pages * page_size
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
-    conn.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
-    conn.execute("pragma trusted_schema=off")  # an attached teammate's file runs nothing
-    conn.execute("pragma journal_mode=wal")
-    conn.execute("pragma synchronous=full")
-    return conn
 
 
-class Store:
+class Store(Reads):
     """An open record. Not shared between threads without the caller's care."""
 
     def __init__(self, path: Path | str, *, clock: Clock | None = None, author: str | None = None,
@@ -325,10 +150,10 @@ class Store:
         # Refuse a file that is not a record BEFORE a read-write connection touches it:
         # `_connect` sets journal_mode=wal, which rewrites the header of a foreign SQLite file
         # (and leaves -wal/-shm beside it) and turns an empty file into a database.
-        _check_record_header(self.path)
+        check_record_header(self.path)
         try:
-            self.conn = _connect(self.path)
-            with _read_errors(self.path):
+            self.conn = connect(self.path)
+            with read_errors(self.path):
                 inspect(self.conn, self.path, RECORD_APP_ID)
         except sqlite3.OperationalError as exc:
             raise StoreError(f"{self.path}: cannot open ({exc}): is the disk full or read-only? Nothing was "
@@ -518,7 +343,7 @@ class Store:
             else:
                 raise StoreError(f"{self.path}: the record stayed locked by another writer; try again")
             try:
-                with _read_errors(path):
+                with read_errors(path):
                     inspect(self.conn, path, APP_ID, "theirs")
                     bodies = self._incoming(result)
                 stamp = format_time(self.clock.now())
@@ -568,8 +393,8 @@ class Store:
             tid, incident, hlc, author, kind, at, body, length, exists = row[:9]
             label = str(tid)[:64]
             if exists:
-                theirs = _decode(row[:7]) if body is not None else None
-                if theirs is not None and theirs == _decode((tid, *row[9:])):
+                theirs = decode_row(row[:7]) if body is not None else None
+                if theirs is not None and theirs == decode_row((tid, *row[9:])):
                     equal += 1  # the same event, stored with other JSON spacing or key order
                 else:
                     quarantined.append(Quarantined(label, "id collides with a different local event"))
@@ -584,7 +409,7 @@ class Store:
             if type(body) is not str:
                 quarantined.append(Quarantined(label, "body is not text"))
                 continue
-            event = _decode((tid, incident, hlc, author, kind, at, body))
+            event = decode_row((tid, incident, hlc, author, kind, at, body))
             if event is None:
                 quarantined.append(Quarantined(label, "body is not a JSON object"))
                 continue
@@ -609,103 +434,26 @@ class Store:
         result.already_present = total - selected + equal
         return [body for _, body in fresh.values()]
 
-    def missing(self, path: Path | None, *, theirs_new: bool = False) -> list[tuple[str, str, str]]:
-        """(kind, incident, body) of the record's events that the exchange copy at `path` lacks
-        (all of them for None); with `theirs_new`, the copy's events that the record lacks."""
-        if path is None:
-            return [] if theirs_new else self.conn.execute("select kind, incident, body from events").fetchall()
-        check_file(path, APP_ID)
-        self.conn.execute("attach database ? as other", (uri(path, readonly=True),))
-        try:
-            first, second = ("other", "main") if theirs_new else ("main", "other")
-            return self.conn.execute(
-                f"select e.kind, e.incident, e.body from {first}.events e where not exists "
-                f"(select 1 from {second}.events x where x.id = e.id)").fetchall()
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot read it ({exc})") from None
-        finally:
-            self.conn.execute("detach database other")
 
-    def unpublished(self, remote: str) -> tuple[int, list[str]]:
-        """(the newest rowid, the kinds of the events written here since the last publish to
-        `remote`): what waits to go out. Events taken in from copies are out there already."""
-        mark = int(self.imported(f"published:{remote}") or 0)
-        top = self.conn.execute("select coalesce(max(rowid), 0) from events").fetchone()[0]
-        kinds = [row[0] for row in self.conn.execute(
-            "select kind from events where local = 1 and rowid > ?", (mark,))]
-        return top, kinds
 
     def published(self, remote: str, rowid: int) -> None:
         self.remember(f"published:{remote}", str(rowid))
 
-    def imported(self, source: str) -> str | None:
-        """The signature remembered for `source` at its last import."""
-        row = self.conn.execute("select signature from imports where source = ?", (source,)).fetchone()
-        return row[0] if row else None
 
     def remember(self, source: str, signature: str) -> None:
         self.conn.execute("insert or replace into imports (source, signature) values (?, ?)", (source, signature))
 
-    def quarantine(self) -> list[tuple[str, str, str]]:
-        """(id, source, reason) of every incoming event that was not believed."""
-        return self.conn.execute("select id, source, reason from quarantine order by at, id").fetchall()
 
     # --- reading ---------------------------------------------------------
 
-    def _rows(self, where: str = "", params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-        sql = f"select rowid, id, incident, hlc, author, kind, at, body from events {where}"
-        try:
-            yield from self.conn.execute(sql, params)
-        except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: cannot read: {exc}") from None
 
-    def load(self, incident: str | None = None) -> Loaded:
-        """Every event (or one incident's); rows that do not decode are quarantined."""
-        if incident:
-            rows = self._rows("where incident = ?", (incident,))
-        else:
-            rows = self._rows()
-        return self._decode(rows)
 
-    def load_new(self) -> Loaded:
-        """Events added since the last load or load_new (by this or another process)."""
-        return self._decode(self._rows("where rowid > ?", (self.last_rowid,)))
 
-    def skip_to_end(self) -> None:
-        """Let load_new start from now: what is there was read another way (views)."""
-        row = self.conn.execute("select max(rowid) from events").fetchone()
-        self.last_rowid = row[0] or 0
 
-    def events(self, where: str, params: tuple[Any, ...] = ()) -> list[Event]:
-        """Events matching an SQL condition on the events table, decoded."""
-        return self._decode(self._rows(where, params), track=False).events
 
-    def _decode(self, rows: Iterator[tuple[Any, ...]], track: bool = True) -> Loaded:
-        loaded = Loaded()
-        append = loaded.events.append
-        top = self.last_rowid
-        with gc_paused():  # 100k new objects would set the cycle collector off again and again
-            for rowid, event_id, incident, hlc, author, kind, at, body in rows:
-                if rowid > top:
-                    top = rowid
-                try:
-                    append(from_values(event_id, incident, hlc, author, kind, at, body))
-                except (ValueError, TypeError, RecursionError) as exc:  # RecursionError: [[[[...]]]]
-                    loaded.quarantined.append(Quarantined(str(event_id)[:64], f"undecodable: {exc}"))
-        if track:
-            self.last_rowid = top
-        return loaded
 
-    def declared(self, incident_id: str) -> Event | None:
-        found = self.events("where id = ? and kind = 'incident.declared'", (incident_id,))
-        return found[0] if found else None
 
-    def head_events(self, incident_id: str) -> list[Event]:
-        kinds = ", ".join(f"'{kind}'" for kind in sorted(HEAD_KINDS))
-        return self.events(f"where incident = ? and kind in ({kinds})", (incident_id,))
 
-    def count(self) -> int:
-        return int(self.conn.execute("select count(*) from events").fetchone()[0])
 
     def reopen(self) -> None:
         self.close()
@@ -717,71 +465,14 @@ class Store:
 
     # --- the derived tables (views.py) ------------------------------------------------
 
-    def summaries(self) -> list[tuple[str, str, str, str, str]]:
-        """(id, declared_at, status, severity, title) of every incident, oldest first."""
-        return self.conn.execute("select id, declared_at, status, severity, title from incidents "
-                                 "order by declared_at, id").fetchall()
 
-    def incident_ids(self) -> list[str]:
-        return [row[0] for row in self.conn.execute("select id from incidents")]
 
-    def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
-                 limit: int = 200) -> list[tuple[Any, ...]]:
-        """The newest `limit` rows of an incident's timeline older than `before` (at, hlc, id),
-        oldest first; deleted entries left out."""
-        sql = f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0"
-        params: tuple[Any, ...] = (incident_id,)
-        if before is not None:
-            sql += " and (at, hlc, id) < (?, ?, ?)"
-            params += tuple(before)
-        sql += " order by at desc, hlc desc, id desc limit ?"
-        rows = self.conn.execute(sql, params + (limit,)).fetchall()
-        rows.reverse()
-        return rows
 
-    def timeline_rows(self, entry_ids: Iterable[str]) -> list[tuple[Any, ...]]:
-        """The rows with these ids (deleted ones included: the caller takes them away)."""
-        ids = list(entry_ids)
-        rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows += self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where id in "
-                                      f"({', '.join('?' * len(chunk))})", chunk).fetchall()
-        return rows
 
-    def head_rows(self, incident_id: str) -> list[tuple[Any, ...]]:
-        return self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where incident = ? and "
-                                 f"origin = 'head'", (incident_id,)).fetchall()
 
-    def last_flip(self, incident_id: str, check: str) -> str | None:
-        """The state the newest recorded flip of `check` left it in, if any."""
-        row = self.conn.execute(
-            "select json_extract(body, '$.current') from events where incident = ? and kind = 'check.flipped' "
-            "and json_extract(body, '$.check') = ? order by hlc desc, author desc, id desc limit 1",
-            (incident_id, check)).fetchone()
-        return str(row[0]) if row else None
 
-    def entry_count(self, incident_id: str) -> int:
-        return int(self.conn.execute("select count(*) from entries where incident = ? and deleted = 0",
-                                     (incident_id,)).fetchone()[0])
 
-    def find_entries(self, prefix: str, typed_only: bool = True) -> list[tuple[str, str]]:
-        """(id, incident) of the rows whose id starts with `prefix`."""
-        sql = "select id, incident from entries where id >= ? and id < ?"
-        if typed_only:
-            sql += " and origin = 'entry'"
-        return self.conn.execute(sql + " limit 5", (prefix, prefix + "\uffff")).fetchall()
 
-    def latest(self, incident_id: str, types: tuple[str, ...], typed_only: bool, limit: int) -> list[tuple[Any, ...]]:
-        """The newest rows of these entry types (for templates: latest actions, findings)."""
-        sql = (f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0 and type in "
-               f"({', '.join('?' * len(types))})")
-        if typed_only:
-            sql += " and auto in ('', 'pin')"
-        rows = self.conn.execute(sql + " order by at desc, hlc desc, id desc limit ?",
-                                 (incident_id, *types, limit)).fetchall()
-        rows.reverse()
-        return rows
 
     def rebuild_views(self) -> None:
         """Derive every incident's rows again from the events (after an upgrade of the rules)."""
@@ -801,27 +492,8 @@ class Store:
             raise
 
 
-class _read_errors:
-    """Turns an SQLite error met while inspecting an opened file into the usual refusal."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> Literal[False]:
-        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            raise RefusedFile(f"{self.path}: the database is damaged or truncated ({exc}); left untouched. "
-                              f"Restore it from git (`git checkout -- {self.path.name}`) or a backup.") from None
-        return False
 
 
-def _decode(values: tuple[Any, ...]) -> Event | None:
-    try:
-        return from_values(*values)
-    except (ValueError, TypeError, RecursionError):
-        return None
 
 
 def _ahead(stamp: str, clock: Clock) -> str:

@@ -14,15 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from warroom.errors import RefusedFile, StoreError
+from warroom.record.dbfile import APP_ID, BUSY_TIMEOUT_MS, COLUMNS, RECORD_APP_ID, check_file, uri
 from warroom.record.events import MAX_BODY_BYTES, from_values
-from warroom.record.store import (
-    APP_ID,
-    BUSY_TIMEOUT_MS,
-    COLUMNS,
-    RECORD_APP_ID,
-    check_file,
-    uri,
-)
 
 # Characters a terminal or a line splitter may act on, kept inside JSON strings: written as
 # \uXXXX escapes, which keeps each line valid JSON with the same meaning (JSON itself escapes

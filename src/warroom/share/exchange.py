@@ -16,16 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from warroom.errors import StoreError
+from warroom.record.dbfile import APP_ID, COLUMNS, SCHEMA_VERSION, check_file, sidecars, uri
 from warroom.record.events import MAX_BODY_BYTES, Event, from_values, problem
-from warroom.record.store import (
-    APP_ID,
-    COLUMNS,
-    SCHEMA_VERSION,
-    Quarantined,
-    check_file,
-    sidecars,
-    uri,
-)
+from warroom.record.queries import Quarantined
 
 TEMP_SUFFIX = ".warroom-tmp"
 

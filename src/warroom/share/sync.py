@@ -31,7 +31,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from warroom.errors import StoreError, SyncError
-from warroom.record.store import Quarantined, signature
+from warroom.record.dbfile import signature
+from warroom.record.queries import Quarantined
 from warroom.share import exchange
 from warroom.share.git import (
     FETCHED,
