@@ -24,7 +24,10 @@ import pytest
 
 from warroom import config as config_mod
 from warroom.demo import shop as demo
-from warroom.demo.shop import DemoService, build_demo, run_demo
+from warroom.demo.run import run_demo
+from warroom.demo.shop import DemoService
+from warroom.demo.story import DEMO_DIR, build_demo
+from warroom.demo.streams import log_stream
 from warroom.errors import UsageError
 from warroom.record.clock import FrozenClock
 from warroom.record.events import ENTRY_TYPES, parse_time
@@ -137,7 +140,7 @@ WORKER_LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (INFO|WARN|ER
 
 
 def _lines(name: str, count: int) -> list[str]:
-    stream = demo.log_stream(name, random.Random(4))
+    stream = log_stream(name, random.Random(4))
     return [next(stream)[1] for _ in range(count)]
 
 
@@ -226,7 +229,7 @@ def test_build_demo_writes_the_folder(demo_room):
     assert path == folder / "warroom.toml"
     assert (folder / "warroom.db").is_file() and not (folder / "warroom.db-wal").exists()
     assert sorted(p.name for p in (folder / "runbooks").glob("*.md")) == \
-        sorted(p.name for p in demo.DEMO_DIR.joinpath("runbooks").glob("*.md"))
+        sorted(p.name for p in DEMO_DIR.joinpath("runbooks").glob("*.md"))
     assert (folder / "templates" / "statuspage-identified.md").is_file()
     assert "merge=warroom" in (folder / ".gitattributes").read_text()
     assert "*.db-wal" in (folder / ".gitignore").read_text()
@@ -298,7 +301,7 @@ FENCE = re.compile(r"```(?:bash|sh|shell)[ \t]*\n(.*?)```", re.S)
 
 def _runbook_steps() -> list[tuple[str, str]]:
     steps = []
-    for file in sorted((demo.DEMO_DIR / "runbooks").glob("*.md")):
+    for file in sorted((DEMO_DIR / "runbooks").glob("*.md")):
         for index, block in enumerate(FENCE.findall(file.read_text())):
             if block.split()[0] in RUNNABLE:
                 steps.append((f"{file.stem}#{index}", block))

@@ -13,7 +13,7 @@ import os
 import pytest
 from console_support import wait_until
 
-from warroom.demo.shop import DEMO_EXPORTS, demo_exports_dir, run_demo
+from warroom.demo.run import DEMO_EXPORTS, demo_exports_dir, run_demo
 from warroom.playbook import export
 from warroom.record.room import Room
 from warroom.ui.factory import make_app

@@ -323,7 +323,7 @@ def cmd_console(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from warroom.demo.shop import run_demo
+    from warroom.demo.run import run_demo
 
     return run_demo(keep=args.keep)
 

@@ -1,3 +1,3 @@
-from warroom.demo.shop import main
+from warroom.demo.run import main
 
 raise SystemExit(main())
