@@ -15,14 +15,12 @@ import pytest
 
 from warroom.config import CheckConfig
 from warroom.record.clock import FrozenClock
+from warroom.sources.answers import find_sample, parse_prometheus, parse_sample_spec
 from warroom.sources.health import (
     CheckResult,
     HealthMonitor,
     check_all,
-    find_sample,
     format_table,
-    parse_prometheus,
-    parse_sample_spec,
 )
 from warroom.text.sanitize import REDACTED
 

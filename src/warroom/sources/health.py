@@ -20,9 +20,6 @@ import asyncio
 import json
 import math
 import os
-import re
-import socket
-import ssl
 import time
 import zlib
 from collections import deque
@@ -36,12 +33,21 @@ import httpx
 from warroom import __version__
 from warroom.config import CheckConfig
 from warroom.record.clock import Clock, SystemClock
+from warroom.sources.answers import (
+    MISSING,
+    describe_error,
+    find_sample,
+    json_lookup,
+    number_text,
+    parse_sample_spec,
+    same_value,
+    shown_value,
+)
 from warroom.sources.process import signal_name, spawn
 from warroom.text import durations
 from warroom.text.sanitize import Sanitizer, redact_key_blocks
 
-__all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table",
-           "parse_prometheus", "find_sample", "parse_sample_spec"]
+__all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table"]
 
 STATES = ("up", "degraded", "down", "unknown", "disabled")  # disabled: a ${VAR} it needs is unset
 KNOWN_STATES = frozenset({"up", "degraded", "down"})
@@ -64,191 +70,6 @@ class CheckResult:
     status_code: int | None   # HTTP status; a command check's exit code
     latency: float | None     # seconds
     at: datetime              # when the check finished (from the injected clock)
-
-
-def _number(value: float) -> str:
-    return f"{value:g}"
-
-
-# --- Prometheus text format ------------------------------------------------------
-
-_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
-_LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)\s*=\s*"((?:[^"\\]|\\.)*)"\s*(,?)')
-_UNESCAPE = re.compile(r"\\(.)")
-
-
-def _unescape(value: str) -> str:
-    return _UNESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
-
-
-def _parse_labels(text: str, pos: int) -> tuple[dict[str, str], int] | None:
-    """Labels from `text[pos]` == '{' -> (labels, index after '}'), None if malformed."""
-    labels: dict[str, str] = {}
-    pos += 1
-    while True:
-        while pos < len(text) and text[pos] in " \t":
-            pos += 1
-        if pos < len(text) and text[pos] == "}":
-            return labels, pos + 1
-        match = _LABEL.match(text, pos)
-        if match is None:
-            return None
-        labels[match.group(1)] = _unescape(match.group(2))
-        pos = match.end()
-        if not match.group(3):
-            while pos < len(text) and text[pos] in " \t":
-                pos += 1
-            if pos < len(text) and text[pos] == "}":
-                return labels, pos + 1
-            return None
-
-
-def parse_sample_spec(spec: str) -> tuple[str, dict[str, str]] | None:
-    """'error_ratio{service="api"}' -> ('error_ratio', {'service': 'api'}); None if malformed."""
-    spec = spec.strip()
-    match = _NAME.match(spec)
-    if match is None:
-        return None
-    name, rest = match.group(), spec[match.end():].strip()
-    if not rest:
-        return name, {}
-    parsed = _parse_labels(rest, 0) if rest.startswith("{") else None
-    if parsed is None or rest[parsed[1]:].strip():
-        return None
-    return name, parsed[0]
-
-
-def parse_prometheus(text: str, only: str | None = None) -> Iterable[tuple[str, dict[str, str], float]]:
-    """Samples of the Prometheus (or OpenMetrics) text format: (name, labels, value).
-    Comments and malformed lines are skipped. `only` restricts to one metric name."""
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if only is not None and not line.startswith(only):
-            continue
-        match = _NAME.match(line)
-        if match is None:
-            continue
-        name, pos = match.group(), match.end()
-        if only is not None and name != only:
-            continue
-        labels: dict[str, str] = {}
-        if pos < len(line) and line[pos] == "{":
-            parsed = _parse_labels(line, pos)
-            if parsed is None:
-                continue
-            labels, pos = parsed
-        fields = line[pos:].split()
-        if not fields:
-            continue
-        try:
-            value = float(fields[0])
-        except ValueError:
-            continue
-        yield name, labels, value
-
-
-def find_sample(text: str, name: str, labels: dict[str, str]) -> float | None:
-    """The value of the sample with exactly this name and label set, or None."""
-    for sample_name, sample_labels, value in parse_prometheus(text, only=name):
-        if sample_name == name and sample_labels == labels:
-            return value
-    return None
-
-
-# --- JSON paths -------------------------------------------------------------------
-
-_MISSING = object()
-
-
-def _lookup(data: Any, path: str) -> Any:
-    for part in path.split("."):
-        if isinstance(data, dict):
-            if part not in data:
-                return _MISSING
-            data = data[part]
-        elif isinstance(data, list) and part.lstrip("-").isdigit():
-            index = int(part)
-            if not -len(data) <= index < len(data):
-                return _MISSING
-            data = data[index]
-        else:
-            return _MISSING
-    return data
-
-
-def _same(got: Any, want: Any) -> bool:
-    if isinstance(got, bool) or isinstance(want, bool):
-        return isinstance(got, bool) and isinstance(want, bool) and got == want
-    if isinstance(got, (int, float)) and isinstance(want, (int, float)):
-        return got == want
-    return type(got) is type(want) and got == want
-
-
-def _show(value: Any) -> str:
-    try:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= 60 else text[:60] + "…"
-
-
-# --- errors -----------------------------------------------------------------------
-
-
-def _chain(exc: BaseException) -> list[BaseException]:
-    seen: list[BaseException] = []
-    todo = [exc]
-    while todo and len(seen) < 20:
-        current = todo.pop()
-        if current in seen:
-            continue
-        seen.append(current)
-        if isinstance(current, BaseExceptionGroup):
-            todo.extend(current.exceptions)
-        for linked in (current.__cause__, current.__context__):
-            if linked is not None:
-                todo.append(linked)
-    return seen
-
-
-def _describe_error(exc: BaseException, timeout: float) -> str:
-    chain = _chain(exc)
-    for item in chain:
-        if isinstance(item, ssl.SSLCertVerificationError):
-            return f"TLS error: {item.verify_message or item.reason or 'certificate verify failed'}"
-        if isinstance(item, ssl.SSLError):
-            return f"TLS error: {item.reason or item.__class__.__name__}"
-    for item in chain:
-        if isinstance(item, socket.gaierror):
-            return "DNS lookup failed"
-        if isinstance(item, ConnectionRefusedError):
-            return "connection refused"
-    if isinstance(exc, httpx.TimeoutException):
-        return f"timeout after {durations.measured(timeout)}"
-    text = str(exc)
-    lower = text.lower()
-    if isinstance(exc, httpx.ConnectError):
-        if "refused" in lower or "all connection attempts failed" in lower:
-            return "connection refused"
-        if "name or service not known" in lower or "nodename nor servname" in lower \
-                or "name resolution" in lower or "getaddrinfo" in lower:
-            return "DNS lookup failed"
-        if "ssl" in lower or "certificate" in lower or "tls" in lower:
-            return f"TLS error: {text}"
-        return f"cannot connect: {text or type(exc).__name__}"
-    if isinstance(exc, httpx.RemoteProtocolError):
-        if "without sending" in lower or "disconnected" in lower:
-            return "connection closed without a response"
-        return f"protocol error: {text}"
-    if isinstance(exc, httpx.ReadError):
-        return f"connection reset: {text}" if text else "connection reset"
-    if isinstance(exc, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
-        return f"invalid URL: {text}"
-    if isinstance(exc, httpx.HTTPError):
-        return f"{type(exc).__name__}: {text}"
-    return f"check failed: {type(exc).__name__}: {text}"
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -334,7 +155,7 @@ class HealthMonitor:
         except _Failure as failure:
             return self._result(check, failure.state, failure.detail, failure.status, failure.latency)
         except Exception as exc:  # noqa: BLE001 - any failure is the check's result, never the loop's end
-            return self._result(check, "unknown", _describe_error(exc, check.timeout))
+            return self._result(check, "unknown", describe_error(exc, check.timeout))
 
     async def run_round(self) -> list[CheckResult]:
         """Every check once, concurrently; results in config order (and recorded)."""
@@ -460,7 +281,7 @@ class HealthMonitor:
         except (_Failure, asyncio.CancelledError):
             raise
         except Exception as exc:  # noqa: BLE001 - any failure to fetch is the check's result
-            raise _Failure("down", _describe_error(exc, check.timeout)) from None
+            raise _Failure("down", describe_error(exc, check.timeout)) from None
         raise _Failure("down", "no response")  # pragma: no cover
 
     async def _read_body(self, response: httpx.Response) -> tuple[bytes, bool, str | None]:
@@ -509,12 +330,12 @@ class HealthMonitor:
         if check.expect_json:
             data = self._json_body(fetched)
             for path, want in check.expect_json:
-                got = _lookup(data, path)
-                if got is _MISSING:
-                    raise _Failure("down", f"expected {path} == {_show(want)}, missing",
+                got = json_lookup(data, path)
+                if got is MISSING:
+                    raise _Failure("down", f"expected {path} == {shown_value(want)}, missing",
                                    fetched.status, fetched.latency)
-                if not _same(got, want):
-                    raise _Failure("down", f"expected {path} == {_show(want)}, got {_show(got)}",
+                if not same_value(got, want):
+                    raise _Failure("down", f"expected {path} == {shown_value(want)}, got {shown_value(got)}",
                                    fetched.status, fetched.latency)
         if check.max_latency is not None and fetched.latency > check.max_latency:
             return self._result(check, "degraded",
@@ -540,11 +361,11 @@ class HealthMonitor:
         if math.isnan(value):
             return self._result(check, "unknown", f"{name} is NaN", fetched.status, fetched.latency)
         if check.down_above is not None and value > check.down_above:
-            state, detail = "down", f"{name} {_number(value)} > {_number(check.down_above)}"
+            state, detail = "down", f"{name} {number_text(value)} > {number_text(check.down_above)}"
         elif check.degraded_above is not None and value > check.degraded_above:
-            state, detail = "degraded", f"{name} {_number(value)} > {_number(check.degraded_above)}"
+            state, detail = "degraded", f"{name} {number_text(value)} > {number_text(check.degraded_above)}"
         else:
-            state, detail = "up", f"{name} {_number(value)}"
+            state, detail = "up", f"{name} {number_text(value)}"
         return self._result(check, state, detail, fetched.status, fetched.latency)
 
     async def _statuspage(self, check: CheckConfig) -> CheckResult:
