@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from warroom import config
-from warroom.config import load, load_profile, parse_duration
+from warroom.config import load, load_profile
+from warroom.toml_reader import parse_duration
 from warroom.errors import ConfigError
 from warroom.paths import DATA_DIR
 

@@ -11,6 +11,7 @@ import os
 import sys
 from pathlib import Path
 
+from warroom import config as config_mod
 from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, UsageError, WarroomError
 from warroom.record.room import Room
 
@@ -26,7 +27,7 @@ def _clean(text: str) -> str:
 def _room(args: argparse.Namespace) -> Room:
     config = None
     if args.dir:
-        config = Path(args.dir) / "warroom.toml"
+        config = Path(args.dir) / config_mod.CONFIG_NAME
         if not config.is_file():
             raise UsageError(f"{config}: no such file; is {args.dir} a war room? (`warroom init {args.dir}`)")
     room = Room.open(config, db=args.db)

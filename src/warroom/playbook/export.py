@@ -14,12 +14,12 @@ import stat
 import statistics
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from warroom.config import Config
 from warroom.paths import DATA_DIR
-from warroom.playbook.templates import fill
+from warroom.playbook.templates import fill, postmortem_due_at
 from warroom.record.events import gc_paused, parse_time
 from warroom.record.fold import Incident, State, duration_seconds
 from warroom.text import durations
@@ -152,10 +152,8 @@ def postmortem_due(incident: Incident, config: Config) -> str:
     level = config.severity.level(incident.severity)
     if level is None or level.postmortem == "optional":
         return ""
-    if not level.postmortem_within or not incident.resolved_at:
-        return level.postmortem
-    due = parse_time(incident.resolved_at) + timedelta(seconds=level.postmortem_within)
-    return due.strftime("%Y-%m-%d %H:%M UTC")
+    due = postmortem_due_at(incident, level)
+    return due.strftime("%Y-%m-%d %H:%M UTC") if due else level.postmortem
 
 
 # --- the post-mortem -------------------------------------------------------

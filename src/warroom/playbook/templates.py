@@ -7,10 +7,10 @@ war room's own template shows up in the composer instead of vanishing.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from warroom.config import Config
+from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
 from warroom.record.fold import Incident, update_countdown
@@ -54,6 +54,14 @@ def _bullets(lines: list[str], empty: str) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
 
 
+def postmortem_due_at(incident: Incident, level: SeverityLevel | None) -> datetime | None:
+    """When the post-mortem is due: the severity's `postmortem_within` after resolution (None
+    while unresolved, or when the severity sets no deadline)."""
+    if level is None or not level.postmortem_within or not incident.resolved_at:
+        return None
+    return parse_time(incident.resolved_at) + timedelta(seconds=level.postmortem_within)
+
+
 def values_for(incident: Incident, config: Config, now: datetime, author: str = "") -> dict[str, str]:
     """Every placeholder a template may use, from the folded state."""
     level = config.severity.level(incident.severity)
@@ -66,11 +74,8 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     next_update = ""
     if level and incident.open:
         next_update = hhmm(update_countdown(incident, level.update_every, now).due_at)
-    postmortem_due = ""
-    if level and level.postmortem_within and incident.resolved_at:
-        from datetime import timedelta
-        postmortem_due = (parse_time(incident.resolved_at)
-                          + timedelta(seconds=level.postmortem_within)).strftime("%Y-%m-%d %H:%M UTC")
+    due = postmortem_due_at(incident, level)
+    postmortem_due = due.strftime("%Y-%m-%d %H:%M UTC") if due else ""
     roles = [f"{name}: {role.person or 'unassigned'}" for name, role in incident.roles.items()]
     return {
         "incident_id": incident.short_id,

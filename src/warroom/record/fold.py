@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Any
 
+from warroom.config import DEFAULT_ROLES
 from warroom.record.events import (
     MODIFIER_KINDS,
     SELF_ENTRY_KINDS,
@@ -23,7 +24,6 @@ from warroom.record.events import (
     problem,
 )
 
-DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
 STATUS_LABELS = {s: s.capitalize() for s in STATUSES}
 _EVENT_ORDER = attrgetter("hlc", "author", "id")
 _TIMELINE_ORDER = attrgetter("at", "hlc", "id")

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 from typing import Any
 
+from warroom.config import DEFAULT_ROLES
 from warroom.record.events import (
     HEAD_KINDS,
     MODIFIER_KINDS,
@@ -33,7 +34,6 @@ from warroom.record.events import (
     from_values,
 )
 from warroom.record.fold import (
-    DEFAULT_ROLES,
     Entry,
     Incident,
     IncidentFold,
