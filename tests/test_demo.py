@@ -31,7 +31,7 @@ from warroom.demo.streams import log_stream
 from warroom.errors import UsageError
 from warroom.record.clock import FrozenClock
 from warroom.record.events import ENTRY_TYPES, parse_time
-from warroom.record.fold import update_countdown
+from warroom.record.model import update_countdown
 from warroom.record.room import Room
 
 NOW = datetime(2026, 11, 24, 14, 30, tzinfo=timezone.utc)

@@ -21,7 +21,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from warroom.record.clock import FrozenClock, OffsetClock
 from warroom.record.events import STATUSES, Event, from_row, from_values
-from warroom.record.fold import State, fold
+from warroom.record.model import State
+from warroom.record.fold import fold
 from warroom.record.store import Store, record_path
 from warroom.share import exchange
 from warroom.share.dump import dump_text

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from warroom.record.clock import FrozenClock, HybridLogicalClock, format_hlc
 from warroom.record.events import KINDS, STATUSES, Event, format_time, problem
-from warroom.record.fold import State, duration_seconds, fold, update_countdown
+from warroom.record.model import State, duration_seconds, update_countdown
+from warroom.record.fold import fold
 
 
 class Recorder:

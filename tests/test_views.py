@@ -16,7 +16,8 @@ from test_state import deliveries, event_sequences
 
 from warroom.record.clock import FrozenClock
 from warroom.record.events import Event, from_row, problem
-from warroom.record.fold import State, fold
+from warroom.record.model import State
+from warroom.record.fold import fold
 from warroom.record.store import Store, record_path
 from warroom.share import exchange
 

@@ -37,7 +37,8 @@ from warroom.errors import ConfigError
 from warroom.paths import DATA_DIR
 from warroom.playbook import export
 from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
-from warroom.record.fold import fold, update_countdown
+from warroom.record.fold import fold
+from warroom.record.model import update_countdown
 from warroom.sources.fastpath import parse_line
 from warroom.text.sanitize import sanitize
 

@@ -21,7 +21,7 @@ from warroom.config import Config
 from warroom.paths import DATA_DIR
 from warroom.playbook.templates import fill, postmortem_due_at
 from warroom.record.events import gc_paused, parse_time
-from warroom.record.fold import Incident, State, duration_seconds
+from warroom.record.model import Incident, State, duration_seconds
 from warroom.text import durations
 from warroom.text.sanitize import redact
 

@@ -32,7 +32,7 @@ from warroom.errors import UsageError
 from warroom.text.sanitize import redact_key_blocks, sanitize
 
 if TYPE_CHECKING:
-    from warroom.record.fold import Incident
+    from warroom.record.model import Incident
 
 __all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",
            "child_env", "incident_fields", "step_secrets", "output_tail", "matches", "SHELL_LANGUAGES",

@@ -13,7 +13,7 @@ from pathlib import Path
 from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
-from warroom.record.fold import Incident, update_countdown
+from warroom.record.model import Incident, update_countdown
 from warroom.text import durations
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")

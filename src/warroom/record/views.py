@@ -33,14 +33,8 @@ from warroom.record.events import (
     Event,
     from_values,
 )
-from warroom.record.fold import (
-    Entry,
-    Incident,
-    IncidentFold,
-    fold_head,
-    resolve_entry,
-    self_entry,
-)
+from warroom.record.fold import IncidentFold, fold_head, resolve_entry, self_entry
+from warroom.record.model import Entry, Incident
 
 _ORDER = attrgetter("hlc", "author", "id")
 

@@ -28,7 +28,7 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 from warroom.record.clock import Clock, SystemClock
-from warroom.record.fold import Incident
+from warroom.record.model import Incident
 from warroom.record.room import Room, Summary
 from warroom.ui import keys, startup
 from warroom.ui.controllers.entries import EntryCommands

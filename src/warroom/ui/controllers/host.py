@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from warroom.config import Config
     from warroom.record.clock import Clock
-    from warroom.record.fold import Incident
+    from warroom.record.model import Incident
     from warroom.record.room import Room, Summary
     from warroom.ui.controllers.keygate import KeyGate
     from warroom.ui.controllers.recorder import Recorder

@@ -15,7 +15,7 @@ from textual import work
 
 from warroom.playbook import templates
 from warroom.record.events import STATUSES
-from warroom.record.fold import Incident
+from warroom.record.model import Incident
 from warroom.record.room import Room
 from warroom.ui.controllers.host import Host
 from warroom.ui.panes.timeline import TimelinePane

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warroom.errors import ConfigError, InvalidEvent, StoreError, UsageError
-from warroom.record.fold import Entry, Incident
+from warroom.record.model import Entry, Incident
 from warroom.record.room import Room, Summary
 from warroom.record.views import Changes, entry_from_row
 

@@ -13,7 +13,7 @@ from warroom.ui.controllers.host import Host
 
 if TYPE_CHECKING:
     from warroom.playbook.runbooks import Runbook, Step
-    from warroom.record.fold import Incident
+    from warroom.record.model import Incident
     from warroom.sources.supervisor import LogSource
     from warroom.ui.panes.actions import ActionsPane
     from warroom.ui.panes.logs import LogsPane

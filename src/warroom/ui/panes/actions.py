@@ -13,7 +13,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, TabbedContent, TabPane
 
-from warroom.record.fold import ActionItem
+from warroom.record.model import ActionItem
 from warroom.text.sanitize import sanitize
 from warroom.ui import keys
 from warroom.ui.view import ConsoleView, inert

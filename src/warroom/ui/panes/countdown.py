@@ -15,7 +15,7 @@ from textual.widgets import Static
 
 from warroom.record.clock import Clock
 from warroom.record.events import parse_time
-from warroom.record.fold import update_countdown
+from warroom.record.model import update_countdown
 from warroom.text import durations
 from warroom.ui.view import ConsoleView, set_phase, show
 

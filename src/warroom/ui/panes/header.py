@@ -9,7 +9,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from warroom.record.clock import Clock
-from warroom.record.fold import update_countdown
+from warroom.record.model import update_countdown
 from warroom.text import durations
 from warroom.ui.view import ConsoleView, inert, set_phase, show
 

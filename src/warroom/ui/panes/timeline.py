@@ -23,7 +23,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from warroom.record.events import parse_time
-from warroom.record.fold import Entry
+from warroom.record.model import Entry
 from warroom.ui import keys
 from warroom.ui.inputs import ExactInput
 from warroom.ui.view import ConsoleView, inert

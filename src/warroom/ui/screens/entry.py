@@ -10,7 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from warroom.record.events import parse_time
-from warroom.record.fold import Entry
+from warroom.record.model import Entry
 from warroom.text.sanitize import sanitize
 
 
