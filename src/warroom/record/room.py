@@ -28,8 +28,9 @@ from warroom.record.events import (
     valid_time,
 )
 from warroom.record.fold import fold, short_ids
+from warroom.record.imports import Imported
 from warroom.record.model import Entry, Incident, State
-from warroom.record.store import Imported, Store
+from warroom.record.store import Store
 from warroom.record.typed import history_start, parse_at, parse_typed_line
 from warroom.text.sanitize import inert, redact
 
