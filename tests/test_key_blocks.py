@@ -26,7 +26,8 @@ from warroom.playbook.runbooks import output_tail
 from warroom.sources.fastpath import _Parser
 from warroom.sources.health import HealthMonitor
 from warroom.sources.supervisor import LogSource
-from warroom.text.sanitize import REDACTED, KeyBlocks, redact_key_blocks
+from warroom.text.sanitize import REDACTED
+from warroom.text.redact import KeyBlocks, redact_key_blocks
 
 PY = sys.executable
 

@@ -12,14 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from warroom.text.sanitize import (
-    REDACTED,
-    Redactor,
-    Sanitizer,
-    redact,
-    sanitize,
-    sanitize_lines,
-)
+from warroom.text.sanitize import REDACTED, Sanitizer, redact, sanitize, sanitize_lines
+from warroom.text.redact import Redactor
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from warroom.errors import UsageError
-from warroom.text.sanitize import redact_key_blocks, sanitize
+from warroom.text.redact import redact_key_blocks
+from warroom.text.sanitize import sanitize
 
 if TYPE_CHECKING:
     from warroom.record.model import Incident

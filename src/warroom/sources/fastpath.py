@@ -30,14 +30,8 @@ from warroom.sources.parse import (
     _stamp,
     _tuple_new,
 )
-from warroom.text.sanitize import (
-    DEFAULT_LIMIT,
-    KeyBlocks,
-    Redactor,
-    Sanitizer,
-    _line_finder,
-    sanitize,
-)
+from warroom.text.redact import KeyBlocks, Redactor, line_finder
+from warroom.text.sanitize import DEFAULT_LIMIT, Sanitizer, sanitize
 
 # --- the parser ----------------------------------------------------------------------
 
@@ -118,7 +112,7 @@ class _Parser:
             search = _UNSAFE_NO_LF.search
             unsafe = search(text)
             if unsafe is not None:
-                lines_of = _line_finder(text)
+                lines_of = line_finder(text)
                 while unsafe is not None:
                     pos = unsafe.start()
                     suspects.add(lines_of(pos))

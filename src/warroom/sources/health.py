@@ -45,7 +45,8 @@ from warroom.sources.answers import (
 )
 from warroom.sources.process import signal_name, spawn
 from warroom.text import durations
-from warroom.text.sanitize import Sanitizer, redact_key_blocks
+from warroom.text.redact import redact_key_blocks
+from warroom.text.sanitize import Sanitizer
 
 __all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table"]
 

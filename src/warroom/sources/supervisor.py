@@ -36,11 +36,8 @@ from warroom.sources.follow import _FileFollower
 from warroom.sources.parse import _SEQ, MAX_LINE_BYTES, READ_SIZE, LogLine
 from warroom.sources.process import Spawned, signal_name, spawn
 from warroom.text import durations
-from warroom.text.sanitize import (
-    DEFAULT_LIMIT,
-    KeyBlocks,
-    sanitize,
-)
+from warroom.text.redact import KeyBlocks
+from warroom.text.sanitize import DEFAULT_LIMIT, sanitize
 
 # --- the source ------------------------------------------------------------------------
 
