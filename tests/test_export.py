@@ -18,6 +18,7 @@ from test_state import random_events
 from warroom import config as config_mod
 from warroom.paths import DATA_DIR
 from warroom.playbook import export
+from warroom.text.markdown import md_line
 from warroom.record.clock import FrozenClock
 from warroom.record.events import Event
 from warroom.record.fold import fold
@@ -284,7 +285,7 @@ def reference_md_line(text: str) -> str:
 @given(st.one_of(nasty, st.text(max_size=40)))
 @example("|\n\x08")  # a line of only controls
 def test_fast_paths_agree_with_the_plain_escaper(text):
-    assert export.md_line(text.replace("\n", " ").replace("\r", " ")) == \
+    assert md_line(text.replace("\n", " ").replace("\r", " ")) == \
         reference_md_line(text.replace("\n", " ").replace("\r", " "))
     lines = text.replace("\r", "\n").split("\n")
     # a line with nothing left once escaped (blank, or only controls) is left out
@@ -294,7 +295,7 @@ def test_fast_paths_agree_with_the_plain_escaper(text):
 @pytest.mark.parametrize("text, expected", [("1. first", "1. first"), ("12) x", "12) x"), ("# no", "# no"),
                                             ("a | b", "a | b"), ("<b>x</b>", "<b>x</b>"), ("title #", "title #")])
 def test_md_line_examples(text: str, expected: str):
-    tokens = MD.parse(export.md_line(text))
+    tokens = MD.parse(md_line(text))
     assert [t.type for t in tokens] == ["paragraph_open", "inline", "paragraph_close"]
     assert inline_text(tokens[1]) == expected
 
