@@ -19,7 +19,6 @@ credential helper); warroom never asks for one.
 from __future__ import annotations
 
 import fcntl
-import json
 import re
 import tempfile
 import time
@@ -28,12 +27,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from warroom.errors import StoreError, SyncError
 from warroom.record.dbfile import signature
 from warroom.record.queries import Quarantined
 from warroom.share import exchange
+from warroom.share.describe import counts, describe
 from warroom.share.git import (
     FETCHED,
     REF_PREFIX,
@@ -58,8 +58,8 @@ class SyncReport:
     branch: str = ""
     dry_run: bool = False
     committed: str = ""                                     # the commit subject on the branch, if any
-    received: Counter[str] = field(default_factory=Counter[str])      # events that came in (by kind)
-    sent: Counter[str] = field(default_factory=Counter[str])          # events the remote lacked (by kind)
+    received: Counter[str] = field(default_factory=Counter)      # events that came in (by kind)
+    sent: Counter[str] = field(default_factory=Counter)          # events the remote lacked (by kind)
     quarantined: list[Quarantined] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     offline: str = ""                                       # why the remote could not be reached
@@ -73,13 +73,13 @@ class SyncReport:
         if self.dry_run:
             out.append("dry run: nothing was changed")
             out.append(f"would commit: {self.committed or 'nothing new'}")
-            out.append(f"would come in from {where}: {_counts(self.received) or 'nothing'}")
-            out.append(f"would go out to {where}: {_counts(self.sent) or 'nothing'}")
+            out.append(f"would come in from {where}: {counts(self.received) or 'nothing'}")
+            out.append(f"would go out to {where}: {counts(self.sent) or 'nothing'}")
         else:
             out.append(f"committed: {self.committed}" if self.committed else "committed: nothing new")
-            out.append(f"came in from {where}: {_counts(self.received) or 'nothing'}")
+            out.append(f"came in from {where}: {counts(self.received) or 'nothing'}")
             if self.published:
-                out.append(f"went out to {where}: {_counts(self.sent) or 'nothing new'}")
+                out.append(f"went out to {where}: {counts(self.sent) or 'nothing new'}")
         if self.quarantined:
             first = self.quarantined[0]
             out.append(f"quarantined {len(self.quarantined)} incoming event(s), not taken in "
@@ -417,66 +417,3 @@ def peers(room: Room, remote: str = "origin") -> list[Peer]:
     found = [Peer(name.rsplit("/", 1)[-1], author, when)
              for name, (_commit, author, when) in repo.refs(f"{FETCHED}{remote}/").items()]
     return sorted((p for p in found if p.copy_id != mine), key=lambda p: -p.at)
-
-
-# --- commit messages ---------------------------------------------------------------------
-
-_NOUNS = {
-    "entry.logged": ("entry", "entries"), "entry.edited": ("edit", "edits"),
-    "entry.deleted": ("deletion", "deletions"), "entry.restored": ("restore", "restores"),
-    "incident.field": ("field", "fields"), "role.assigned": ("role change", "role changes"),
-    "update.posted": ("status update", "status updates"), "update.snoozed": ("snooze", "snoozes"),
-    "action.added": ("action item", "action items"), "action.done": ("action done", "actions done"),
-    "check.flipped": ("check flip", "check flips"), "command.ran": ("command", "commands"),
-}
-
-
-def _word(text: object) -> str:
-    return re.sub(r"[^A-Za-z0-9 ._-]", "", str(text))[:24]
-
-
-def describe(events: list[tuple[Any, ...]], names: dict[str, str]) -> tuple[str, str]:
-    """A commit subject and body for new (kind, incident, body) rows:
-    'warroom: 3 entries, status identified on INC-7f3a'."""
-    per: dict[str, list[tuple[Any, ...]]] = {}
-    for kind, incident, body in events:
-        per.setdefault(str(incident), []).append((kind, body))
-    parts = []
-    for incident, items in sorted(per.items(), key=lambda kv: names.get(kv[0], kv[0])):
-        counts = Counter(kind for kind, _ in items)
-        last: dict[str, dict[str, Any]] = {}
-        for kind, body in items:
-            try:
-                parsed = json.loads(body) if isinstance(body, str) else {}
-            except (ValueError, RecursionError):
-                parsed = {}
-            last[kind] = parsed if isinstance(parsed, dict) else {}
-        words = []
-        if "incident.declared" in counts:
-            words.append(f"declared {_word(last['incident.declared'].get('severity', ''))}".strip())
-        for kind, (one, many) in _NOUNS.items():
-            if kind in counts:
-                words.append(f"{counts[kind]} {one if counts[kind] == 1 else many}")
-        if "incident.acknowledged" in counts:
-            words.append("acknowledged")
-        if "incident.severity" in counts:
-            words.append(f"severity {_word(last['incident.severity'].get('severity', ''))}")
-        if "incident.status" in counts:
-            words.append(f"status {_word(last['incident.status'].get('status', ''))}")
-        for kind in sorted(set(counts) - set(_NOUNS) - {"incident.declared", "incident.acknowledged",
-                                                         "incident.severity", "incident.status"}):
-            words.append(f"{counts[kind]} {_word(kind)}")
-        parts.append(", ".join(words) + f" on {names.get(incident, 'INC-' + _word(incident)[:8])}")
-    subject = "warroom: " + "; ".join(parts)
-    if len(subject) > 100:
-        subject = subject[:99] + "…"
-    body = "\n".join(f"{n} {kind}" for kind, n in sorted(Counter(k for k, _, _ in events).items()))
-    return subject, body
-
-
-def _counts(counter: Counter[str]) -> str:
-    total = sum(counter.values())
-    if not total:
-        return ""
-    detail = ", ".join(f"{n} {kind}" for kind, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
-    return f"{total} event{'s' if total != 1 else ''} ({detail})"

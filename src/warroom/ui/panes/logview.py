@@ -53,7 +53,7 @@ class LogView(ScrollView, can_focus=True):
     def __init__(self, name: str, buffer: int = 10_000, show_source: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         self.source_name = name
-        self.buffer_lines: deque[Any] = deque[Any](maxlen=buffer)
+        self.buffer_lines: deque[Any] = deque(maxlen=buffer)
         self.show_source = show_source
         self.shown: list[Any] = []
         self.filter_text = ""
