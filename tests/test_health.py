@@ -16,12 +16,8 @@ import pytest
 from warroom.config import CheckConfig
 from warroom.record.clock import FrozenClock
 from warroom.sources.answers import find_sample, parse_prometheus, parse_sample_spec
-from warroom.sources.health import (
-    CheckResult,
-    HealthMonitor,
-    check_all,
-    format_table,
-)
+from warroom.sources.results import CheckResult, format_table
+from warroom.sources.health import HealthMonitor, check_all
 from warroom.text.sanitize import REDACTED
 
 try:

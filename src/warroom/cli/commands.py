@@ -263,6 +263,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     import asyncio
 
     from warroom.sources import health
+    from warroom.sources.results import format_table
 
     with open_room(args) as room:
         if not room.config.checks:
@@ -270,7 +271,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             return 0
         results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets,
                                               cwd=str(room.config.root)))
-        print(health.format_table(results))
+        print(format_table(results))
         # a disabled check (a ${VAR} it needs is unset) is not a passing one
         return 1 if any(r.state in ("down", "disabled") for r in results) else 0
 

@@ -200,3 +200,19 @@ def duration_seconds(start: str, end: str) -> float | None:
     if not start or not end:
         return None
     return (parse_time(end) - parse_time(start)).total_seconds()
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One line of the incident list, read from the record's summary table."""
+
+    id: str
+    short_id: str
+    declared_at: str
+    status: str
+    severity: str
+    title: str
+
+    @property
+    def open(self) -> bool:
+        return self.status not in ("resolved", "closed")

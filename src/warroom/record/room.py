@@ -5,7 +5,6 @@ a typed line becomes an entry, what --at means), so the two faces agree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,7 +28,7 @@ from warroom.record.events import (
 )
 from warroom.record.fold import fold, short_ids
 from warroom.record.imports import Imported
-from warroom.record.model import Entry, Incident, State
+from warroom.record.model import Entry, Incident, State, Summary
 from warroom.record.store import Store
 from warroom.record.typed import history_start, parse_at, parse_typed_line
 from warroom.text.sanitize import inert, redact
@@ -37,20 +36,6 @@ from warroom.text.sanitize import inert, redact
 if TYPE_CHECKING:
     from warroom.record.views import Changes
 
-@dataclass(frozen=True)
-class Summary:
-    """One line of the incident list, read from the record's summary table."""
-
-    id: str
-    short_id: str
-    declared_at: str
-    status: str
-    severity: str
-    title: str
-
-    @property
-    def open(self) -> bool:
-        return self.status not in ("resolved", "closed")
 
 
 class Room:

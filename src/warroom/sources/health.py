@@ -25,7 +25,6 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -44,11 +43,12 @@ from warroom.sources.answers import (
     shown_value,
 )
 from warroom.sources.process import signal_name, spawn
+from warroom.sources.results import DETAIL_LIMIT, CheckResult
 from warroom.text import durations
 from warroom.text.redact import redact_key_blocks
 from warroom.text.sanitize import Sanitizer
 
-__all__ = ["CheckResult", "HealthMonitor", "STATES", "check_all", "format_table"]
+__all__ = ["HealthMonitor", "STATES", "check_all"]
 
 STATES = ("up", "degraded", "down", "unknown", "disabled")  # disabled: a ${VAR} it needs is unset
 KNOWN_STATES = frozenset({"up", "degraded", "down"})
@@ -56,21 +56,11 @@ MAX_BODY = 256 * 1024
 MAX_REDIRECTS = 5
 POOL_SIZE = 64  # HTTP checks per shared client (see HealthMonitor._client_for)
 COMMAND_OUTPUT_TAIL = 64 * 1024
-DETAIL_LIMIT = 200
 _STATUSPAGE = {"none": "up", "minor": "degraded", "maintenance": "degraded",
                "major": "down", "critical": "down"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    name: str
-    kind: str
-    state: str                # 'up' | 'degraded' | 'down' | 'unknown'
-    detail: str               # short, sanitized, secrets redacted
-    status_code: int | None   # HTTP status; a command check's exit code
-    latency: float | None     # seconds
-    at: datetime              # when the check finished (from the injected clock)
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -449,23 +439,6 @@ class HealthMonitor:
 # --- one round, for `warroom check` --------------------------------------------------
 
 
-def format_table(results: Sequence[CheckResult]) -> str:
-    """A plain-text table: name, kind, state, code, latency (ms), detail."""
-    header = ("NAME", "KIND", "STATE", "CODE", "LATENCY", "DETAIL")
-    clean = Sanitizer((), limit=DETAIL_LIMIT)
-    rows = [header]
-    for r in results:
-        rows.append((clean(r.name), r.kind, r.state.upper(),
-                     "-" if r.status_code is None else str(r.status_code),
-                     "-" if r.latency is None else f"{r.latency * 1000:.0f} ms",
-                     clean(r.detail)))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    lines = []
-    for row in rows:
-        cells = [cell.rjust(widths[i]) if i in (3, 4) else cell.ljust(widths[i])
-                 for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines)
 
 
 async def check_all(config_checks: Sequence[CheckConfig], clock: Clock | None = None,

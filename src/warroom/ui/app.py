@@ -28,8 +28,8 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 from warroom.record.clock import Clock, SystemClock
-from warroom.record.model import Incident
-from warroom.record.room import Room, Summary
+from warroom.record.model import Incident, Summary
+from warroom.record.room import Room
 from warroom.ui import keys, startup
 from warroom.ui.controllers.entries import EntryCommands
 from warroom.ui.controllers.incident import IncidentCommands

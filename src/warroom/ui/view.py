@@ -11,8 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from warroom.config import Config
-from warroom.record.model import Incident
-from warroom.record.room import Summary
+from warroom.record.model import Incident, Summary
 from warroom.text.sanitize import sanitize
 
 

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
 
     from warroom.config import Config
     from warroom.record.clock import Clock
-    from warroom.record.model import Incident
-    from warroom.record.room import Room, Summary
+    from warroom.record.model import Incident, Summary
+    from warroom.record.room import Room
     from warroom.ui.controllers.keygate import KeyGate
     from warroom.ui.controllers.recorder import Recorder
     from warroom.ui.panes.logs import LogsPane

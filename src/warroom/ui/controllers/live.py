@@ -22,7 +22,8 @@ from warroom.ui.messages import TailChanged
 
 if TYPE_CHECKING:
     from warroom.share.livesync import LiveSync, SyncStatus
-    from warroom.sources.health import CheckResult, HealthMonitor
+    from warroom.sources.health import HealthMonitor
+    from warroom.sources.results import CheckResult
     from warroom.sources.supervisor import LogSource
     from warroom.ui.panes.logs import LogsPane
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from warroom.errors import ConfigError, InvalidEvent, StoreError, UsageError
-from warroom.record.model import Entry, Incident
-from warroom.record.room import Room, Summary
+from warroom.record.model import Entry, Incident, Summary
+from warroom.record.room import Room
 from warroom.record.views import Changes, entry_from_row
 
 Operation = Callable[[Room], Any]
