@@ -13,21 +13,23 @@ from __future__ import annotations
 from textual import events
 from textual.widgets import Input
 
+from warroom.ui import textual_private
+
 
 class ExactInput(Input):
     """Input whose editing keys and Enter act in key order."""
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:  # Input's own handler: textual_private.py
         if event.key == "enter":
             event.stop()
             event.prevent_default()
             self.submit_now()
             return
-        for binding in self._bindings.key_to_bindings.get(event.key, ()):
+        for binding in textual_private.key_bindings(self, event.key):
             if getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None:
                 event.stop()
                 event.prevent_default()
-                self._restart_blink()
+                textual_private.restart_blink(self)
                 await self.run_action(binding.action)
                 return
         await super()._on_key(event)
@@ -36,7 +38,7 @@ class ExactInput(Input):
         """The keys this input acts on itself (its editing keys) are its own, like text: no
         binding above it runs for them, and the key gate need not wait for them to land."""
         if any(getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None
-               for binding in self._bindings.key_to_bindings.get(key, ())):
+               for binding in textual_private.key_bindings(self, key)):
             return key not in ("enter", "tab", "shift+tab")  # Enter may move on, in a dialog
         return super().check_consume_key(key, character)
 

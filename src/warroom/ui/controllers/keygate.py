@@ -24,8 +24,8 @@ runs no binding and cannot move anything. Enter, Tab, arrows, keys to lists and 
 all wait their turn.
 
 This leans on Textual internals (each message pump's queue, its call_next callbacks, a
-screen's after-refresh callbacks); if a Textual upgrade renames them, `busy` finds nothing
-busy and the gate lets keys through as Textual would: tests/test_dialogs.py then fails.
+screen's after-refresh callbacks), read through ui/textual_private.py; if a Textual
+upgrade renames them, tests/test_textual_private.py fails.
 
 An action that opens its screen only once something else has answered (the recorder
 thread, say) holds the gate meanwhile (`hold()`), so that the keys typed after it wait
@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events
 
+from warroom.ui.textual_private import busy, has_refresh_callbacks
+
 if TYPE_CHECKING:
     from textual.app import App
     from textual.message_pump import MessagePump
@@ -50,23 +52,13 @@ LIMIT = 2.0  # seconds a key waits at most for the one before it
 SPINS = 200  # loop turns checked back to back before waiting 2 ms between checks
 
 
-def busy(pump: MessagePump) -> bool:
-    """Has `pump` a message queued or in hand, or a callback waiting for its next idle?"""
-    if getattr(pump, "_closed", False):
-        return False
-    queue = pump.__dict__.get("_message_queue")  # made on first use: none yet means empty
-    if queue is not None and (queue.qsize() or getattr(queue, "_unfinished_tasks", 0)):
-        return True
-    return bool(getattr(pump, "_next_callbacks", None))
-
-
 def settled(app: App[Any], touched: Iterable[MessagePump] = ()) -> bool:
     """Nothing is left moving that could change where the next key goes."""
     try:
         screen = app.screen
     except Exception:  # noqa: BLE001 - no screen yet, or the app is closing
         return True
-    if not screen.is_mounted or getattr(screen, "_callbacks", None):
+    if not screen.is_mounted or has_refresh_callbacks(screen):
         return False
     pumps: set[MessagePump] = {app, screen, *touched}
     focused = screen.focused

@@ -24,7 +24,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from warroom.sources.parse import LogLine, level_rank
-from warroom.ui import keys
+from warroom.ui import keys, textual_private
 
 LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
                 "info": Style(), "debug": Style(dim=True), None: Style()}
@@ -137,8 +137,7 @@ class LogView(ScrollView, can_focus=True):
             # Not `self.virtual_size = size`: that reactive asks for a layout pass of the whole
             # screen (tens of ms), and this view's height is fixed by the stylesheet, whatever
             # it holds. The scrollbars follow (showing one still takes a layout pass).
-            self.set_reactive(LogView.virtual_size, size)
-            self._scroll_update(size)
+            textual_private.set_virtual_size(self, size)
         if self.follow:
             self.scroll_end(animate=False, immediate=False, x_axis=False)
         self.refresh()

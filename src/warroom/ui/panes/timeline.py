@@ -89,7 +89,7 @@ class EntryInput(ExactInput):
     held: str | None = None  # a multi-line paste waiting for Enter, ctrl+l or Esc
     _typed: str = ""         # what the input held before the paste
 
-    async def _on_key(self, event: events.Key) -> None:
+    async def _on_key(self, event: events.Key) -> None:  # Input's own handler: textual_private.py
         key = event.key
         if key == "escape" or (key == "ctrl+l" and self.held is not None):
             event.stop()
@@ -128,7 +128,7 @@ class EntryInput(ExactInput):
         if texts:
             self.post_message(self.Lines(self, texts))
 
-    def _on_paste(self, event: events.Paste) -> None:
+    def _on_paste(self, event: events.Paste) -> None:  # Input's own handler: textual_private.py
         text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
         if "\n" not in text and self.held is None:
             return  # one line: Input's own handler (next in the MRO) inserts it
