@@ -3,9 +3,9 @@ blocks are runnable steps.
 
 - `load_runbooks(folder)` reads every `*.md` there (sorted by name); the title is
   the first `# ` heading outside code blocks.
-- `extract_steps(markdown)` finds the fenced blocks (``` or ~~~, any fence
-  length, indented up to three spaces as CommonMark says, also inside list
-  items) whose info string is bash, sh or shell (the whole block is one step) or
+- `extract_steps(markdown)` finds the fenced blocks in markdown-it's tokens (the
+  parser the runbook screen renders with: ``` or ~~~, any fence length, also inside
+  list items) whose info string is bash, sh or shell (the whole block is one step) or
   console (only the `$ ` lines, without the prompt, with their continuation
   lines). Other blocks (python, text, none) are not steps; neither is a block
   whose fence is never closed (what would run is unclear) nor one holding only
@@ -68,10 +68,6 @@ class Runbook:
 
 # --- reading the markdown ------------------------------------------------------------
 
-_FENCE_OPEN = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
-_LIST_ITEM = re.compile(r"^(?P<indent> *)(?P<marker>[-+*]|\d{1,9}[.)])(?P<space> +|$)")
-_ATX = re.compile(r"^ {0,3}(?P<level>#{1,6})(?:[ \t]+(?P<text>.*?))?(?:[ \t]+#+)?[ \t]*$")
-_SETEXT_H1 = re.compile(r"^ {0,3}=+[ \t]*$")
 _LANGUAGE = re.compile(r"^\{?\s*\.?(?P<lang>[A-Za-z0-9_+#.-]*)")
 
 
@@ -84,93 +80,34 @@ class _Block:
     heading: str
 
 
-def _indent_of(line: str) -> int:
-    stripped = line.lstrip(" \t")
-    return len(line[: len(line) - len(stripped)].expandtabs(4))
-
-
 def _scan(markdown: str) -> tuple[list[_Block], list[tuple[int, int, str]]]:
-    """-> the fenced code blocks and the headings (line, level, text) outside them."""
-    lines = markdown.splitlines()
+    """-> the fenced code blocks and the headings (line, level, text) outside them, read from
+    markdown-it's tokens: the parser the runbook screen renders with (Textual's Markdown), so
+    what shows as a code block is what runs. (The CommonMark preset: the screen's GFM extras,
+    tables and autolinks, change no fence.)"""
+    from markdown_it import MarkdownIt  # on first use: it takes a while to import
+
+    source = markdown.splitlines()
+    tokens = MarkdownIt("commonmark").parse(markdown)
     blocks: list[_Block] = []
     headings: list[tuple[int, int, str]] = []
-    lists: list[int] = []            # content indents of the list items we are in
     heading = ""
-    i = 0
-    previous_text: str | None = None  # for setext headings: the paragraph line above
-    while i < len(lines):
-        line = lines[i]
-        if not line.strip():
-            previous_text = None
-            i += 1
-            continue
-        indent = _indent_of(line)
-        while lists and indent < lists[-1] and not _LIST_ITEM.match(line.expandtabs(4)):
-            lists.pop()
-        expanded = line.expandtabs(4)
-        opening = _FENCE_OPEN.match(expanded)
-        base = _container(indent, lists)
-        if opening and base is not None and not (opening["fence"][0] == "`" and "`" in opening["info"]):
-            fence, info = opening["fence"], opening["info"].strip()
-            body: list[str] = []
-            closed = False
-            j = i + 1
-            while j < len(lines):
-                candidate = lines[j].expandtabs(4)
-                close_indent = _indent_of(candidate)
-                stripped = candidate.strip()
-                if (close_indent - base <= 3 and stripped and set(stripped) == {fence[0]}
-                        and len(stripped) >= len(fence)):
-                    closed = True
-                    break
-                body.append(_dedent(lines[j], indent))
-                j += 1
-            blocks.append(_Block(i + 1, info, body, closed, heading))
-            previous_text = None
-            i = j + 1
-            continue
-        atx = _ATX.match(expanded)
-        if atx and (atx["text"] is not None or expanded.strip().strip("#") == ""):
-            text = (atx["text"] or "").strip()
+    for index, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map is not None:
+            text = tokens[index + 1].content.strip() if index + 1 < len(tokens) else ""
+            # a setext heading's line is its text's (its underline is the last line of its map)
+            line = token.map[0] + 1 if token.markup.startswith("#") else token.map[1] - 1
             heading = text
-            headings.append((i + 1, len(atx["level"]), text))
-            previous_text = None
-            i += 1
-            continue
-        if previous_text is not None and _SETEXT_H1.match(expanded):
-            heading = previous_text.strip()
-            headings.append((i, 1, heading))
-            previous_text = None
-            i += 1
-            continue
-        item = _LIST_ITEM.match(expanded)
-        if item:
-            width = len(item["indent"]) + len(item["marker"])
-            space = len(item["space"])
-            content = width + (space if 1 <= space <= 4 else 1)
-            while lists and lists[-1] > len(item["indent"]):
-                lists.pop()
-            lists.append(content)
-        previous_text = line
-        i += 1
+            headings.append((line, int(token.tag[1:]), text))
+        elif token.type == "fence" and token.map is not None:
+            start, end = token.map
+            closing = source[end - 1].strip() if end - 1 > start and end - 1 < len(source) else ""
+            # markdown-it ends a fence that is never closed where its container ends: the
+            # last line of its map is then content, not a fence of the same kind
+            closed = bool(closing) and set(closing) == {token.markup[0]} and len(closing) >= len(token.markup)
+            body = token.content.split("\n")[:-1] if token.content else []
+            blocks.append(_Block(start + 1, token.info.strip(), body, closed, heading))
     return blocks, headings
-
-
-def _container(indent: int, lists: list[int]) -> int | None:
-    """The indent a fence at `indent` is measured from (0 or a list item's content
-    indent), or None when it is too deep to be a fence (an indented code block)."""
-    for base in reversed(lists):
-        if 0 <= indent - base <= 3:
-            return base
-    return 0 if indent <= 3 else None
-
-
-def _dedent(line: str, count: int) -> str:
-    """Remove up to `count` leading spaces (a fence's indent comes off its content)."""
-    n = 0
-    while n < count and n < len(line) and line[n] == " ":
-        n += 1
-    return line[n:]
 
 
 def _language(info: str) -> str:
