@@ -1,7 +1,9 @@
 """Reading the record: its events, and the derived tables every reader shows (views.py).
 
 `Reads` is mixed into `Store`: one connection, one object, but the reads live here and the
-writes (append, import) in store.py.
+writes (append, import) in store.py. Plain sqlite3 rows: the console's first frame and the
+fold of a large record are measured (benchmarks/), and sqlite-utils' dict rows read 40%
+slower after 60 ms of import.
 """
 
 from __future__ import annotations

@@ -199,6 +199,9 @@ class Store(Reads, Imports):
                      author=author or self.author, kind=kind, at=at or format_time(self.clock.now()),
                      body=body)
 
+    # The hot append path: a plain sqlite3 connection and one prepared INSERT per event, no
+    # library between the scribe's Enter and the fsync (benchmarks/bench_store.py measures
+    # it against raw sqlite3). sqlite-utils declares the schema only (dbfile.create_record).
     def append(self, kind: str, incident: str | None, body: dict[str, Any], *,
                at: str | None = None, author: str | None = None) -> Event:
         """Write one event durably and return it. Raises InvalidEvent for a value the fold would
