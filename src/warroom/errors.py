@@ -50,9 +50,7 @@ class ConfigError(WarroomError):
 
 
 class StoreError(WarroomError):
-    """A database problem the user can act on: printed as one line."""
-
-    exit_code = EXIT_FAILED
+    """A database problem the user can act on (exit 1, as every WarroomError)."""
 
 
 class RefusedFile(StoreError):
@@ -72,8 +70,6 @@ class SyncError(WarroomError):
 
     The local record is intact when this is raised.
     """
-
-    exit_code = EXIT_FAILED
 
     def __init__(self, message: str, report: object | None = None) -> None:
         super().__init__(message)

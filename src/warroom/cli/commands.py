@@ -9,7 +9,7 @@ import errno
 import sys
 from pathlib import Path
 
-from warroom.cli.common import clean, incident_meant, open_room
+from warroom.cli.common import clean, incident_meant, open_room, whole_incident
 from warroom.errors import UsageError
 from warroom.record.room import Room
 
@@ -182,8 +182,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     with open_room(args) as room:
-        found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
-        incident = room.full(found.id)
+        incident = whole_incident(room, args)
         level = room.config.severity.level(incident.severity)
         print(f"{incident.short_id}  {clean(incident.title)}")
         print(f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
@@ -207,8 +206,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from warroom.playbook import export
 
     with open_room(args) as room:
-        found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
-        incident = room.full(found.id)
+        incident = whole_incident(room, args)
         template = None
         if args.template:
             try:

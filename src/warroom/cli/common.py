@@ -8,6 +8,7 @@ from pathlib import Path
 
 from warroom import config as config_mod
 from warroom.errors import UsageError
+from warroom.record.model import Incident
 from warroom.record.room import Room
 
 
@@ -44,3 +45,10 @@ def incident_meant(room: Room, args: argparse.Namespace, say: bool = True, lates
 
 
 NOTES: list[str] = []
+
+
+def whole_incident(room: Room, args: argparse.Namespace) -> Incident:
+    """--incident (open or not), else the one open incident or the last declared; folded
+    whole, timeline included (show, export)."""
+    found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
+    return room.full(found.id)

@@ -4,13 +4,38 @@ its own."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
+from typing import Protocol, TypeVar
 
 from warroom.record.events import (
     parse_time,
 )
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Ided = TypeVar("_Ided", bound=_HasId)
+
+
+def matching(ref: str, items: Sequence[_Ided]) -> list[_Ided]:
+    """The incidents `ref` means: a full id, a short id (INC-3f2a) or a prefix of at least
+    three characters (dashes ignored). The one rule the commands and the fold share."""
+    wanted = ref.strip().lower()
+    if wanted.startswith("inc-"):
+        wanted = wanted[4:]
+    if len(wanted) < 3:
+        return []
+    exact = [item for item in items if item.id == wanted]
+    if exact:
+        return exact
+    wanted = wanted.replace("-", "")
+    return [item for item in items if item.id.replace("-", "").startswith(wanted)]
 
 _TIMELINE_ORDER = attrgetter("at", "hlc", "id")
 
@@ -152,15 +177,7 @@ class State:
 
     def find(self, ref: str) -> list[Incident]:
         """Incidents matching a full id, a short id (INC-3f2a) or a unique prefix."""
-        wanted = ref.strip().lower()
-        if wanted.startswith("inc-"):
-            wanted = wanted[4:]
-        if len(wanted) < 3:
-            return []
-        exact = [i for i in self.incidents.values() if i.id == wanted]
-        if exact:
-            return exact
-        return [i for i in self.incidents.values() if i.id.replace("-", "").startswith(wanted.replace("-", ""))]
+        return matching(ref, list(self.incidents.values()))
 
     def entry(self, ref: str) -> tuple[Incident, Entry] | None:
         for incident in self.incidents.values():

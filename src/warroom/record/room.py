@@ -28,7 +28,7 @@ from warroom.record.events import (
 )
 from warroom.record.fold import fold, short_ids
 from warroom.record.imports import Imported
-from warroom.record.model import Entry, Incident, State, Summary
+from warroom.record.model import Entry, Incident, State, Summary, matching
 from warroom.record.store import Store
 from warroom.record.typed import history_start, parse_at, parse_typed_line
 from warroom.text.sanitize import inert, redact
@@ -137,17 +137,7 @@ class Room:
 
     def find(self, ref: str) -> list[Summary]:
         """Incidents matching a full id, a short id (INC-3f2a) or a unique prefix."""
-        wanted = ref.strip().lower()
-        if wanted.startswith("inc-"):
-            wanted = wanted[4:]
-        if len(wanted) < 3:
-            return []
-        summaries = self.summaries()
-        exact = [s for s in summaries if s.id == wanted]
-        if exact:
-            return exact
-        wanted = wanted.replace("-", "")
-        return [s for s in summaries if s.id.replace("-", "").startswith(wanted)]
+        return matching(ref, self.summaries())
 
     def incident(self, ref: str | None = None, *, open_only: bool = True) -> Incident:
         """The incident meant: `ref` (short id, prefix or UUID), else the one open incident.

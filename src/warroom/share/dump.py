@@ -8,7 +8,6 @@ from __future__ import annotations
 
 # Plain sqlite3 rows, not sqlite-utils: the dump is measured (benchmarks/bench_sync.py), and
 # the library's dict rows read 100k events 40% slower, after 60 ms of import.
-
 import json
 import re
 import sqlite3

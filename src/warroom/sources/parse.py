@@ -10,8 +10,9 @@ from __future__ import annotations
 import itertools
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 __all__ = ["LEVELS", "LEVEL_RANK", "LogLine", "level_rank"]
 
@@ -218,30 +219,33 @@ def _message_text(value: Any) -> str:
     return _compact(value)
 
 
+_T = TypeVar("_T")
+
+
+def _first(record: dict[str, Any], keys: tuple[str, ...], read: Callable[[Any], _T | None],
+           used: set[str]) -> _T | None:
+    """The first of `keys` in `record` that `read` makes sense of; every key tried is used."""
+    for key in keys:
+        if key in record:
+            used.add(key)
+            value = read(record[key])
+            if value is not None:
+                return value
+    return None
+
+
 def _json_record(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]:
     if "outcome" in record and ("logs" in record or "exceptions" in record or "eventTimestamp" in record):
         return _wrangler(record)
     used: set[str] = set()
-    level = None
-    for key in _LEVEL_KEYS:
-        if key in record:
-            used.add(key)
-            level = _level_value(record[key])
-            if level is not None:
-                break
+    level = _first(record, _LEVEL_KEYS, _level_value, used)
     message = ""
     for key in _MESSAGE_KEYS:
         if key in record and record[key] not in (None, ""):
             used.add(key)
             message = _message_text(record[key])
             break
-    at = None
-    for key in _TIME_KEYS:
-        if key in record:
-            used.add(key)
-            at = _time_value(record[key])
-            if at is not None:
-                break
+    at = _first(record, _TIME_KEYS, _time_value, used)
     fields = []
     for key, value in record.items():
         if key in used or key in _DROPPED_KEYS:

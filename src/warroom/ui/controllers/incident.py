@@ -108,10 +108,20 @@ class IncidentCommands(Host):
             return
         self.record(lambda room: room.acknowledge(incident), done="Acknowledged.")
 
+    def ask_one(self, title: str, field: tuple[str, str, str, str], act: Callable[[str], None]) -> None:
+        """A dialog with one required field (name, label, value, placeholder); `act` gets what
+        was typed, stripped, unless the dialog was cancelled or left empty."""
+        from warroom.ui.screens.prompt import PromptScreen
+
+        def answered(values: dict[str, str] | None) -> None:
+            if values and values[field[0]].strip():
+                act(values[field[0]].strip())
+
+        self.push_screen(PromptScreen(title, [field], required=(field[0],)), answered)
+
     def action_role(self) -> None:
         from warroom.ui.panes.roster import RosterPane
         from warroom.ui.screens.pick import PickScreen
-        from warroom.ui.screens.prompt import PromptScreen
 
         incident = self.need_incident()
         if incident is None:
@@ -122,23 +132,17 @@ class IncidentCommands(Host):
         def chosen_role(role: str | None) -> None:
             if not role:
                 return
-
-            def chosen_person(values: dict[str, str] | None) -> None:
-                if values and values["person"].strip():
-                    person = values["person"].strip()
-                    self.record(lambda room: room.assign(incident, role, person), done=f"{role}: {person}")
-
             current = incident.holder(role)
-            self.push_screen(PromptScreen(f"{role}" + (f" (now {current})" if current else " (unassigned)"),
-                                          [("person", "Who takes it:", "", "name")], required=("person",)),
-                             chosen_person)
+            self.ask_one(f"{role}" + (f" (now {current})" if current else " (unassigned)"),
+                         ("person", "Who takes it:", "", "name"),
+                         lambda person: self.record(lambda room: room.assign(incident, role, person),
+                                                    done=f"{role}: {person}"))
 
         self.push_screen(PickScreen("Assign or hand over a role", options,
                                     roster.first(RosterPane).selected_role() if roster else None), chosen_role)
 
     def action_snooze(self) -> None:
         from warroom.ui.screens.pick import PickScreen
-        from warroom.ui.screens.prompt import PromptScreen
 
         incident = self.need_incident()
         if incident is None:
@@ -147,16 +151,10 @@ class IncidentCommands(Host):
         def chosen(minutes: str | None) -> None:
             if not minutes:
                 return
-
-            def with_reason(values: dict[str, str] | None) -> None:
-                if values and values["reason"].strip():
-                    reason = values["reason"].strip()
-                    self.record(lambda room: room.snooze(incident, int(minutes), reason),
-                                done=f"Update reminder snoozed {minutes}m.")
-
-            self.push_screen(PromptScreen(f"Snooze {minutes}m: why? (goes on the timeline)",
-                                          [("reason", "Reason:", "", "waiting for the vendor's answer")],
-                                          required=("reason",)), with_reason)
+            self.ask_one(f"Snooze {minutes}m: why? (goes on the timeline)",
+                         ("reason", "Reason:", "", "waiting for the vendor's answer"),
+                         lambda reason: self.record(lambda room: room.snooze(incident, int(minutes), reason),
+                                                    done=f"Update reminder snoozed {minutes}m."))
 
         self.push_screen(PickScreen("Snooze the update reminder", [("15", "15 minutes"), ("30", "30 minutes")]),
                          chosen)

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from warroom.config import SeverityProfile
 from warroom.text import durations
+from warroom.ui.screens.prompt import clear_missing
 
 HELP = "Enter: next field, declares from the last    ctrl+s: declare    Tab: move    Esc: cancel"
 REQUIRED = (("declare-title", "the title (what is broken)"), ("declare-impact", "the impact (who is affected, how)"))
@@ -74,9 +75,7 @@ class DeclareScreen(ModalScreen[dict[str, str] | None]):
         self.query_one("#declare-impact", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.value.strip() and event.input.has_class("-missing"):
-            event.input.remove_class("-missing")
-            event.input.border_subtitle = None
+        clear_missing(event)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

@@ -20,6 +20,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 
+def clear_missing(event: Input.Changed) -> None:
+    """A required field marked missing loses the mark once something is typed into it."""
+    if event.value.strip() and event.input.has_class("-missing"):
+        event.input.remove_class("-missing")
+        event.input.border_subtitle = None
+
+
 class PromptScreen(ModalScreen[dict[str, str] | None]):
     """fields: (key, label, initial value, placeholder). Returns {key: value} or None."""
 
@@ -50,9 +57,7 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
         self.query_one(Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
-        if event.value.strip() and event.input.has_class("-missing"):
-            event.input.remove_class("-missing")
-            event.input.border_subtitle = None
+        clear_missing(event)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
