@@ -26,9 +26,13 @@ from warroom.toml_reader import (
 CONFIG_NAME = "warroom.toml"
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
 ROLE_ALIASES = {
-    "ic": "Incident Commander", "commander": "Incident Commander",
-    "tl": "Tech Lead", "tech": "Tech Lead", "lead": "Tech Lead",
-    "comms": "Communications Lead", "cl": "Communications Lead",
+    "ic": "Incident Commander",
+    "commander": "Incident Commander",
+    "tl": "Tech Lead",
+    "tech": "Tech Lead",
+    "lead": "Tech Lead",
+    "comms": "Communications Lead",
+    "cl": "Communications Lead",
     "scribe": "Scribe",
 }
 DEFAULT_CHECKLIST = (
@@ -41,8 +45,6 @@ DEFAULT_CHECKLIST = (
     "Post-mortem scheduled",
 )
 CHECK_KINDS = ("http", "metrics", "statuspage", "command")
-
-
 
 
 # --- the dataclasses -----------------------------------------------------
@@ -175,45 +177,82 @@ def load_profile(name_or_path: str, relative_to: Path, key: str = "severity_prof
     except (OSError, ValueError):  # a name no path can have: too long, a NUL byte
         found = False
     if not found:
-        raise ConfigError(relative_to / "warroom.toml", key,
-                          f"no severity profile {show_value(name_or_path)}: use one of "
-                          f"{', '.join(bundled_profiles())} or a path to a profile file")
+        raise ConfigError(
+            relative_to / "warroom.toml",
+            key,
+            f"no severity profile {show_value(name_or_path)}: use one of "
+            f"{', '.join(bundled_profiles())} or a path to a profile file",
+        )
     data = read_toml(file)
     reader = Reader(file, {})
     reader.table("", data, {"name", "description", "level"}, {"level"})
     levels: list[SeverityLevel] = []
     for index, raw in enumerate(reader.array_of_tables("level", data["level"])):
         k = f"level[{index}]"
-        reader.table(k, raw, {"id", "label", "description", "examples", "acknowledge_within",
-                              "update_every", "escalate_after", "postmortem", "postmortem_within"},
-                     {"id", "label", "acknowledge_within", "update_every"})
+        reader.table(
+            k,
+            raw,
+            {
+                "id",
+                "label",
+                "description",
+                "examples",
+                "acknowledge_within",
+                "update_every",
+                "escalate_after",
+                "postmortem",
+                "postmortem_within",
+            },
+            {"id", "label", "acknowledge_within", "update_every"},
+        )
         postmortem = raw.get("postmortem", "optional")
         if postmortem not in ("required", "recommended", "optional"):
             raise reader.fail(f"{k}.postmortem", "expected required, recommended or optional")
         level_id = reader.name(f"{k}.id", raw["id"], limit=20)
         if any(level.id.lower() == level_id.lower() for level in levels):
             raise reader.fail(f"{k}.id", f"duplicate level {level_id!r}: ids must be unique")
-        levels.append(SeverityLevel(
-            id=level_id,
-            label=reader.name(f"{k}.label", raw["label"]),
-            description=reader.string(f"{k}.description", raw.get("description", ""), env=False),
-            examples=reader.string(f"{k}.examples", raw.get("examples", ""), env=False),
-            acknowledge_within=reader.duration(f"{k}.acknowledge_within", raw["acknowledge_within"]),
-            update_every=reader.duration(f"{k}.update_every", raw["update_every"]),
-            escalate_after=reader.duration(f"{k}.escalate_after", raw.get("escalate_after", "1h")),
-            postmortem=postmortem,
-            postmortem_within=(reader.duration(f"{k}.postmortem_within", raw["postmortem_within"])
-                               if "postmortem_within" in raw else None),
-        ))
+        levels.append(
+            SeverityLevel(
+                id=level_id,
+                label=reader.name(f"{k}.label", raw["label"]),
+                description=reader.string(f"{k}.description", raw.get("description", ""), env=False),
+                examples=reader.string(f"{k}.examples", raw.get("examples", ""), env=False),
+                acknowledge_within=reader.duration(f"{k}.acknowledge_within", raw["acknowledge_within"]),
+                update_every=reader.duration(f"{k}.update_every", raw["update_every"]),
+                escalate_after=reader.duration(f"{k}.escalate_after", raw.get("escalate_after", "1h")),
+                postmortem=postmortem,
+                postmortem_within=(
+                    reader.duration(f"{k}.postmortem_within", raw["postmortem_within"])
+                    if "postmortem_within" in raw
+                    else None
+                ),
+            )
+        )
     if not levels:
         raise reader.fail("level", "a profile needs at least one [[level]]")
-    return SeverityProfile(name=reader.string("name", data.get("name", file.stem), env=False),
-                           description=reader.string("description", data.get("description", ""), env=False),
-                           levels=tuple(levels))
+    return SeverityProfile(
+        name=reader.string("name", data.get("name", file.stem), env=False),
+        description=reader.string("description", data.get("description", ""), env=False),
+        levels=tuple(levels),
+    )
 
 
-_CHECK_KEYS = {"name", "kind", "every", "timeout", "url", "method", "headers", "expect_status",
-               "expect_json", "max_latency", "sample", "down_above", "degraded_above", "command"}
+_CHECK_KEYS = {
+    "name",
+    "kind",
+    "every",
+    "timeout",
+    "url",
+    "method",
+    "headers",
+    "expect_status",
+    "expect_json",
+    "max_latency",
+    "sample",
+    "down_above",
+    "degraded_above",
+    "command",
+}
 
 
 def _check(reader: Reader, index: int, raw: Any) -> CheckConfig:
@@ -258,8 +297,9 @@ def _check(reader: Reader, index: int, raw: Any) -> CheckConfig:
         for name, value in headers.items():
             if isinstance(value, str) and CONTROL.sub("", value.replace("\t", " ")) != value.replace("\t", " "):
                 raise reader.fail(f"{k}.headers.{name}", "must be one line without control characters")
-        values["headers"] = tuple((name, reader.string(f"{k}.headers.{name}", value))
-                                  for name, value in headers.items())
+        values["headers"] = tuple(
+            (name, reader.string(f"{k}.headers.{name}", value)) for name, value in headers.items()
+        )
     if "expect_status" in raw:
         status = raw["expect_status"]
         if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
@@ -274,7 +314,7 @@ def _check(reader: Reader, index: int, raw: Any) -> CheckConfig:
         values["max_latency"] = reader.duration(f"{k}.max_latency", raw["max_latency"])
     if kind == "metrics":
         if "sample" not in raw:
-            raise reader.fail(f"{k}.sample", 'is required for a metrics check, e.g. \'error_ratio{service="api"}\'')
+            raise reader.fail(f"{k}.sample", "is required for a metrics check, e.g. 'error_ratio{service=\"api\"}'")
         values["sample"] = reader.string(f"{k}.sample", raw["sample"], env=False)
         if not values["sample"].strip():
             raise reader.fail(f"{k}.sample", "must not be empty")
@@ -288,7 +328,9 @@ def _check(reader: Reader, index: int, raw: Any) -> CheckConfig:
     return CheckConfig(**values)
 
 
-def _flatten(reader: Reader, key: str, table: dict[str, Any], prefix: str = "", depth: int = 1) -> list[tuple[str, Any]]:
+def _flatten(
+    reader: Reader, key: str, table: dict[str, Any], prefix: str = "", depth: int = 1
+) -> list[tuple[str, Any]]:
     """{a = {b = 1}} -> [("a.b", 1)]: dotted paths, as written in TOML."""
     if depth > MAX_DEPTH:
         raise reader.fail(key, f"nested more than {MAX_DEPTH} tables deep")
@@ -340,13 +382,12 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
     profile = load_profile(reader.path("severity_profile", data.get("severity_profile", "P1-P4"), env=False), root)
     extra_roles = reader.names("roles", data.get("roles", []))
     roles = DEFAULT_ROLES + tuple(dict.fromkeys(r for r in extra_roles if r not in DEFAULT_ROLES))
-    checklist = (reader.names("checklist", data["checklist"], limit=500)
-                 if "checklist" in data else DEFAULT_CHECKLIST)
-    checks = tuple(_check(reader, i, raw)
-                   for i, raw in enumerate(reader.array_of_tables("check", data.get("check", []))))
+    checklist = reader.names("checklist", data["checklist"], limit=500) if "checklist" in data else DEFAULT_CHECKLIST
+    checks = tuple(
+        _check(reader, i, raw) for i, raw in enumerate(reader.array_of_tables("check", data.get("check", [])))
+    )
     _unique(reader, "check", [c.name for c in checks])
-    logs = tuple(_log(reader, i, raw)
-                 for i, raw in enumerate(reader.array_of_tables("log", data.get("log", []))))
+    logs = tuple(_log(reader, i, raw) for i, raw in enumerate(reader.array_of_tables("log", data.get("log", []))))
     _unique(reader, "log", [s.name for s in logs])
     escalation = []
     for i, raw in enumerate(reader.array_of_tables("escalation", data.get("escalation", []))):
@@ -355,22 +396,37 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         severities = reader.names(f"{k}.severities", raw.get("severities", []))
         for sev in severities:
             if profile.level(sev) is None:
-                raise reader.fail(f"{k}.severities", f"unknown severity {sev!r} "
-                                                     f"(the profile has {', '.join(profile.ids)})")
-        escalation.append(EscalationLevel(after=reader.duration(f"{k}.after", raw["after"]),
-                                          to=reader.name(f"{k}.to", raw["to"]),
-                                          severities=severities))
+                raise reader.fail(
+                    f"{k}.severities", f"unknown severity {sev!r} (the profile has {', '.join(profile.ids)})"
+                )
+        escalation.append(
+            EscalationLevel(
+                after=reader.duration(f"{k}.after", raw["after"]),
+                to=reader.name(f"{k}.to", raw["to"]),
+                severities=severities,
+            )
+        )
     contacts = []
     for i, raw in enumerate(reader.array_of_tables("contact", data.get("contact", []))):
         k = f"contact[{i}]"
         reader.table(k, raw, {"role", "name", "reach"}, {"role", "name"})
-        contacts.append(Contact(role=reader.name(f"{k}.role", raw["role"]),
-                                name=reader.name(f"{k}.name", raw["name"]),
-                                reach=reader.string(f"{k}.reach", raw.get("reach", ""), env=False, limit=500)))
+        contacts.append(
+            Contact(
+                role=reader.name(f"{k}.role", raw["role"]),
+                name=reader.name(f"{k}.name", raw["name"]),
+                reach=reader.string(f"{k}.reach", raw.get("reach", ""), env=False, limit=500),
+            )
+        )
     paths = reader.table("paths", data.get("paths", {}), {"db", "runbooks", "templates"})
     return Config(
-        path=file, root=root, severity=profile, roles=roles, checks=checks, logs=logs,
-        escalation=tuple(sorted(escalation, key=lambda e: e.after)), contacts=tuple(contacts),
+        path=file,
+        root=root,
+        severity=profile,
+        roles=roles,
+        checks=checks,
+        logs=logs,
+        escalation=tuple(sorted(escalation, key=lambda e: e.after)),
+        contacts=tuple(contacts),
         checklist=checklist,
         db_path=root / reader.path("paths.db", paths.get("db", "warroom.db"), env=False),
         runbooks_dir=root / reader.path("paths.runbooks", paths.get("runbooks", "runbooks"), env=False),

@@ -36,10 +36,10 @@ MAX_DURATION = 365 * DAY  # no duration in a war room's configuration is longer 
 
 # The range each duration key may take, (shortest, longest), in seconds.
 DURATION_RANGES = {
-    "every": (0.1, DAY),                 # a check's interval
-    "timeout": (0.01, 3600.0),           # a check's deadline
+    "every": (0.1, DAY),  # a check's interval
+    "timeout": (0.01, 3600.0),  # a check's deadline
     "max_latency": (0.001, 3600.0),
-    "after": (0.0, MAX_DURATION),        # an escalation level; 0s escalates at once
+    "after": (0.0, MAX_DURATION),  # an escalation level; 0s escalates at once
     "acknowledge_within": (60.0, MAX_DURATION),
     "update_every": (60.0, MAX_DURATION),
     "escalate_after": (60.0, MAX_DURATION),
@@ -68,14 +68,13 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 def _plain_url(key: str, value: str) -> bool:
     """A base URL without credentials, put in a `url` key, is an address, not a secret:
     redacting it would hide which endpoint is down."""
-    return key.endswith(".url") and value.startswith(("http://", "https://")) and "@" not in value \
-        and "?" not in value
+    return key.endswith(".url") and value.startswith(("http://", "https://")) and "@" not in value and "?" not in value
 
 
-MAX_NAME = 100        # characters of a name: a check, a log source, a role, a level
-MAX_TEXT = 10_000     # characters of any other string, as written in the file
-MAX_ITEMS = 1_000     # entries in a list of strings (roles, checklist, a command's argv)
-MAX_DEPTH = 16        # nesting of expect_json
+MAX_NAME = 100  # characters of a name: a check, a log source, a role, a level
+MAX_TEXT = 10_000  # characters of any other string, as written in the file
+MAX_ITEMS = 1_000  # entries in a list of strings (roles, checklist, a command's argv)
+MAX_DEPTH = 16  # nesting of expect_json
 
 
 def unset_names(names: list[str]) -> str:
@@ -97,8 +96,8 @@ class Reader:
         self.file = file
         self.environ = environ
         self.secrets: list[str] = []
-        self.missing: list[str] = []          # unset variables met by the item being read
-        self._from_env: dict[str, str] = {}   # each value interpolated -> its variable's name
+        self.missing: list[str] = []  # unset variables met by the item being read
+        self._from_env: dict[str, str] = {}  # each value interpolated -> its variable's name
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(self.file, key, self.hide(message))
@@ -111,8 +110,13 @@ class Reader:
             return text
         forms: dict[str, str] = {}
         for value, name in self._from_env.items():
-            for form in (value, repr(value)[1:-1], ascii(value)[1:-1], json.dumps(value)[1:-1],
-                         json.dumps(value, ensure_ascii=False)[1:-1]):
+            for form in (
+                value,
+                repr(value)[1:-1],
+                ascii(value)[1:-1],
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+            ):
                 if form:
                     forms.setdefault(form, "${" + name + "}")
         pattern = re.compile("|".join(map(re.escape, sorted(forms, key=len, reverse=True))))
@@ -133,13 +137,18 @@ class Reader:
 
         return _ENV.sub(replace, text)
 
-    def table(self, key: str, value: Any, allowed: set[str], required: frozenset[str] | set[str] = frozenset()) -> dict[str, Any]:
+    def table(
+        self, key: str, value: Any, allowed: set[str], required: frozenset[str] | set[str] = frozenset()
+    ) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise self.fail(key, f"expected a table, got {type(value).__name__}")
         unknown = sorted(set(value) - allowed)
         if unknown:
-            raise self.fail(key, f"unknown key{'s' if len(unknown) > 1 else ''} "
-                                 f"{', '.join(unknown)} (known: {', '.join(sorted(allowed))})")
+            raise self.fail(
+                key,
+                f"unknown key{'s' if len(unknown) > 1 else ''} "
+                f"{', '.join(unknown)} (known: {', '.join(sorted(allowed))})",
+            )
         missing = sorted(required - set(value))
         if missing:
             prefix = f"{key}." if key else ""
@@ -202,8 +211,11 @@ class Reader:
             raise self.fail(key, str(exc)) from None
         low, high = DURATION_RANGES.get(key.rsplit(".", 1)[-1], (0.0, MAX_DURATION))
         if not low <= seconds <= high:
-            raise self.fail(key, f"{show_value(value)} is out of range: expected from "
-                                 f"{durations.config_form(low)} to {durations.config_form(high)}")
+            raise self.fail(
+                key,
+                f"{show_value(value)} is out of range: expected from "
+                f"{durations.config_form(low)} to {durations.config_form(high)}",
+            )
         return seconds
 
     def number(self, key: str, value: Any) -> float:
@@ -236,5 +248,3 @@ def read_toml(file: Path) -> dict[str, Any]:
         raise ConfigError(file, "", f"not valid TOML for warroom: {exc}") from None
     except MemoryError:
         raise ConfigError(file, "", "too large to read") from None
-
-

@@ -25,8 +25,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     try:
         init(folder)
     except OSError as exc:
-        raise UsageError(f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
-                         f"choose a folder you can write to") from None
+        raise UsageError(
+            f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
+            f"choose a folder you can write to"
+        ) from None
     try:
         from warroom.share.git import git_setup, is_git_repo
 
@@ -35,7 +37,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     print(f"war room created in {folder}: warroom.toml, warroom.db, runbooks/, templates/, .gitattributes")
-    print(f"next: cd {folder} && warroom declare \"What is broken\" --severity P1")
+    print(f'next: cd {folder} && warroom declare "What is broken" --severity P1')
     return 0
 
 
@@ -43,13 +45,16 @@ def cmd_declare(args: argparse.Namespace) -> int:
     with open_room(args) as room:
         detected = room.at(args.detected, option="--detected")
         started = room.at(args.started, option="--started")
-        event = room.declare(args.title, args.severity, args.impact or "", args.ic or "", detected_at=detected,
-                             at=room.at(args.at))
+        event = room.declare(
+            args.title, args.severity, args.impact or "", args.ic or "", detected_at=detected, at=room.at(args.at)
+        )
         if started:
             room.set_field(room.head(event.id), "impact_started_at", _iso(started))
         incident = room.head(event.id)
-        print(f"declared {incident.short_id}: {incident.severity} {clean(incident.title)}; "
-              f"IC {clean(incident.holder('Incident Commander'))}")
+        print(
+            f"declared {incident.short_id}: {incident.severity} {clean(incident.title)}; "
+            f"IC {clean(incident.holder('Incident Commander'))}"
+        )
     return 0
 
 
@@ -130,11 +135,16 @@ def cmd_update(args: argparse.Namespace) -> int:
         if args.template and name.endswith(".md"):  # the file's name works as well as the template's
             name = name[:-3]
         if not args.text and name not in templates.available(room.config):
-            raise UsageError(f"--template {args.template}: no such template; use one of "
-                             f"{', '.join(templates.available(room.config))} (in {room.config.templates_dir})")
+            raise UsageError(
+                f"--template {args.template}: no such template; use one of "
+                f"{', '.join(templates.available(room.config))} (in {room.config.templates_dir})"
+            )
         try:
-            text = " ".join(args.text) if args.text else templates.render(
-                name, incident, room.config, room.clock.now(), room.store.author)
+            text = (
+                " ".join(args.text)
+                if args.text
+                else templates.render(name, incident, room.config, room.clock.now(), room.store.author)
+            )
         except OSError as exc:
             raise UsageError(f"--template {name}: cannot read ({exc.strerror or exc})") from None
         if args.dry_run:
@@ -160,9 +170,11 @@ def cmd_action(args: argparse.Namespace) -> int:
                 for item in incident.actions:
                     if item.done and not args.all:
                         continue
-                    print(f"{item.id[:8]}  {incident.short_id}  {'done' if item.done else 'open':4}  "
-                          f"{item.priority:6}  {clean(item.owner or '-'):12}  {item.due or '-':10}  "
-                          f"{clean(item.text)}")
+                    print(
+                        f"{item.id[:8]}  {incident.short_id}  {'done' if item.done else 'open':4}  "
+                        f"{item.priority:6}  {clean(item.owner or '-'):12}  {item.due or '-':10}  "
+                        f"{clean(item.text)}"
+                    )
     return 0
 
 
@@ -171,9 +183,12 @@ def cmd_list(args: argparse.Namespace) -> int:
         incidents = room.summaries()
         if not incidents:
             print("no incidents yet; `warroom declare TITLE --severity ...` starts one")
-        lines = [f"{incident.short_id:10} {clean(incident.severity):5} {incident.status:13} "
-                 f"{incident.declared_at[:16].replace('T', ' ')}  {clean(incident.title)}"
-                 for incident in incidents if incident.open or not args.open]
+        lines = [
+            f"{incident.short_id:10} {clean(incident.severity):5} {incident.status:13} "
+            f"{incident.declared_at[:16].replace('T', ' ')}  {clean(incident.title)}"
+            for incident in incidents
+            if incident.open or not args.open
+        ]
         if lines:
             sys.stdout.write("\n".join(lines) + "\n")
         _report_quarantine(room)
@@ -185,12 +200,16 @@ def cmd_show(args: argparse.Namespace) -> int:
         incident = whole_incident(room, args)
         level = room.config.severity.level(incident.severity)
         print(f"{incident.short_id}  {clean(incident.title)}")
-        print(f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
-              f"status {incident.status}, declared {incident.declared_at[:16].replace('T', ' ')} UTC")
+        print(
+            f"severity {incident.severity}{' (' + level.label + ')' if level else ''}, "
+            f"status {incident.status}, declared {incident.declared_at[:16].replace('T', ' ')} UTC"
+        )
         if incident.impact:
             print(f"impact: {clean(incident.impact)}")
-        print("roles: " + ", ".join(f"{name} {clean(role.person) or '(unassigned)'}"
-                                     for name, role in incident.roles.items()))
+        print(
+            "roles: "
+            + ", ".join(f"{name} {clean(role.person) or '(unassigned)'}" for name, role in incident.roles.items())
+        )
         print()
         today = room.clock.now().strftime("%Y-%m-%d")
         for entry in incident.timeline:
@@ -225,13 +244,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             export.write_atomic(out, text)
         except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOTDIR, errno.EISDIR,
-                             errno.ENOENT, errno.ENAMETOOLONG):
-                raise UsageError(f"--out {out}: cannot write there ({exc.strerror}); "
-                                 f"choose another file with --out") from None
+            if exc.errno in (
+                errno.EACCES,
+                errno.EPERM,
+                errno.EROFS,
+                errno.ENOTDIR,
+                errno.EISDIR,
+                errno.ENOENT,
+                errno.ENAMETOOLONG,
+            ):
+                raise UsageError(
+                    f"--out {out}: cannot write there ({exc.strerror}); choose another file with --out"
+                ) from None
             # a full disk, an I/O error: not the user's mistake, and nothing half-written is left
-            print(f"warroom: {out}: could not write the post-mortem ({exc.strerror or exc}); nothing was "
-                  f"written. Free some space, or give --out elsewhere (--out - prints it).", file=sys.stderr)
+            print(
+                f"warroom: {out}: could not write the post-mortem ({exc.strerror or exc}); nothing was "
+                f"written. Free some space, or give --out elsewhere (--out - prints it).",
+                file=sys.stderr,
+            )
             return 1
         print(f"post-mortem for {incident.short_id} written to {out}")
     return 0
@@ -267,8 +297,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         if not room.config.checks:
             print("no [[check]] in warroom.toml; nothing to run")
             return 0
-        results = asyncio.run(health.check_all(room.config.checks, room.clock, room.config.secrets,
-                                              cwd=str(room.config.root)))
+        results = asyncio.run(
+            health.check_all(room.config.checks, room.clock, room.config.secrets, cwd=str(room.config.root))
+        )
         print(format_table(results))
         # a disabled check (a ${VAR} it needs is unset) is not a passing one
         return 1 if any(r.state in ("down", "disabled") for r in results) else 0
@@ -293,8 +324,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _report_quarantine(room: Room) -> None:
     found = room.store.quarantine()
     if found:
-        print(clean(f"warning: {len(found)} incoming event(s) quarantined and ignored "
-                     f"(first: {found[0][2]}); `warroom quarantine` lists them"), file=sys.stderr)
+        print(
+            clean(
+                f"warning: {len(found)} incoming event(s) quarantined and ignored "
+                f"(first: {found[0][2]}); `warroom quarantine` lists them"
+            ),
+            file=sys.stderr,
+        )
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:

@@ -42,8 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
     parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
     parser.add_argument("--db", help="the shared copy to read (default: the war room's warroom.db)")
-    parser.add_argument("--offline", action="store_true",
-                        help="the console does not sync in the background (it does when the war room has a remote)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="the console does not sync in the background (it does when the war room has a remote)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, func, help: str, incident: bool = False) -> argparse.ArgumentParser:
@@ -74,24 +77,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("delete", cmd_delete, "delete a timeline entry (recorded; can be restored)")
     p.add_argument("entry")
     p.add_argument("--restore", action="store_true", help="undo a deletion")
-    p = add("status", cmd_status, "set the status: investigating, identified, monitoring, resolved, closed",
-            incident=True)
+    p = add(
+        "status", cmd_status, "set the status: investigating, identified, monitoring, resolved, closed", incident=True
+    )
     p.add_argument("status")
     p.add_argument("--at")
     p = add("ack", cmd_ack, "record that the incident was acknowledged", incident=True)
     p.add_argument("--at")
     p = add("severity", cmd_severity, "change the severity", incident=True)
     p.add_argument("severity")
-    p = add("set", cmd_set, "set a field: root_cause, resolution, eta, impact, affected_users, went_well, "
-                            "could_improve, lessons, runbook, title", incident=True)
+    p = add(
+        "set",
+        cmd_set,
+        "set a field: root_cause, resolution, eta, impact, affected_users, went_well, "
+        "could_improve, lessons, runbook, title",
+        incident=True,
+    )
     p.add_argument("field")
     p.add_argument("value", nargs="+")
-    p = add("role", cmd_role, "assign or hand over a role (ic, tl, comms, scribe, or a configured role)",
-            incident=True)
+    p = add("role", cmd_role, "assign or hand over a role (ic, tl, comms, scribe, or a configured role)", incident=True)
     p.add_argument("role")
     p.add_argument("person")
-    p = add("update", cmd_update, "record a status update (default text: the template for the phase)",
-            incident=True)
+    p = add("update", cmd_update, "record a status update (default text: the template for the phase)", incident=True)
     p.add_argument("text", nargs="*")
     p.add_argument("--template", "-t")
     p.add_argument("--dry-run", action="store_true", help="print the filled template, record nothing")
@@ -121,27 +128,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")
     add("console", cmd_console, "open the console (the default)")
     add("quarantine", cmd_quarantine, "list the incoming events that were not taken in, and why")
-    p = add("sync", cmd_sync,
-            "take in everyone's copies, publish yours, update the branch; prints what came in and went out")
-    p.description = ("Fetch every copy's ref and take in their events (a union: nothing is ever removed or "
-                     "changed), publish this copy's record on its own ref (so pushes never race), then commit, "
-                     "merge and push the branch, best effort. Exit 1 when the remote cannot be reached: "
-                     "nothing is lost, the next sync sends it.")
+    p = add(
+        "sync",
+        cmd_sync,
+        "take in everyone's copies, publish yours, update the branch; prints what came in and went out",
+    )
+    p.description = (
+        "Fetch every copy's ref and take in their events (a union: nothing is ever removed or "
+        "changed), publish this copy's record on its own ref (so pushes never race), then commit, "
+        "merge and push the branch, best effort. Exit 1 when the remote cannot be reached: "
+        "nothing is lost, the next sync sends it."
+    )
     p.add_argument("--no-push", action="store_true", help="take in and commit, but send nothing")
     p.add_argument("--dry-run", action="store_true", help="show what would be committed, received and sent")
     p.add_argument("--remote", default="origin", help="the git remote (default: origin)")
     p = add("git-setup", cmd_git_setup, "register warroom's merge driver and textconv in this clone")
-    p.description = ("Write .gitattributes and .gitignore lines and register `warroom merge` and `warroom dump` "
-                     "in this repository's git config. Idempotent.")
+    p.description = (
+        "Write .gitattributes and .gitignore lines and register `warroom merge` and `warroom dump` "
+        "in this repository's git config. Idempotent."
+    )
     p = add("merge", cmd_merge, "git merge driver: write into OURS the union of OURS and THEIRS")
-    p.description = ("Merge two warroom databases: OURS becomes the union of their events. "
-                     "Used by git as `warroom merge %%O %%A %%B`.")
+    p.description = (
+        "Merge two warroom databases: OURS becomes the union of their events. "
+        "Used by git as `warroom merge %%O %%A %%B`."
+    )
     p.add_argument("base")
     p.add_argument("ours")
     p.add_argument("theirs")
     p = add("dump", cmd_dump, "print the record as canonical text, one line per event")
-    p.description = ("Print a warroom database as canonical JSON lines, sorted by (hlc, author, id): "
-                     "git's textconv for warroom.db.")
+    p.description = (
+        "Print a warroom database as canonical JSON lines, sorted by (hlc, author, id): git's textconv for warroom.db."
+    )
     p.add_argument("file", nargs="?", help="the database (default: this war room's)")
     return parser
 
@@ -171,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug, not the user's mistake: one line, the record untouched
         if os.environ.get("WARROOM_DEBUG"):
             raise
-        print(f"warroom: internal error: {exc!r}. Nothing was half-written (every entry is one "
-              f"transaction). Run with WARROOM_DEBUG=1 for the traceback and report it.", file=sys.stderr)
+        print(
+            f"warroom: internal error: {exc!r}. Nothing was half-written (every entry is one "
+            f"transaction). Run with WARROOM_DEBUG=1 for the traceback and report it.",
+            file=sys.stderr,
+        )
         return EXIT_INTERNAL

@@ -75,6 +75,9 @@ def cmd_git_setup(args: argparse.Namespace) -> int:
         changed = git_setup(folder, name)
     except SyncError as exc:
         raise UsageError(str(exc)) from None
-    print(f"git set up in {folder}: " + (", ".join(changed) if changed else "already up to date")
-          + f"; {name} merges as a union and diffs as text")
+    print(
+        f"git set up in {folder}: "
+        + (", ".join(changed) if changed else "already up to date")
+        + f"; {name} merges as a union and diffs as text"
+    )
     return 0

@@ -1,7 +1,6 @@
 """Running the demo: `warroom demo`, `make demo`, and `python -m warroom.demo ...` (see shop.py's
 docstring for the subcommands the demo's config and runbooks call back into)."""
 
-
 from __future__ import annotations
 
 import os
@@ -74,8 +73,11 @@ def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
                 for path in exports.iterdir():
                     if path.is_file() and not path.name.startswith("."):
                         shutil.copy2(path, target / path.name)
-            written = sorted(p.name for p in target.iterdir() if p.is_file() and not p.name.startswith(".")
-                             and before.get(p.name) != p.stat().st_mtime_ns)
+            written = sorted(
+                p.name
+                for p in target.iterdir()
+                if p.is_file() and not p.name.startswith(".") and before.get(p.name) != p.stat().st_mtime_ns
+            )
         except OSError as exc:
             return f"The demo's exports could not be kept in {target}: {exc}"
         if not written:
@@ -117,8 +119,10 @@ def run_demo(keep: bool = False, *, console: Callable[[Room], int] | None = None
 
                 console = run_console
             except ImportError as exc:
-                print(f"warroom demo: the console cannot start ({exc}); reinstall warroom "
-                      f"(`make clean demo`)", file=sys.stderr)
+                print(
+                    f"warroom demo: the console cannot start ({exc}); reinstall warroom (`make clean demo`)",
+                    file=sys.stderr,
+                )
                 return 1
         room = Room.open(config_path)
         try:
@@ -135,8 +139,10 @@ def run_demo(keep: bool = False, *, console: Callable[[Room], int] | None = None
             if said:
                 print(said)
         if keep:
-            print(f"demo war room kept in {folder} (start its fake shop with "
-                  f"`python3 -m warroom.demo serve` and export DEMO_URL to reuse it)")
+            print(
+                f"demo war room kept in {folder} (start its fake shop with "
+                f"`python3 -m warroom.demo serve` and export DEMO_URL to reuse it)"
+            )
         else:
             shutil.rmtree(folder, ignore_errors=True)
     return code

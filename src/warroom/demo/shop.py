@@ -73,25 +73,39 @@ def health(t: float) -> tuple[int, dict[str, Any]]:
     degraded = health_is_degraded(t)
     latency_ms = int(payment_latency(t) * 1000)
     checks = {
-        "database": {"status": "down" if down else "ok", "latency_ms": 5000 if down else 3 + int(t) % 5,
-                     "pool": f"{pool_in_use(t)}/{DB_POOL_MAX}"},
+        "database": {
+            "status": "down" if down else "ok",
+            "latency_ms": 5000 if down else 3 + int(t) % 5,
+            "pool": f"{pool_in_use(t)}/{DB_POOL_MAX}",
+        },
         "cache": {"status": "ok", "latency_ms": 1},
-        "payment_provider": {"status": "degraded" if degraded else "ok",
-                             "latency_ms": max(latency_ms, 7400) if degraded else latency_ms},
+        "payment_provider": {
+            "status": "degraded" if degraded else "ok",
+            "latency_ms": max(latency_ms, 7400) if degraded else latency_ms,
+        },
         "queue": {"status": "ok", "depth": queue_depth(t)},
     }
-    return 200, {"status": "degraded" if degraded else "ok", "version": "2.14.3",
-                 "uptime_s": int(t) + 86_400 * 3, "checks": checks}
+    return 200, {
+        "status": "degraded" if degraded else "ok",
+        "version": "2.14.3",
+        "uptime_s": int(t) + 86_400 * 3,
+        "checks": checks,
+    }
 
 
 def database(t: float) -> tuple[int, dict[str, Any]]:
     if db_is_down(t):
-        return 503, {"status": "down", "error": f"timed out acquiring a connection after 5000 ms "
-                                                f"({DB_POOL_MAX}/{DB_POOL_MAX} in use)",
-                     "pool": {"in_use": DB_POOL_MAX, "max": DB_POOL_MAX, "waiting": 37}}
-    return 200, {"status": "ok", "latency_ms": 3 + int(t) % 5,
-                 "pool": {"in_use": pool_in_use(t), "max": DB_POOL_MAX, "waiting": 0},
-                 "replication_lag_s": round(0.2 + 0.1 * math.sin(t / 9.0), 2)}
+        return 503, {
+            "status": "down",
+            "error": f"timed out acquiring a connection after 5000 ms ({DB_POOL_MAX}/{DB_POOL_MAX} in use)",
+            "pool": {"in_use": DB_POOL_MAX, "max": DB_POOL_MAX, "waiting": 37},
+        }
+    return 200, {
+        "status": "ok",
+        "latency_ms": 3 + int(t) % 5,
+        "pool": {"in_use": pool_in_use(t), "max": DB_POOL_MAX, "waiting": 0},
+        "replication_lag_s": round(0.2 + 0.1 * math.sin(t / 9.0), 2),
+    }
 
 
 def queue_depth(t: float) -> int:
@@ -147,8 +161,13 @@ def status_summary(t: float, base_url: str = "", wall: datetime | None = None) -
     """The hosting provider's public status page (the statuspage.io v2 status.json shape)."""
     updated = (wall or datetime.now(UTC)) - timedelta(minutes=7)
     return {
-        "page": {"id": "demo0nimbus0", "name": "Nimbus Cloud (demo)", "url": base_url + "/",
-                 "time_zone": "Etc/UTC", "updated_at": updated.isoformat(timespec="milliseconds")},
+        "page": {
+            "id": "demo0nimbus0",
+            "name": "Nimbus Cloud (demo)",
+            "url": base_url + "/",
+            "time_zone": "Etc/UTC",
+            "updated_at": updated.isoformat(timespec="milliseconds"),
+        },
         "status": {"indicator": "minor", "description": "Partially Degraded Service"},
     }
 
@@ -202,9 +221,14 @@ class DemoService:
     range of the added latency in seconds; None for none.
     """
 
-    def __init__(self, now: Callable[[], float] = time.monotonic, *,
-                 jitter: tuple[float, float] | None = (0.010, 0.080),
-                 host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        now: Callable[[], float] = time.monotonic,
+        *,
+        jitter: tuple[float, float] | None = (0.010, 0.080),
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
         self.now = now
         self.jitter = jitter
         self.host, self.port = host, port
@@ -227,8 +251,9 @@ class DemoService:
         self._t0 = self.now()
         host, port = str(server.server_address[0]), server.server_address[1]
         self.base_url = f"http://{host}:{port}"
-        self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="warroom-demo-service", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="warroom-demo-service", daemon=True
+        )
         self._thread.start()
         return self.base_url
 

@@ -63,6 +63,7 @@ def postmortem_due(incident: Incident, config: Config) -> str:
 
 # --- the post-mortem -------------------------------------------------------
 
+
 def _timeline_table(incident: Incident) -> str:
     entries = incident.timeline
     if not entries:
@@ -86,16 +87,27 @@ def _timeline_table(incident: Incident) -> str:
         flagged = flagged or bool(early)
         lines.append(f"| {at[:10]} {at[11:19]}{early} | {author} | {kind} | {md_cell(text) or ' '} |")
     if flagged:
-        lines += ["", "⚠ stamped before the incident was declared: backdated with an explicit date, or "
-                      "by a clock that was wrong. Check these against other sources."]
+        lines += [
+            "",
+            "⚠ stamped before the incident was declared: backdated with an explicit date, or "
+            "by a clock that was wrong. Check these against other sources.",
+        ]
     return "\n".join(lines)
 
 
 def _actions_table(incident: Incident) -> str:
     if not incident.actions:
         return placeholder("action items, each with an owner and a due date")
-    rows = [[md_cell(a.text), md_cell(a.owner or "unassigned"), md_cell(a.due or "not set"),
-             md_cell(a.priority), "done" if a.done else "open"] for a in incident.actions]
+    rows = [
+        [
+            md_cell(a.text),
+            md_cell(a.owner or "unassigned"),
+            md_cell(a.due or "not set"),
+            md_cell(a.priority),
+            "done" if a.done else "open",
+        ]
+        for a in incident.actions
+    ]
     return table(["Action", "Owner", "Due", "Priority", "Status"], rows)
 
 
@@ -111,8 +123,10 @@ def _roles_table(incident: Incident) -> str:
 def _updates_list(incident: Incident) -> str:
     if not incident.updates:
         return placeholder("status updates sent (none were recorded)")
-    return "\n".join(f"- {utc(u.at)}, {md_inline(u.template or u.channel or 'update')}: "
-                     f"{md_inline(u.text)}" for u in incident.updates)
+    return "\n".join(
+        f"- {utc(u.at)}, {md_inline(u.template or u.channel or 'update')}: {md_inline(u.text)}"
+        for u in incident.updates
+    )
 
 
 def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict[str, str]:
@@ -149,8 +163,11 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
         "went_well": field("went_well", "what went well"),
         "could_improve": field("could_improve", "what could be improved"),
         "lessons": field("lessons", "lessons learned"),
-        "postmortem_due": (due if due and due[0].isdigit() else
-                           (f"{due} (deadline set once resolved)" if due else "not required for this severity")),
+        "postmortem_due": (
+            due
+            if due and due[0].isdigit()
+            else (f"{due} (deadline set once resolved)" if due else "not required for this severity")
+        ),
         "mtta": durations.human(times.mtta) if times.mtta is not None else "not known",
         "mttr": durations.human(times.mttr) if times.mttr is not None else "not resolved yet",
         "updates_list": _updates_list(incident),
@@ -229,15 +246,23 @@ def report(state: State, config: Config) -> str:
     for incident in incidents:
         times = incident_times(incident)
         due = postmortem_due(incident, config)
-        rows.append([
-            parse_time(incident.declared_at).strftime("%Y-%m-%d"), incident.short_id, md_cell(incident.severity),
-            md_cell(incident.title), durations.human(times.mttr) if times.mttr is not None else incident.status,
-            md_cell(incident.field("root_cause") or "unknown"),
-            ("due " + due if due and due[0].isdigit() else due) or "not required",
-        ])
+        rows.append(
+            [
+                parse_time(incident.declared_at).strftime("%Y-%m-%d"),
+                incident.short_id,
+                md_cell(incident.severity),
+                md_cell(incident.title),
+                durations.human(times.mttr) if times.mttr is not None else incident.status,
+                md_cell(incident.field("root_cause") or "unknown"),
+                ("due " + due if due and due[0].isdigit() else due) or "not required",
+            ]
+        )
     out = ["# Incident log", ""]
-    out.append(table(["Date", "Incident", "Severity", "Description", "Duration", "Root cause", "Post-mortem"], rows)
-               if rows else "No incidents recorded.")
+    out.append(
+        table(["Date", "Incident", "Severity", "Description", "Duration", "Root cause", "Post-mortem"], rows)
+        if rows
+        else "No incidents recorded."
+    )
     out += ["", "## Response metrics by severity", ""]
     metric_rows = []
     for severity in sorted({i.severity for i in incidents}, key=config.severity.rank):
@@ -248,18 +273,44 @@ def report(state: State, config: Config) -> str:
             mean = _mean(values)
             return durations.human(mean) if mean is not None else "n/a"
 
-        metric_rows.append([md_cell(severity), str(len(group)), cell([t.mtta for t in group_times]),
-                            cell([t.mttr for t in group_times]), cell([t.mttd for t in group_times])])
-    out.append(table(["Severity", "Incidents", "MTTA", "MTTR", "MTTD"], metric_rows)
-               if metric_rows else "No incidents, no metrics.")
+        metric_rows.append(
+            [
+                md_cell(severity),
+                str(len(group)),
+                cell([t.mtta for t in group_times]),
+                cell([t.mttr for t in group_times]),
+                cell([t.mttd for t in group_times]),
+            ]
+        )
+    out.append(
+        table(["Severity", "Incidents", "MTTA", "MTTR", "MTTD"], metric_rows)
+        if metric_rows
+        else "No incidents, no metrics."
+    )
     open_items = [(i, a) for i in incidents for a in i.actions if not a.done]
     out += ["", "## Open action items", ""]
     if open_items:
-        out.append(table(["Incident", "Action", "Owner", "Due", "Priority", "Id"],
-                         [[i.short_id, md_cell(a.text), md_cell(a.owner or "unassigned"), md_cell(a.due or "not set"),
-                           md_cell(a.priority), a.id[:8]] for i, a in open_items]))
+        out.append(
+            table(
+                ["Incident", "Action", "Owner", "Due", "Priority", "Id"],
+                [
+                    [
+                        i.short_id,
+                        md_cell(a.text),
+                        md_cell(a.owner or "unassigned"),
+                        md_cell(a.due or "not set"),
+                        md_cell(a.priority),
+                        a.id[:8],
+                    ]
+                    for i, a in open_items
+                ],
+            )
+        )
     else:
         out.append("None.")
-    out += ["", "MTTA: detection to acknowledgement. MTTR: detection (or declaration) to resolution. "
-                "MTTD: impact start to detection, where both are recorded."]
+    out += [
+        "",
+        "MTTA: detection to acknowledgement. MTTR: detection (or declaration) to resolution. "
+        "MTTD: impact start to detection, where both are recorded.",
+    ]
     return "\n".join(out) + "\n"

@@ -35,9 +35,23 @@ from warroom.text.sanitize import sanitize
 if TYPE_CHECKING:
     from warroom.record.model import Incident
 
-__all__ = ["Runbook", "Step", "load_runbooks", "parse_runbook", "extract_steps", "variables", "prepare",
-           "child_env", "incident_fields", "step_secrets", "output_tail", "matches", "SHELL_LANGUAGES",
-           "CONSOLE_LANGUAGES", "INCIDENT_VARIABLES"]
+__all__ = [
+    "Runbook",
+    "Step",
+    "load_runbooks",
+    "parse_runbook",
+    "extract_steps",
+    "variables",
+    "prepare",
+    "child_env",
+    "incident_fields",
+    "step_secrets",
+    "output_tail",
+    "matches",
+    "SHELL_LANGUAGES",
+    "CONSOLE_LANGUAGES",
+    "INCIDENT_VARIABLES",
+]
 
 SHELL_LANGUAGES = frozenset({"bash", "sh", "shell"})
 CONSOLE_LANGUAGES = frozenset({"console", "shell-session"})
@@ -47,17 +61,17 @@ MAX_RUNBOOK_BYTES = 1 << 20
 
 @dataclass(frozen=True)
 class Step:
-    index: int          # 1-based, in the order of the file
-    language: str       # bash | sh | shell | console | shell-session
-    command: str        # exactly what runs (`bash -c command`)
-    line: int           # 1-based line of the opening fence
-    heading: str = ""   # the nearest heading above it ("Check", "Mitigate")
+    index: int  # 1-based, in the order of the file
+    language: str  # bash | sh | shell | console | shell-session
+    command: str  # exactly what runs (`bash -c command`)
+    line: int  # 1-based line of the opening fence
+    heading: str = ""  # the nearest heading above it ("Check", "Mitigate")
 
 
 @dataclass(frozen=True)
 class Runbook:
-    name: str           # the file's stem: site-down
-    title: str          # its first `# ` heading
+    name: str  # the file's stem: site-down
+    title: str  # its first `# ` heading
     path: Path
     text: str
     steps: tuple[Step, ...] = field(default=())
@@ -73,7 +87,7 @@ _LANGUAGE = re.compile(r"^\{?\s*\.?(?P<lang>[A-Za-z0-9_+#.-]*)")
 
 @dataclass
 class _Block:
-    line: int                 # 1-based line of the opening fence
+    line: int  # 1-based line of the opening fence
     info: str
     lines: list[str]
     closed: bool
@@ -189,8 +203,7 @@ def title_of(markdown: str, fallback: str) -> str:
 
 
 def parse_runbook(name: str, text: str, path: Path | str = "") -> Runbook:
-    return Runbook(name=name, title=title_of(text, name), path=Path(path), text=text,
-                   steps=tuple(extract_steps(text)))
+    return Runbook(name=name, title=title_of(text, name), path=Path(path), text=text, steps=tuple(extract_steps(text)))
 
 
 def load_runbooks(folder: Path | str) -> list[Runbook]:
@@ -236,7 +249,7 @@ def variables(command: str) -> list[str]:
     not inside heredoc bodies, where a `#` line is data.
     """
     found: dict[str, None] = {}
-    pending: list[tuple[str, bool]] = []   # heredoc terminators still to come
+    pending: list[tuple[str, bool]] = []  # heredoc terminators still to come
     for line in command.splitlines():
         if pending:
             delimiter, strip_tabs = pending[0]
@@ -274,8 +287,11 @@ def prepare(step: Step, environ: Mapping[str, str], incident_fields: Mapping[str
     the unset ones. Run it with `child_env(environ, incident_fields)`."""
     missing = [name for name in variables(step.command) if name not in incident_fields and name not in environ]
     if missing:
-        names = " and ".join(f"${{{name}}}" for name in missing) if len(missing) <= 2 else \
-            ", ".join(f"${{{name}}}" for name in missing[:-1]) + f" and ${{{missing[-1]}}}"
+        names = (
+            " and ".join(f"${{{name}}}" for name in missing)
+            if len(missing) <= 2
+            else ", ".join(f"${{{name}}}" for name in missing[:-1]) + f" and ${{{missing[-1]}}}"
+        )
         which, them = ("which is", "it") if len(missing) == 1 else ("which are", "them")
         raise UsageError(f"step {step.index} uses {names}, {which} not set; export {them} and restart warroom")
     shell = "bash" if shutil.which("bash", path=environ.get("PATH")) else "sh"
@@ -284,8 +300,12 @@ def prepare(step: Step, environ: Mapping[str, str], incident_fields: Mapping[str
 
 def incident_fields(incident: Incident) -> dict[str, str]:
     """What a step may use of the incident: INCIDENT_ID (short id), SEVERITY, STATUS, TITLE."""
-    return {"INCIDENT_ID": incident.short_id, "SEVERITY": incident.severity, "STATUS": incident.status,
-            "TITLE": incident.title}
+    return {
+        "INCIDENT_ID": incident.short_id,
+        "SEVERITY": incident.severity,
+        "STATUS": incident.status,
+        "TITLE": incident.title,
+    }
 
 
 def child_env(environ: Mapping[str, str], fields: Mapping[str, str]) -> dict[str, str]:

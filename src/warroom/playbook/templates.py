@@ -18,9 +18,16 @@ from warroom.text import durations
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 TEMPLATE_NAMES = (
-    "initial-alert", "internal-update", "statuspage-investigating", "statuspage-identified",
-    "statuspage-monitoring", "statuspage-resolved", "email-detected", "email-resolved",
-    "all-clear", "handoff",
+    "initial-alert",
+    "internal-update",
+    "statuspage-investigating",
+    "statuspage-identified",
+    "statuspage-monitoring",
+    "statuspage-resolved",
+    "email-detected",
+    "email-resolved",
+    "all-clear",
+    "handoff",
 )
 PHASE_TEMPLATE = {
     "investigating": "statuspage-investigating",
@@ -136,7 +143,7 @@ def strip_comment(text: str) -> str:
     lines = text.splitlines()
     while lines and lines[0].lstrip().startswith("<!--"):
         end = next((i for i, line in enumerate(lines) if "-->" in line), 0)
-        lines = lines[end + 1:]
+        lines = lines[end + 1 :]
     return "\n".join(lines).strip() + "\n"
 
 

@@ -17,9 +17,9 @@ from warroom.errors import RefusedFile, StoreError
 from warroom.record import views
 from warroom.record.events import new_id
 
-APP_ID = "warroom"                 # an exchange copy (the committed warroom.db)
+APP_ID = "warroom"  # an exchange copy (the committed warroom.db)
 SCHEMA_VERSION = 1
-RECORD_APP_ID = "warroom-record"   # a record (.warroom/record.db)
+RECORD_APP_ID = "warroom-record"  # a record (.warroom/record.db)
 RECORD_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
@@ -69,8 +69,10 @@ def check_file(path: Path, app: str = APP_ID) -> None:
     if header != SQLITE_HEADER:
         if not header:
             raise RefusedFile(f"{path}: empty file, not a warroom database; left untouched")
-        raise RefusedFile(f"{path}: not a warroom database (not an SQLite file); "
-                          f"left untouched. Point --db at a warroom.db or run `warroom init`.")
+        raise RefusedFile(
+            f"{path}: not a warroom database (not an SQLite file); "
+            f"left untouched. Point --db at a warroom.db or run `warroom init`."
+        )
     wal, shm = sidecars(path)
     existed = (wal.exists(), shm.exists())
     try:
@@ -82,11 +84,15 @@ def check_file(path: Path, app: str = APP_ID) -> None:
     except sqlite3.OperationalError as exc:
         # Not damage: SQLite could not open or read the file here (a full disk has no room for
         # the -shm a WAL file needs; a read-only folder). "Restore it from git" would be wrong.
-        raise StoreError(f"{path}: cannot open ({exc}): is the disk full or read-only? The file was left "
-                         f"untouched and nothing was logged; free space (or fix permissions) and retry.") from None
+        raise StoreError(
+            f"{path}: cannot open ({exc}): is the disk full or read-only? The file was left "
+            f"untouched and nothing was logged; free space (or fix permissions) and retry."
+        ) from None
     except sqlite3.DatabaseError as exc:
-        raise RefusedFile(f"{path}: the database is damaged or truncated ({exc}); left untouched. "
-                          f"Restore it from git (`git checkout -- {path.name}`) or a backup.") from None
+        raise RefusedFile(
+            f"{path}: the database is damaged or truncated ({exc}); left untouched. "
+            f"Restore it from git (`git checkout -- {path.name}`) or a backup."
+        ) from None
     finally:
         for sidecar, had in ((wal, existed[0]), (shm, existed[1])):
             if not had and sidecar.exists():
@@ -101,36 +107,47 @@ def inspect(conn: sqlite3.Connection, path: Path, app: str, schema: str = "main"
     """Raise RefusedFile unless the open file is a warroom database of the kind `app`."""
     objects = {(row[0], row[1]) for row in conn.execute(f"select name, type from {schema}.sqlite_master")}
     if ("meta", "table") not in objects or ("events", "table") not in objects:
-        raise RefusedFile(f"{path}: an SQLite file but not a warroom database (no events table); "
-                          f"left untouched.")
+        raise RefusedFile(f"{path}: an SQLite file but not a warroom database (no events table); left untouched.")
     try:
         meta = dict(conn.execute(f"select key, value from {schema}.meta"))
     except sqlite3.OperationalError:
-        raise RefusedFile(f"{path}: its meta table is not warroom's (no key and value columns); "
-                          f"left untouched.") from None
+        raise RefusedFile(
+            f"{path}: its meta table is not warroom's (no key and value columns); left untouched."
+        ) from None
     found = meta.get("app")
     if found != app:
         if found in (APP_ID, RECORD_APP_ID):
-            raise RefusedFile(f"{path}: " + (
-                "a record (.warroom/record.db), not an exchange copy; left untouched." if found == RECORD_APP_ID
-                else "a shared exchange copy (warroom.db), not a record: warroom reads it into the record "
-                     "by itself; left untouched."))
+            raise RefusedFile(
+                f"{path}: "
+                + (
+                    "a record (.warroom/record.db), not an exchange copy; left untouched."
+                    if found == RECORD_APP_ID
+                    else "a shared exchange copy (warroom.db), not a record: warroom reads it into the record "
+                    "by itself; left untouched."
+                )
+            )
         raise RefusedFile(f"{path}: an SQLite file of another application; left untouched.")
     raw = meta.get("schema_version", "0")
     try:
         version = int(str(raw).strip())
     except ValueError:
-        raise RefusedFile(f"{path}: its schema_version {str(raw)[:20]!r} is not a number; "
-                          f"left untouched. Restore it from git or a backup.") from None
+        raise RefusedFile(
+            f"{path}: its schema_version {str(raw)[:20]!r} is not a number; "
+            f"left untouched. Restore it from git or a backup."
+        ) from None
     newest = SCHEMA_VERSION if app == APP_ID else RECORD_VERSION
     if version > newest:
-        raise RefusedFile(f"{path}: written by a newer warroom (schema {version}, this one "
-                          f"reads {newest}); upgrade warroom. The file was not changed.")
+        raise RefusedFile(
+            f"{path}: written by a newer warroom (schema {version}, this one "
+            f"reads {newest}); upgrade warroom. The file was not changed."
+        )
     columns = {row[1] for row in conn.execute(f"pragma {schema}.table_info(events)")}
     missing = [name for name in COLUMNS if name not in columns]
     if missing:
-        raise RefusedFile(f"{path}: its events table has no {', '.join(missing)} column; "
-                          f"not a usable warroom database, left untouched.")
+        raise RefusedFile(
+            f"{path}: its events table has no {', '.join(missing)} column; "
+            f"not a usable warroom database, left untouched."
+        )
 
 
 def _create_schema(conn: sqlite3.Connection) -> None:
@@ -143,18 +160,35 @@ def _create_schema(conn: sqlite3.Connection) -> None:
     db = sqlite_utils.Database(conn)
     db.table("meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
     db.table("events").create(
-        {"id": str, "incident": str, "hlc": str, "author": str, "kind": str, "at": str, "body": str,
-         "target": str,  # the entry an edit, deletion or restore points at (views.target_of)
-         "local": int},  # 1: written here, 0: taken in from a copy
-        pk="id", not_null={"incident", "hlc", "author", "kind", "at", "body", "local"}, defaults={"local": 0})
-    for name, columns in (("events_incident", ["incident", "hlc"]), ("events_kind", ["incident", "kind"]),
-                          ("events_hlc", ["hlc"])):
+        {
+            "id": str,
+            "incident": str,
+            "hlc": str,
+            "author": str,
+            "kind": str,
+            "at": str,
+            "body": str,
+            "target": str,  # the entry an edit, deletion or restore points at (views.target_of)
+            "local": int,
+        },  # 1: written here, 0: taken in from a copy
+        pk="id",
+        not_null={"incident", "hlc", "author", "kind", "at", "body", "local"},
+        defaults={"local": 0},
+    )
+    for name, columns in (
+        ("events_incident", ["incident", "hlc"]),
+        ("events_kind", ["incident", "kind"]),
+        ("events_hlc", ["hlc"]),
+    ):
         db.table("events").create_index(columns, index_name=name)
     # sqlite-utils makes no partial index: most events point at nothing
     conn.execute("create index events_target on events (target) where target is not null")
     db.table("imports").create({"source": str, "signature": str}, pk="source", not_null={"signature"})
-    db.table("quarantine").create({"id": str, "source": str, "reason": str, "at": str}, pk=("id", "source"),
-                            not_null={"id", "source", "reason", "at"})
+    db.table("quarantine").create(
+        {"id": str, "source": str, "reason": str, "at": str},
+        pk=("id", "source"),
+        not_null={"id", "source", "reason", "at"},
+    )
 
 
 def create_record(path: Path) -> None:
@@ -171,9 +205,10 @@ def create_record(path: Path) -> None:
     try:
         _create_schema(conn)
         conn.executescript(views.SCHEMA)
-        conn.executemany("insert into meta (key, value) values (?, ?)",
-                         [("app", RECORD_APP_ID), ("schema_version", str(RECORD_VERSION)),
-                          ("copy_id", new_id())])
+        conn.executemany(
+            "insert into meta (key, value) values (?, ?)",
+            [("app", RECORD_APP_ID), ("schema_version", str(RECORD_VERSION)), ("copy_id", new_id())],
+        )
         conn.execute("pragma journal_mode=wal")
     finally:
         conn.close()
@@ -211,8 +246,7 @@ def _cut_short(header: bytes, size: int, path: Path) -> bool:
 
 
 def connect(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                           check_same_thread=False)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
     conn.execute(f"pragma busy_timeout={BUSY_TIMEOUT_MS}")
     conn.execute("pragma trusted_schema=off")  # an attached teammate's file runs nothing
     conn.execute("pragma journal_mode=wal")
@@ -231,6 +265,8 @@ class read_errors:
 
     def __exit__(self, kind: object, exc: object, tb: object) -> Literal[False]:
         if isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError):
-            raise RefusedFile(f"{self.path}: the database is damaged or truncated ({exc}); left untouched. "
-                              f"Restore it from git (`git checkout -- {self.path.name}`) or a backup.") from None
+            raise RefusedFile(
+                f"{self.path}: the database is damaged or truncated ({exc}); left untouched. "
+                f"Restore it from git (`git checkout -- {self.path.name}`) or a backup."
+            ) from None
         return False

@@ -25,8 +25,18 @@ UTC = UTC
 STATUSES = ("investigating", "identified", "monitoring", "resolved", "closed")
 ENTRY_TYPES = ("note", "action", "decision", "finding")
 INCIDENT_FIELDS = (
-    "title", "impact", "root_cause", "resolution", "eta", "runbook",
-    "affected_users", "summary", "went_well", "could_improve", "detected_at", "impact_started_at",
+    "title",
+    "impact",
+    "root_cause",
+    "resolution",
+    "eta",
+    "runbook",
+    "affected_users",
+    "summary",
+    "went_well",
+    "could_improve",
+    "detected_at",
+    "impact_started_at",
     "lessons",
 )
 TIME_FIELDS = ("detected_at", "impact_started_at")  # incident fields holding a stored time
@@ -42,7 +52,10 @@ _HLC_RE = r"[0-9]{13}\.[0-9]{5}"
 # Fields in range; only days 29-31 still need a calendar (see valid_time). Years 1970-8999:
 # the fold and the countdowns add durations to these times, and 9999-12-31 + 30 minutes
 # raises OverflowError (a pulled record must not be able to crash every reader).
-_TIME_RE = r"(?:19[7-9][0-9]|[2-8][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+_TIME_RE = (
+    r"(?:19[7-9][0-9]|[2-8][0-9]{3})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{3}Z"
+)
 _UUID = re.compile(f"^{_UUID_RE}\\Z")
 _HLC = re.compile(f"^{_HLC_RE}\\Z")
 _TIME = re.compile(f"^{_TIME_RE}\\Z")
@@ -51,8 +64,13 @@ _HEAD = re.compile(f"^{_UUID_RE}\n{_UUID_RE}\n{_HLC_RE}\n{_TIME_RE}\\Z")
 
 # kind -> {key: (type, required)}
 SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
-    "incident.declared": {"title": (str, True), "severity": (str, True), "impact": (str, False),
-                          "ic": (str, False), "detected_at": (str, False)},
+    "incident.declared": {
+        "title": (str, True),
+        "severity": (str, True),
+        "impact": (str, False),
+        "ic": (str, False),
+        "detected_at": (str, False),
+    },
     "incident.status": {"status": (str, True), "skipped": (list, False), "note": (str, False)},
     "incident.severity": {"severity": (str, True)},
     "incident.field": {"field": (str, True), "value": (str, True)},
@@ -64,21 +82,35 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
     "entry.restored": {"target": (str, True)},
     "update.posted": {"text": (str, True), "template": (str, False), "channel": (str, False)},
     "update.snoozed": {"minutes": (int, True), "reason": (str, True)},
-    "action.added": {"text": (str, True), "owner": (str, False), "due": (str, False),
-                     "priority": (str, False), "entry": (str, False)},
+    "action.added": {
+        "text": (str, True),
+        "owner": (str, False),
+        "due": (str, False),
+        "priority": (str, False),
+        "entry": (str, False),
+    },
     "action.done": {"target": (str, True)},
-    "check.flipped": {"check": (str, True), "previous": (str, True), "current": (str, True),
-                      "reason": (str, False)},
-    "command.ran": {"command": (str, True), "exit_code": (int, True), "output": (str, False),
-                    "runbook": (str, False)},
+    "check.flipped": {"check": (str, True), "previous": (str, True), "current": (str, True), "reason": (str, False)},
+    "command.ran": {"command": (str, True), "exit_code": (int, True), "output": (str, False), "runbook": (str, False)},
 }
 KINDS = tuple(SCHEMAS)
 # How the fold splits an incident's events (see state.py): the head (what the incident is:
 # status, severity, roles, fields, updates, action items), the entries people type and the
 # events that change them, and events that are an entry by themselves.
-HEAD_KINDS = frozenset({"incident.declared", "incident.status", "incident.severity", "incident.field",
-                        "incident.acknowledged", "role.assigned", "update.posted", "update.snoozed",
-                        "action.added", "action.done"})
+HEAD_KINDS = frozenset(
+    {
+        "incident.declared",
+        "incident.status",
+        "incident.severity",
+        "incident.field",
+        "incident.acknowledged",
+        "role.assigned",
+        "update.posted",
+        "update.snoozed",
+        "action.added",
+        "action.done",
+    }
+)
 MODIFIER_KINDS = frozenset({"entry.edited", "entry.deleted", "entry.restored"})
 SELF_ENTRY_KINDS = frozenset({"check.flipped", "command.ran"})
 assert HEAD_KINDS | MODIFIER_KINDS | SELF_ENTRY_KINDS | {"entry.logged"} == set(KINDS)
@@ -104,15 +136,31 @@ class Event:
         return parse_time(self.at)
 
     def to_row(self) -> dict[str, Any]:
-        return {"id": self.id, "incident": self.incident, "hlc": self.hlc, "author": self.author,
-                "kind": self.kind, "at": self.at, "body": encode_body(self.body)}
+        return {
+            "id": self.id,
+            "incident": self.incident,
+            "hlc": self.hlc,
+            "author": self.author,
+            "kind": self.kind,
+            "at": self.at,
+            "body": encode_body(self.body),
+        }
 
     def canonical(self) -> str:
         """One line, stable key order: the form git diffs and the dump prints."""
         return json.dumps(
-            {"id": self.id, "incident": self.incident, "hlc": self.hlc, "author": self.author,
-             "kind": self.kind, "at": self.at, "body": self.body},
-            sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+            {
+                "id": self.id,
+                "incident": self.incident,
+                "hlc": self.hlc,
+                "author": self.author,
+                "kind": self.kind,
+                "at": self.at,
+                "body": self.body,
+            },
+            sort_keys=True,
+            ensure_ascii=False,
+            separators=(",", ":"),
         )
 
 
@@ -140,8 +188,7 @@ def encode_body(body: dict[str, Any]) -> str:
 
 def from_row(row: dict[str, Any]) -> Event:
     """Decode a stored row. Raises ValueError when the body is not a JSON object."""
-    return from_values(row["id"], row["incident"], row["hlc"], row["author"], row["kind"], row["at"],
-                       row["body"])
+    return from_values(row["id"], row["incident"], row["hlc"], row["author"], row["kind"], row["at"], row["body"])
 
 
 _new = object.__new__
@@ -234,8 +281,7 @@ def problem(event: Event) -> str | None:
         return f"unknown kind {kind[:40]!r}"
     # Regexes, not parsers: the fold checks every event, 100k of them in well under a second.
     at = event.at
-    if not _HEAD.match(f"{event.id}\n{event.incident}\n{event.hlc}\n{at}") or (
-            at[8:10] > "28" and not valid_time(at)):
+    if not _HEAD.match(f"{event.id}\n{event.incident}\n{event.hlc}\n{at}") or (at[8:10] > "28" and not valid_time(at)):
         if not _UUID.match(event.id) or not _UUID.match(event.incident):
             return "malformed id"
         if not _HLC.match(event.hlc):
@@ -264,8 +310,10 @@ def problem(event: Event) -> str | None:
 _ALLOWED = {"status": frozenset(STATUSES), "type": frozenset(ENTRY_TYPES), "field": frozenset(INCIDENT_FIELDS)}
 _ALLOWED_NAMES = {"status": "status", "type": "entry type", "field": "field"}
 # kind -> ((key, type, required, allowed values or None), ...): SCHEMAS flattened for the loop above.
-_CHECKS = {kind: tuple((key, typ, required, _ALLOWED.get(key)) for key, (typ, required) in schema.items())
-           for kind, schema in SCHEMAS.items()}
+_CHECKS = {
+    kind: tuple((key, typ, required, _ALLOWED.get(key)) for key, (typ, required) in schema.items())
+    for kind, schema in SCHEMAS.items()
+}
 _MORE_CHECKS = frozenset({"incident.declared", "incident.field"})
 
 

@@ -151,19 +151,31 @@ class IncidentFold:
 def declare(event: Event, roles: tuple[str, ...]) -> Incident:
     """The incident an incident.declared event opens, with its first timeline row."""
     body = _present(event.body)
-    incident = Incident(id=event.id, short_id="", title=body["title"], severity=body["severity"],
-                        status="investigating", impact=body.get("impact", ""), author=event.author,
-                        declared_at=event.at, detected_at=body.get("detected_at", "") or "")
+    incident = Incident(
+        id=event.id,
+        short_id="",
+        title=body["title"],
+        severity=body["severity"],
+        status="investigating",
+        impact=body.get("impact", ""),
+        author=event.author,
+        declared_at=event.at,
+        detected_at=body.get("detected_at", "") or "",
+    )
     for role in roles:
         incident.roles[role] = Role(role)
     ic = body.get("ic") or event.author
     _set_role(incident, "Incident Commander", ic, event)
     incident.severity_history.append((event.at, incident.severity))
     incident.event_count = 1
-    _auto(incident, event, "declared",
-          f"Declared {incident.severity}: {incident.title}"
-          + (f" (impact: {incident.impact})" if incident.impact else "")
-          + f"; IC {ic}")
+    _auto(
+        incident,
+        event,
+        "declared",
+        f"Declared {incident.severity}: {incident.title}"
+        + (f" (impact: {incident.impact})" if incident.impact else "")
+        + f"; IC {ic}",
+    )
     return incident
 
 
@@ -178,8 +190,18 @@ def logged_entry(event: Event) -> Entry:
     body = event.body
     type, text, source = body.get("type") or "note", body["text"], body.get("source") or ""
     at, author, hlc = event.at, event.author, event.hlc
-    return Entry(event.id, at, author, type, text, hlc, "pin" if source else "", source, False,
-                 [Revision(hlc, author, at, text, type)])
+    return Entry(
+        event.id,
+        at,
+        author,
+        type,
+        text,
+        hlc,
+        "pin" if source else "",
+        source,
+        False,
+        [Revision(hlc, author, at, text, type)],
+    )
 
 
 def modify_entry(entry: Entry, event: Event) -> None:
@@ -209,8 +231,9 @@ def self_entry(event: Event) -> Entry:
     body = event.body
     if event.kind == "check.flipped":
         reason = f" ({body['reason']})" if body.get("reason") else ""
-        return _entry(event, "check", f"Check {body['check']}: {body['previous']} → {body['current']}{reason}",
-                      "finding")
+        return _entry(
+            event, "check", f"Check {body['check']}: {body['previous']} → {body['current']}{reason}", "finding"
+        )
     runbook = f" from {body['runbook']}" if body.get("runbook") else ""
     text = f"Ran `{body['command']}`{runbook}: exit {body['exit_code']}"
     output = (body.get("output") or "").strip()
@@ -220,8 +243,7 @@ def self_entry(event: Event) -> Entry:
 
 
 def _entry(event: Event, auto: str, text: str, type: str = "note") -> Entry:
-    entry = Entry(id=event.id, at=event.at, author=event.author, type=type, text=text,
-                  hlc=event.hlc, auto=auto)
+    entry = Entry(id=event.id, at=event.at, author=event.author, type=type, text=text, hlc=event.hlc, auto=auto)
     entry.history.append(Revision(event.hlc, event.author, event.at, text, type))
     return entry
 
@@ -250,8 +272,12 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         if new == old:
             return None
         incident.status = new
-        stamp = {"identified": "identified_at", "monitoring": "mitigated_at",
-                 "resolved": "resolved_at", "closed": "closed_at"}.get(new)
+        stamp = {
+            "identified": "identified_at",
+            "monitoring": "mitigated_at",
+            "resolved": "resolved_at",
+            "closed": "closed_at",
+        }.get(new)
         if stamp and not getattr(incident, stamp):
             setattr(incident, stamp, event.at)
         if new in ("resolved", "closed") and not incident.mitigated_at:
@@ -298,8 +324,14 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         text = f"{role}: {person}" + (f" (handed over from {previous})" if previous else "")
         _auto(incident, event, "role", text)
     elif kind == "update.posted":
-        update = Update(id=event.id, at=event.at, author=event.author, text=body["text"],
-                        template=body.get("template", ""), channel=body.get("channel", ""))
+        update = Update(
+            id=event.id,
+            at=event.at,
+            author=event.author,
+            text=body["text"],
+            template=body.get("template", ""),
+            channel=body.get("channel", ""),
+        )
         incident.updates.append(update)
         incident.snoozed_until = ""
         label = update.template or update.channel or "status update"
@@ -311,9 +343,16 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         incident.snooze_reason = body["reason"]
         _auto(incident, event, "snooze", f"Update reminder snoozed {minutes}m: {body['reason']}")
     elif kind == "action.added":
-        item = ActionItem(id=event.id, text=body["text"], owner=body.get("owner", ""),
-                          due=body.get("due", ""), priority=body.get("priority", "medium"),
-                          at=event.at, author=event.author, entry=body.get("entry", ""))
+        item = ActionItem(
+            id=event.id,
+            text=body["text"],
+            owner=body.get("owner", ""),
+            due=body.get("due", ""),
+            priority=body.get("priority", "medium"),
+            at=event.at,
+            author=event.author,
+            entry=body.get("entry", ""),
+        )
         incident.actions.append(item)
         actions_by_id[event.id] = item
         owner = f" (owner {item.owner})" if item.owner else ""
@@ -326,6 +365,7 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
             done.done, done.done_at = True, event.at
             _auto(incident, event, "action", f"Action item done: {done.text}", type="action")
     return None
+
 
 def _set_role(incident: Incident, role: str, person: str, event: Event) -> None:
     held = incident.roles.setdefault(role, Role(role))
@@ -356,7 +396,7 @@ def short_ids(incident_ids: Iterable[str]) -> dict[str, str]:
         for other_index in (index - 1, index + 1):
             if 0 <= other_index < len(keys):
                 shared = max(shared, _common_prefix(key, keys[other_index][0]))
-        names[incident_id] = f"INC-{key[:max(SHORT_ID_MIN, shared + 1)]}"
+        names[incident_id] = f"INC-{key[: max(SHORT_ID_MIN, shared + 1)]}"
     return names
 
 

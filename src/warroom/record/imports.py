@@ -88,18 +88,19 @@ class Imports:
                 if result.quarantined:
                     self.conn.executemany(
                         "insert or replace into quarantine (id, source, reason, at) values (?,?,?,?)",
-                        [(q.id, source, q.reason, stamp) for q in result.quarantined])
+                        [(q.id, source, q.reason, stamp) for q in result.quarantined],
+                    )
                 if signature is not None:
-                    self.conn.execute("insert or replace into imports (source, signature) values (?, ?)",
-                                      (source, signature))
+                    self.conn.execute(
+                        "insert or replace into imports (source, signature) values (?, ?)", (source, signature)
+                    )
                 self.conn.execute("commit")
             except BaseException:
                 if self.conn.in_transaction:
                     self.conn.execute("rollback")
                 raise
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{path}: cannot read it ({exc}); nothing was imported, the record is "
-                             f"intact") from None
+            raise StoreError(f"{path}: cannot read it ({exc}); nothing was imported, the record is intact") from None
         finally:
             try:
                 self.conn.execute("detach database theirs")
@@ -118,7 +119,8 @@ class Imports:
             f"case when length(t.body) > {MAX_BODY_BYTES} then null else t.body end, length(t.body), "
             f"o.id is not null, o.incident, o.hlc, o.author, o.kind, o.at, o.body "
             f"from theirs.events as t left join main.events as o on o.id = t.id "
-            f"where o.id is null or {differs}")
+            f"where o.id is null or {differs}"
+        )
         bound = self.hlc.bound()
         fresh: dict[str, tuple[Event, str]] = {}
         doubled: set[str] = set()
@@ -139,8 +141,7 @@ class Imports:
                 quarantined.append(Quarantined(label, "a column is not text"))
                 continue
             if body is None:
-                quarantined.append(Quarantined(label, f"body too large ({length} characters)" if length
-                                               else "no body"))
+                quarantined.append(Quarantined(label, f"body too large ({length} characters)" if length else "no body"))
                 continue
             if type(body) is not str:
                 quarantined.append(Quarantined(label, "body is not text"))
@@ -151,8 +152,10 @@ class Imports:
                 continue
             reason = problem(event)
             if reason is None and hlc > bound:
-                reason = f"stamped {_ahead(hlc, self.clock)} ahead of this machine's clock (more than the " \
-                         f"allowed drift); not believed"
+                reason = (
+                    f"stamped {_ahead(hlc, self.clock)} ahead of this machine's clock (more than the "
+                    f"allowed drift); not believed"
+                )
             if reason:
                 quarantined.append(Quarantined(label, reason))
                 continue
@@ -164,8 +167,7 @@ class Imports:
             fresh[tid] = (event, body)
         for tid in sorted(doubled):
             del fresh[tid]
-            quarantined.append(Quarantined(tid[:64], "the incoming copy holds this id twice with different "
-                                                     "content"))
+            quarantined.append(Quarantined(tid[:64], "the incoming copy holds this id twice with different content"))
         result.added = [event for event, _ in fresh.values()]
         result.already_present = total - selected + equal
         return [body for _, body in fresh.values()]

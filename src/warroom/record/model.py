@@ -37,6 +37,7 @@ def matching(ref: str, items: Sequence[_Ided]) -> list[_Ided]:
     wanted = wanted.replace("-", "")
     return [item for item in items if item.id.replace("-", "").startswith(wanted)]
 
+
 _TIMELINE_ORDER = attrgetter("at", "hlc", "id")
 
 
@@ -52,17 +53,18 @@ class Revision:
 @dataclass
 class Entry:
     """One line of the timeline: typed by someone, or written by an action (auto)."""
+
     id: str
     at: str
     author: str
-    type: str            # note | action | decision | finding
+    type: str  # note | action | decision | finding
     text: str
     hlc: str
-    auto: str = ""       # "" for typed entries; else status, severity, role, update, check, ...
-    source: str = ""     # where a pinned line came from ("log:worker")
+    auto: str = ""  # "" for typed entries; else status, severity, role, update, check, ...
+    source: str = ""  # where a pinned line came from ("log:worker")
     deleted: bool = False
     history: list[Revision] = field(default_factory=list)
-    revisions: int = 0   # how many texts it has had, when read from the record's rows (no history)
+    revisions: int = 0  # how many texts it has had, when read from the record's rows (no history)
 
     @property
     def edited(self) -> bool:
@@ -193,13 +195,12 @@ class State:
 @dataclass(frozen=True)
 class Countdown:
     due_at: datetime
-    remaining: float       # seconds; negative when overdue
-    phase: str             # ok | soon | overdue
+    remaining: float  # seconds; negative when overdue
+    phase: str  # ok | soon | overdue
     snoozed: bool
 
 
-def update_countdown(incident: Incident, cadence_seconds: float, now: datetime,
-                     warn_seconds: float = 300) -> Countdown:
+def update_countdown(incident: Incident, cadence_seconds: float, now: datetime, warn_seconds: float = 300) -> Countdown:
     """Time left until the next status update: recomputed from the record, never decremented."""
     last = incident.last_update_at or incident.declared_at
     due = parse_time(last) + timedelta(seconds=cadence_seconds)

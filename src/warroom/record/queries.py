@@ -49,7 +49,8 @@ class Reads:
             first, second = ("other", "main") if theirs_new else ("main", "other")
             return self.conn.execute(
                 f"select e.kind, e.incident, e.body from {first}.events e where not exists "
-                f"(select 1 from {second}.events x where x.id = e.id)").fetchall()
+                f"(select 1 from {second}.events x where x.id = e.id)"
+            ).fetchall()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot read it ({exc})") from None
         finally:
@@ -60,8 +61,7 @@ class Reads:
         `remote`): what waits to go out. Events taken in from copies are out there already."""
         mark = int(self.imported(f"published:{remote}") or 0)
         top = self.conn.execute("select coalesce(max(rowid), 0) from events").fetchone()[0]
-        kinds = [row[0] for row in self.conn.execute(
-            "select kind from events where local = 1 and rowid > ?", (mark,))]
+        kinds = [row[0] for row in self.conn.execute("select kind from events where local = 1 and rowid > ?", (mark,))]
         return top, kinds
 
     def imported(self, source: str) -> str | None:
@@ -130,14 +130,16 @@ class Reads:
 
     def summaries(self) -> list[tuple[str, str, str, str, str]]:
         """(id, declared_at, status, severity, title) of every incident, oldest first."""
-        return self.conn.execute("select id, declared_at, status, severity, title from incidents "
-                                 "order by declared_at, id").fetchall()
+        return self.conn.execute(
+            "select id, declared_at, status, severity, title from incidents order by declared_at, id"
+        ).fetchall()
 
     def incident_ids(self) -> list[str]:
         return [row[0] for row in self.conn.execute("select id from incidents")]
 
-    def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
-                 limit: int = 200) -> list[tuple[Any, ...]]:
+    def timeline(
+        self, incident_id: str, *, before: tuple[str, str, str] | None = None, limit: int = 200
+    ) -> list[tuple[Any, ...]]:
         """The newest `limit` rows of an incident's timeline older than `before` (at, hlc, id),
         oldest first; deleted entries left out."""
         sql = f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0"
@@ -155,26 +157,32 @@ class Reads:
         ids = list(entry_ids)
         rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
-            rows += self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where id in "
-                                      f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+            chunk = ids[start : start + 500]
+            rows += self.conn.execute(
+                f"select {views.ENTRY_COLUMNS} from entries where id in ({', '.join('?' * len(chunk))})", chunk
+            ).fetchall()
         return rows
 
     def head_rows(self, incident_id: str) -> list[tuple[Any, ...]]:
-        return self.conn.execute(f"select {views.ENTRY_COLUMNS} from entries where incident = ? and "
-                                 f"origin = 'head'", (incident_id,)).fetchall()
+        return self.conn.execute(
+            f"select {views.ENTRY_COLUMNS} from entries where incident = ? and origin = 'head'", (incident_id,)
+        ).fetchall()
 
     def last_flip(self, incident_id: str, check: str) -> str | None:
         """The state the newest recorded flip of `check` left it in, if any."""
         row = self.conn.execute(
             "select json_extract(body, '$.current') from events where incident = ? and kind = 'check.flipped' "
             "and json_extract(body, '$.check') = ? order by hlc desc, author desc, id desc limit 1",
-            (incident_id, check)).fetchone()
+            (incident_id, check),
+        ).fetchone()
         return str(row[0]) if row else None
 
     def entry_count(self, incident_id: str) -> int:
-        return int(self.conn.execute("select count(*) from entries where incident = ? and deleted = 0",
-                                     (incident_id,)).fetchone()[0])
+        return int(
+            self.conn.execute(
+                "select count(*) from entries where incident = ? and deleted = 0", (incident_id,)
+            ).fetchone()[0]
+        )
 
     def find_entries(self, prefix: str, typed_only: bool = True) -> list[tuple[str, str]]:
         """(id, incident) of the rows whose id starts with `prefix`."""
@@ -185,12 +193,15 @@ class Reads:
 
     def latest(self, incident_id: str, types: tuple[str, ...], typed_only: bool, limit: int) -> list[tuple[Any, ...]]:
         """The newest rows of these entry types (for templates: latest actions, findings)."""
-        sql = (f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0 and type in "
-               f"({', '.join('?' * len(types))})")
+        sql = (
+            f"select {views.ENTRY_COLUMNS} from entries where incident = ? and deleted = 0 and type in "
+            f"({', '.join('?' * len(types))})"
+        )
         if typed_only:
             sql += " and auto in ('', 'pin')"
-        rows = self.conn.execute(sql + " order by at desc, hlc desc, id desc limit ?",
-                                 (incident_id, *types, limit)).fetchall()
+        rows = self.conn.execute(
+            sql + " order by at desc, hlc desc, id desc limit ?", (incident_id, *types, limit)
+        ).fetchall()
         rows.reverse()
         return rows
 

@@ -37,23 +37,29 @@ if TYPE_CHECKING:
     from warroom.record.views import Changes
 
 
-
 class Room:
     """An open war room: its config and its record. Methods append events and read the
     record's derived tables; nothing here folds more than one incident."""
 
-    def __init__(self, config: Config, store: Store, clock: Clock | None = None, *,
-                 exchange: Path | None = None) -> None:
+    def __init__(
+        self, config: Config, store: Store, clock: Clock | None = None, *, exchange: Path | None = None
+    ) -> None:
         self.config = config
         self.store = store
         self.clock = clock or store.clock
         self.exchange = exchange if exchange is not None else config.db_path
-        self.notes: list[str] = []   # what the caller should tell the user (an unreadable warroom.db)
+        self.notes: list[str] = []  # what the caller should tell the user (an unreadable warroom.db)
         self._summaries: list[Summary] | None = None
 
     @classmethod
-    def open(cls, config_path: Path | str | None = None, *, clock: Clock | None = None,
-             author: str | None = None, db: Path | str | None = None) -> Room:
+    def open(
+        cls,
+        config_path: Path | str | None = None,
+        *,
+        clock: Clock | None = None,
+        author: str | None = None,
+        db: Path | str | None = None,
+    ) -> Room:
         """The war room of `config_path` (else the nearest warroom.toml), its record opened
         (and made, on first use, from the shared warroom.db), and what git brought in since
         the last look taken into it. `db` names another exchange copy to read: refused with
@@ -61,8 +67,9 @@ class Room:
         if config_path is None:
             config_path = config_mod.find()
             if config_path is None:
-                raise UsageError("no warroom.toml here or in any parent folder; "
-                                 "run `warroom init DIR` or cd into a war room")
+                raise UsageError(
+                    "no warroom.toml here or in any parent folder; run `warroom init DIR` or cd into a war room"
+                )
         config = config_mod.load(config_path)
         clock = clock or SystemClock()
         store = Store(config.record_path, clock=clock, author=author, create_missing=True)
@@ -112,8 +119,10 @@ class Room:
             self._summaries = None
         if result.quarantined:
             first = result.quarantined[0]
-            self.notes.append(f"{path.name}: {len(result.quarantined)} event(s) not taken in "
-                              f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them")
+            self.notes.append(
+                f"{path.name}: {len(result.quarantined)} event(s) not taken in "
+                f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them"
+            )
         return result
 
     def reload(self) -> Changes:
@@ -153,8 +162,9 @@ class Room:
         summaries = self.summaries()
         candidates = [s for s in summaries if s.open] if open_only else summaries
         if not candidates:
-            raise UsageError("no open incident; declare one with `warroom declare TITLE --severity "
-                             f"{self.config.severity.ids[0]}`")
+            raise UsageError(
+                f"no open incident; declare one with `warroom declare TITLE --severity {self.config.severity.ids[0]}`"
+            )
         if len(candidates) > 1:
             names = "; ".join(f"{i.short_id} {i.severity} {i.title}" for i in candidates)
             which = "open incidents" if open_only else "incidents"
@@ -211,8 +221,9 @@ class Room:
                 return summary.short_id
         return short_ids([incident_id])[incident_id]
 
-    def timeline(self, incident_id: str, *, before: tuple[str, str, str] | None = None,
-                 limit: int = 200) -> list[Entry]:
+    def timeline(
+        self, incident_id: str, *, before: tuple[str, str, str] | None = None, limit: int = 200
+    ) -> list[Entry]:
         """The newest `limit` entries older than `before` (at, hlc, id), oldest first."""
         from warroom.record.views import entry_from_row
 
@@ -266,17 +277,18 @@ class Room:
 
     # --- writing ---------------------------------------------------------
 
-    def append(self, kind: str, incident: str | None, body: dict[str, Any],
-               at: datetime | None = None) -> Event:
+    def append(self, kind: str, incident: str | None, body: dict[str, Any], at: datetime | None = None) -> Event:
         """The one write path of the console and the CLI: every text is made inert and has its
         secrets taken out before it is stored; the store then refuses what the fold would."""
         body = {key: self._clean(value) for key, value in body.items()}
         for key, value in body.items():
             if isinstance(value, str) and len(value) > MAX_TEXT:
                 name = body.get("field", key) if key == "value" else key
-                raise UsageError(f"the {name} is {len(value)} characters long; the record takes at most "
-                                 f"{MAX_TEXT} (64 KiB): nothing was written. Shorten it, or attach the rest "
-                                 f"as a file and log where it is")
+                raise UsageError(
+                    f"the {name} is {len(value)} characters long; the record takes at most "
+                    f"{MAX_TEXT} (64 KiB): nothing was written. Shorten it, or attach the rest "
+                    f"as a file and log where it is"
+                )
         event = self.store.append(kind, incident, body, at=format_time(at) if at else None)
         if kind in HEAD_KINDS:
             self._summaries = None
@@ -295,18 +307,28 @@ class Room:
             return None
         if incident is None:
             return parse_at(text, self.clock.now(), option=option)
-        return parse_at(text, self.clock.now(), not_before=history_start(incident),
-                        incident=incident.short_id, option=option)
+        return parse_at(
+            text, self.clock.now(), not_before=history_start(incident), incident=incident.short_id, option=option
+        )
 
     def severity_id(self, text: str) -> str:
         level = self.config.severity.level(text)
         if level is None:
-            raise UsageError(f"unknown severity {text!r}; this war room's profile "
-                             f"({self.config.severity.name}) has {', '.join(self.config.severity.ids)}")
+            raise UsageError(
+                f"unknown severity {text!r}; this war room's profile "
+                f"({self.config.severity.name}) has {', '.join(self.config.severity.ids)}"
+            )
         return level.id
 
-    def declare(self, title: str, severity: str, impact: str = "", ic: str = "",
-                detected_at: datetime | None = None, at: datetime | None = None) -> Event:
+    def declare(
+        self,
+        title: str,
+        severity: str,
+        impact: str = "",
+        ic: str = "",
+        detected_at: datetime | None = None,
+        at: datetime | None = None,
+    ) -> Event:
         title = title.strip()
         if not title:
             raise UsageError("an incident needs a title")
@@ -317,8 +339,9 @@ class Room:
             body["detected_at"] = format_time(detected_at)
         return self.append("incident.declared", None, body, at)
 
-    def log(self, incident: Incident, text: str, type: str = "note", at: datetime | None = None,
-            source: str = "") -> Event:
+    def log(
+        self, incident: Incident, text: str, type: str = "note", at: datetime | None = None, source: str = ""
+    ) -> Event:
         text = text.strip()
         if not text:
             raise UsageError("nothing to log: the entry is empty")
@@ -330,8 +353,7 @@ class Room:
         return self.append("entry.logged", incident.id, body, at)
 
     def log_typed(self, incident: Incident, line: str) -> Event:
-        typed = parse_typed_line(line, self.clock.now(), not_before=history_start(incident),
-                                 incident=incident.short_id)
+        typed = parse_typed_line(line, self.clock.now(), not_before=history_start(incident), incident=incident.short_id)
         return self.log(incident, typed.text, typed.type, typed.at)
 
     def find_entry(self, ref: str) -> tuple[str, str]:
@@ -361,8 +383,9 @@ class Room:
         entry_id, incident_id = self.find_entry(entry_ref)
         return self.append("entry.restored" if restore else "entry.deleted", incident_id, {"target": entry_id})
 
-    def set_status(self, incident: Incident, status: str, skipped: list[str] | None = None,
-                   at: datetime | None = None) -> Event:
+    def set_status(
+        self, incident: Incident, status: str, skipped: list[str] | None = None, at: datetime | None = None
+    ) -> Event:
         status = status.strip().lower()
         if status not in STATUSES:
             raise UsageError(f"unknown status {status!r}; use one of {', '.join(STATUSES)}")
@@ -392,23 +415,26 @@ class Room:
     def assign(self, incident: Incident, role: str, person: str) -> Event:
         name = self.config.role_name(role)
         if name is None:
-            raise UsageError(f"unknown role {role!r}; roles here: {', '.join(self.config.roles)} "
-                             f"(short: ic, tl, comms, scribe)")
+            raise UsageError(
+                f"unknown role {role!r}; roles here: {', '.join(self.config.roles)} (short: ic, tl, comms, scribe)"
+            )
         return self.append("role.assigned", incident.id, {"role": name, "person": person.strip()})
 
     def post_update(self, incident: Incident, text: str, template: str = "", channel: str = "") -> Event:
         if not text.strip():
             raise UsageError("the status update is empty")
-        return self.append("update.posted", incident.id,
-                           {"text": text.strip(), "template": template, "channel": channel})
+        return self.append(
+            "update.posted", incident.id, {"text": text.strip(), "template": template, "channel": channel}
+        )
 
     def snooze(self, incident: Incident, minutes: int, reason: str) -> Event:
         if not reason.strip():
             raise UsageError("a snooze needs a reason (it goes on the timeline)")
         return self.append("update.snoozed", incident.id, {"minutes": int(minutes), "reason": reason.strip()})
 
-    def add_action(self, incident: Incident, text: str, owner: str = "", due: str = "",
-                   priority: str = "medium", entry: str = "") -> Event:
+    def add_action(
+        self, incident: Incident, text: str, owner: str = "", due: str = "", priority: str = "medium", entry: str = ""
+    ) -> Event:
         if not text.strip():
             raise UsageError("an action item needs a description")
         if priority not in PRIORITIES:
@@ -418,29 +444,38 @@ class Room:
                 datetime.strptime(due, "%Y-%m-%d")
             except ValueError:
                 raise UsageError(f"--due {due}: expected a date like 2026-12-01") from None
-        return self.append("action.added", incident.id, {"text": text.strip(), "owner": owner.strip(),
-                                                          "due": due, "priority": priority, "entry": entry})
+        return self.append(
+            "action.added",
+            incident.id,
+            {"text": text.strip(), "owner": owner.strip(), "due": due, "priority": priority, "entry": entry},
+        )
 
     def action_done(self, ref: str) -> Event:
         ref = ref.strip()
-        found = [] if len(ref) < 4 else self.store.events(
-            "where kind = 'action.added' and id >= ? and id < ? limit 2", (ref, ref + "\uffff"))
+        found = (
+            []
+            if len(ref) < 4
+            else self.store.events("where kind = 'action.added' and id >= ? and id < ? limit 2", (ref, ref + "\uffff"))
+        )
         if len(found) != 1:
             raise UsageError(f"no single action item {ref!r}; `warroom action list` shows their ids")
         return self.append("action.done", found[0].incident, {"target": found[0].id})
 
     def record_flip(self, incident: Incident, check: str, previous: str, current: str, reason: str) -> Event:
-        return self.append("check.flipped", incident.id,
-                           {"check": check, "previous": previous, "current": current, "reason": reason})
+        return self.append(
+            "check.flipped", incident.id, {"check": check, "previous": previous, "current": current, "reason": reason}
+        )
 
     def last_flip(self, incident_id: str, check: str) -> str | None:
         """The state the last recorded flip of `check` left it in, if any."""
         return self.store.last_flip(incident_id, check)
 
-    def record_command(self, incident: Incident, command: str, exit_code: int, output: str,
-                       runbook: str = "") -> Event:
-        return self.append("command.ran", incident.id, {"command": command, "exit_code": int(exit_code),
-                                                         "output": output, "runbook": runbook})
+    def record_command(self, incident: Incident, command: str, exit_code: int, output: str, runbook: str = "") -> Event:
+        return self.append(
+            "command.ran",
+            incident.id,
+            {"command": command, "exit_code": int(exit_code), "output": output, "runbook": runbook},
+        )
 
 
 __all__ = ["Room", "parse_at", "parse_typed_line"]

@@ -65,8 +65,7 @@ def default_author() -> str:
     if user:
         return user
     try:
-        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True,
-                              timeout=2).stdout.strip()
+        name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=2).stdout.strip()
         if name:
             return name
     except (OSError, subprocess.SubprocessError):
@@ -80,45 +79,36 @@ def default_author() -> str:
 # --- files that may not be ours -------------------------------------------------------
 
 
-
-
-
-
-
-
-
-
-
-
 # --- the record -------------------------------------------------------------------------
 
 
-_INSERT = ("insert into main.events (id, incident, hlc, author, kind, at, body, target, local) "
-           "values (?,?,?,?,?,?,?,?,?)")
-
-
-
-
-
-
-
-
+_INSERT = (
+    "insert into main.events (id, incident, hlc, author, kind, at, body, target, local) values (?,?,?,?,?,?,?,?,?)"
+)
 
 
 class Store(Reads, Imports):
     """An open record. Not shared between threads without the caller's care."""
 
-    def __init__(self, path: Path | str, *, clock: Clock | None = None, author: str | None = None,
-                 create_missing: bool = False, id_factory: Callable[[], str] | None = None,
-                 max_drift: float = MAX_DRIFT_SECONDS) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        clock: Clock | None = None,
+        author: str | None = None,
+        create_missing: bool = False,
+        id_factory: Callable[[], str] | None = None,
+        max_drift: float = MAX_DRIFT_SECONDS,
+    ) -> None:
         self.path = Path(path)
         self.id_factory = id_factory or new_id  # tests inject a seeded factory for stable snapshots
         self.clock = clock or SystemClock()
         self.author = author or default_author()
         if not self.path.exists():
             if not create_missing:
-                raise RefusedFile(f"{self.path}: no such record; run `warroom init` to create "
-                                  f"a war room, or cd into one")
+                raise RefusedFile(
+                    f"{self.path}: no such record; run `warroom init` to create a war room, or cd into one"
+                )
             create_record(self.path)
         self.hlc = HybridLogicalClock(self.clock, max_drift)
         self._batching = False
@@ -135,12 +125,16 @@ class Store(Reads, Imports):
             with read_errors(self.path):
                 inspect(self.conn, self.path, RECORD_APP_ID)
         except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: cannot open ({exc}): is the disk full or read-only? Nothing was "
-                             f"logged; free space (or fix permissions) and retry.") from None
+            raise StoreError(
+                f"{self.path}: cannot open ({exc}): is the disk full or read-only? Nothing was "
+                f"logged; free space (or fix permissions) and retry."
+            ) from None
         except sqlite3.DatabaseError as exc:
             self.close()
-            raise RefusedFile(f"{self.path}: the record is damaged ({exc}); left untouched. Move it "
-                              f"aside: warroom rebuilds it from warroom.db on the next start.") from None
+            raise RefusedFile(
+                f"{self.path}: the record is damaged ({exc}); left untouched. Move it "
+                f"aside: warroom rebuilds it from warroom.db on the next start."
+            ) from None
         except RefusedFile:
             self.close()
             raise
@@ -192,18 +186,33 @@ class Store(Reads, Imports):
 
     # --- writing ---------------------------------------------------------
 
-    def make_event(self, kind: str, incident: str | None, body: dict[str, Any], *,
-                   at: str | None = None, author: str | None = None, event_id: str | None = None) -> Event:
+    def make_event(
+        self,
+        kind: str,
+        incident: str | None,
+        body: dict[str, Any],
+        *,
+        at: str | None = None,
+        author: str | None = None,
+        event_id: str | None = None,
+    ) -> Event:
         event_id = event_id or self.id_factory()
-        return Event(id=event_id, incident=incident or event_id, hlc=self.hlc.tick(),
-                     author=author or self.author, kind=kind, at=at or format_time(self.clock.now()),
-                     body=body)
+        return Event(
+            id=event_id,
+            incident=incident or event_id,
+            hlc=self.hlc.tick(),
+            author=author or self.author,
+            kind=kind,
+            at=at or format_time(self.clock.now()),
+            body=body,
+        )
 
     # The hot append path: a plain sqlite3 connection and one prepared INSERT per event, no
     # library between the scribe's Enter and the fsync (benchmarks/bench_store.py measures
     # it against raw sqlite3). sqlite-utils declares the schema only (dbfile.create_record).
-    def append(self, kind: str, incident: str | None, body: dict[str, Any], *,
-               at: str | None = None, author: str | None = None) -> Event:
+    def append(
+        self, kind: str, incident: str | None, body: dict[str, Any], *, at: str | None = None, author: str | None = None
+    ) -> Event:
         """Write one event durably and return it. Raises InvalidEvent for a value the fold would
         refuse, StoreError (with the reason) when the disk fails; nothing is written then.
         Inside `batch()`, the event joins the batch's transaction."""
@@ -236,8 +245,9 @@ class Store(Reads, Imports):
                 raise StoreError(_write_failure(self.path, exc)) from None
         raise StoreError(f"{self.path}: the record stayed locked by another writer; try again")
 
-    def _event(self, kind: str, incident: str | None, body: dict[str, Any], at: str | None,
-               author: str | None) -> Event:
+    def _event(
+        self, kind: str, incident: str | None, body: dict[str, Any], at: str | None, author: str | None
+    ) -> Event:
         """The event to write, checked by the fold's rules (InvalidEvent: nothing written)."""
         event = self.make_event(kind, incident, body, at=at, author=author)
         # Stored as every reader decodes it (from_values makes each string inert): the derived
@@ -291,37 +301,36 @@ class Store(Reads, Imports):
         local = int(bodies is None)
         rows = []
         for index, event in enumerate(events):
-            body = bodies[index] if bodies is not None else json.dumps(
-                event.body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-            rows.append((event.id, event.incident, event.hlc, event.author, event.kind, event.at, body,
-                         views.target_of(event), local))
+            body = (
+                bodies[index]
+                if bodies is not None
+                else json.dumps(event.body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            )
+            rows.append(
+                (
+                    event.id,
+                    event.incident,
+                    event.hlc,
+                    event.author,
+                    event.kind,
+                    event.at,
+                    body,
+                    views.target_of(event),
+                    local,
+                )
+            )
         self.conn.executemany(_INSERT, rows)
         views.apply(self.conn, events)
 
     # --- importing an exchange copy --------------------------------------------------
 
-
-
-
-
     def published(self, remote: str, rowid: int) -> None:
         self.remember(f"published:{remote}", str(rowid))
-
 
     def remember(self, source: str, signature: str) -> None:
         self.conn.execute("insert or replace into imports (source, signature) values (?, ?)", (source, signature))
 
-
     # --- reading ---------------------------------------------------------
-
-
-
-
-
-
-
-
-
 
     def reopen(self) -> None:
         self.close()
@@ -333,15 +342,6 @@ class Store(Reads, Imports):
 
     # --- the derived tables (views.py) ------------------------------------------------
 
-
-
-
-
-
-
-
-
-
     def rebuild_views(self) -> None:
         """Derive every incident's rows again from the events (after an upgrade of the rules)."""
         self._begin()
@@ -349,7 +349,8 @@ class Store(Reads, Imports):
             self.conn.execute("delete from entries")
             self.conn.execute("delete from incidents")
             for (incident_id,) in self.conn.execute(
-                    "select id from events where kind = 'incident.declared'").fetchall():
+                "select id from events where kind = 'incident.declared'"
+            ).fetchall():
                 declared = self.declared(incident_id)
                 if declared is not None:
                     views.rebuild(self.conn, declared)
@@ -360,16 +361,13 @@ class Store(Reads, Imports):
             raise
 
 
-
-
-
-
-
-
 def _write_failure(path: Path, exc: Exception) -> str:
     text = str(exc)
     if "disk is full" in text or "disk I/O" in text:
         return f"{path}: cannot write, the disk is full or failing ({text}); nothing was logged. Free space and retry."
     if "readonly" in text or "read-only" in text:
-        return f"{path}: cannot write, the record or its folder is read-only; nothing was logged. Fix permissions and retry."
+        return (
+            f"{path}: cannot write, the record or its folder is read-only; nothing was logged. "
+            "Fix permissions and retry."
+        )
     return f"{path}: cannot write ({text}); nothing was logged. Retry."

@@ -22,8 +22,15 @@ if TYPE_CHECKING:
 _FIRST_YEAR, _LAST_YEAR = 1970, 8999
 
 
-def parse_at(text: str, now: datetime, tz: tzinfo | None = None, *, not_before: str = "", incident: str = "",
-             option: str = "--at") -> datetime:
+def parse_at(
+    text: str,
+    now: datetime,
+    tz: tzinfo | None = None,
+    *,
+    not_before: str = "",
+    incident: str = "",
+    option: str = "--at",
+) -> datetime:
     """When something happened, as typed: '14:05' is the most recent 14:05 that is not ahead
     (today, or yesterday when today's is still to come); an ISO time is taken as given (local
     time unless it carries a zone). Returns an aware datetime in `now`'s zone.
@@ -48,11 +55,17 @@ def parse_at(text: str, now: datetime, tz: tzinfo | None = None, *, not_before: 
         early = bool(not_before) and at < parse_time(not_before)
         if too_old or early:
             reading = f"{at.strftime('%Y-%m-%d %H:%M')}" + (
-                f" (today's {text} is still ahead)" if at is not today else "")
-            why = (f"before {incident or 'the incident'} began ({_shown(not_before, tz)})" if early
-                   else "more than 24 hours ago")
-            raise UsageError(f"{option} {text} reads as {reading}, {why}; nothing was written. To mean "
-                             f"another day, give the date: {option} {at.strftime('%Y-%m-%d')}T{text}")
+                f" (today's {text} is still ahead)" if at is not today else ""
+            )
+            why = (
+                f"before {incident or 'the incident'} began ({_shown(not_before, tz)})"
+                if early
+                else "more than 24 hours ago"
+            )
+            raise UsageError(
+                f"{option} {text} reads as {reading}, {why}; nothing was written. To mean "
+                f"another day, give the date: {option} {at.strftime('%Y-%m-%d')}T{text}"
+            )
         return at.astimezone(now.tzinfo)
     try:
         at = datetime.fromisoformat(text.replace("Z", "+00:00"))
@@ -62,8 +75,9 @@ def parse_at(text: str, now: datetime, tz: tzinfo | None = None, *, not_before: 
         try:
             at = _local(at, tz)
         except (OverflowError, ValueError, OSError):
-            raise UsageError(f"{option} {text}: out of range; give a time between {_FIRST_YEAR} and "
-                             f"{_LAST_YEAR}") from None
+            raise UsageError(
+                f"{option} {text}: out of range; give a time between {_FIRST_YEAR} and {_LAST_YEAR}"
+            ) from None
     try:
         at = at.astimezone(now.tzinfo)
         utc_year = at.astimezone(UTC).year
@@ -72,8 +86,9 @@ def parse_at(text: str, now: datetime, tz: tzinfo | None = None, *, not_before: 
     if not _FIRST_YEAR <= utc_year <= _LAST_YEAR:
         raise UsageError(f"{option} {text}: out of range; give a time between {_FIRST_YEAR} and {_LAST_YEAR}")
     if at > now + timedelta(minutes=1):
-        raise UsageError(f"{option} {text}: that is in the future; the record keeps what happened, "
-                         f"give a time up to now")
+        raise UsageError(
+            f"{option} {text}: that is in the future; the record keeps what happened, give a time up to now"
+        )
     return at
 
 
@@ -105,8 +120,9 @@ class TypedLine:
     at: datetime | None
 
 
-def parse_typed_line(line: str, now: datetime, tz: tzinfo | None = None, *, not_before: str = "",
-                     incident: str = "") -> TypedLine:
+def parse_typed_line(
+    line: str, now: datetime, tz: tzinfo | None = None, *, not_before: str = "", incident: str = ""
+) -> TypedLine:
     """The console's one-line grammar: optional 'HH:MM ' backdate, then '!' decision,
     '>' action, '?' finding, else a note. A backdate that parse_at refuses (before the
     incident began) raises UsageError; one that is no time of day ("25:99") is just text."""
@@ -114,8 +130,14 @@ def parse_typed_line(line: str, now: datetime, tz: tzinfo | None = None, *, not_
     at = None
     match = re.match(r"^(\d{1,2}):(\d{2})\s+(.*)$", text, re.S)
     if match and int(match.group(1)) <= 23 and int(match.group(2)) <= 59:
-        at = parse_at(f"{match.group(1)}:{match.group(2)}", now, tz, not_before=not_before,
-                      incident=incident, option="the backdate")
+        at = parse_at(
+            f"{match.group(1)}:{match.group(2)}",
+            now,
+            tz,
+            not_before=not_before,
+            incident=incident,
+            option="the backdate",
+        )
         text = match.group(3).strip()
     kind = "note"
     if text[:1] in _PREFIX_TYPES:

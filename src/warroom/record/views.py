@@ -62,9 +62,9 @@ class Changes:
     may differ), which rows, and which incidents were rebuilt whole."""
 
     incidents: set[str] = field(default_factory=set)
-    heads: set[str] = field(default_factory=set)       # incidents whose head rows may differ
-    entries: set[str] = field(default_factory=set)     # ids of rows that may differ
-    rebuilt: set[str] = field(default_factory=set)     # incidents to show again from scratch
+    heads: set[str] = field(default_factory=set)  # incidents whose head rows may differ
+    entries: set[str] = field(default_factory=set)  # ids of rows that may differ
+    rebuilt: set[str] = field(default_factory=set)  # incidents to show again from scratch
 
     def __bool__(self) -> bool:
         return bool(self.incidents or self.entries or self.rebuilt)
@@ -161,8 +161,12 @@ def refresh_head(conn: sqlite3.Connection, declared: Event) -> None:
     """The incident's summary and the rows its head events write, from its head events."""
     incident = head(conn, declared)
     new = {entry.id: entry for entry in incident.entries}
-    old = {row[0]: row for row in conn.execute(
-        f"select {ENTRY_COLUMNS} from entries where incident = ? and origin = 'head'", (declared.id,))}
+    old = {
+        row[0]: row
+        for row in conn.execute(
+            f"select {ENTRY_COLUMNS} from entries where incident = ? and origin = 'head'", (declared.id,)
+        )
+    }
     gone = [(entry_id,) for entry_id in old if entry_id not in new]
     if gone:
         conn.executemany("delete from entries where id = ?", gone)
@@ -173,14 +177,14 @@ def refresh_head(conn: sqlite3.Connection, declared: Event) -> None:
 
 def head(conn: sqlite3.Connection, declared: Event, roles: Iterable[str] = DEFAULT_ROLES) -> Incident:
     """The incident's head, folded from its head events (few, however long the timeline)."""
-    return fold_head(declared, _events(conn, f"where incident = ? and kind in ({_HEAD_LIST})",
-                                       (declared.id,)), roles)
+    return fold_head(declared, _events(conn, f"where incident = ? and kind in ({_HEAD_LIST})", (declared.id,)), roles)
 
 
 def refresh_entry(conn: sqlite3.Connection, declared: Event, entry_id: str) -> None:
     """One typed entry, from its entry.logged event and everything aimed at it."""
-    logged = next(_events(conn, "where id = ? and kind = 'entry.logged' and incident = ?",
-                          (entry_id, declared.id)), None)
+    logged = next(
+        _events(conn, "where id = ? and kind = 'entry.logged' and incident = ?", (entry_id, declared.id)), None
+    )
     if logged is None or _ORDER(logged) < _ORDER(declared):
         return  # an edit of nothing (yet): the fold reports it as pointing nowhere
     modifiers = _events(conn, f"where target = ? and kind in ({_MODIFIER_LIST})", (entry_id,))
@@ -188,21 +192,34 @@ def refresh_entry(conn: sqlite3.Connection, declared: Event, entry_id: str) -> N
 
 
 def _summary(conn: sqlite3.Connection, incident: Incident, declared: Event) -> None:
-    conn.execute("insert or replace into incidents (id, declared_at, hlc, status, severity, title) "
-                 "values (?,?,?,?,?,?)", (incident.id, incident.declared_at, declared.hlc, incident.status,
-                                          incident.severity, incident.title))
+    conn.execute(
+        "insert or replace into incidents (id, declared_at, hlc, status, severity, title) values (?,?,?,?,?,?)",
+        (incident.id, incident.declared_at, declared.hlc, incident.status, incident.severity, incident.title),
+    )
 
 
 def _row(entry: Entry, incident_id: str) -> tuple[Any, ...]:
-    return (entry.id, incident_id, entry.at, entry.hlc, entry.author, entry.type, entry.text, entry.auto,
-            entry.source, int(entry.deleted), len(entry.history))
+    return (
+        entry.id,
+        incident_id,
+        entry.at,
+        entry.hlc,
+        entry.author,
+        entry.type,
+        entry.text,
+        entry.auto,
+        entry.source,
+        int(entry.deleted),
+        len(entry.history),
+    )
 
 
 def _put(conn: sqlite3.Connection, entries: list[Entry], incident_id: str, origin: str) -> None:
     if entries:
-        conn.executemany(f"insert or replace into entries ({ENTRY_COLUMNS}, origin) "
-                         f"values (?,?,?,?,?,?,?,?,?,?,?,?)",
-                         [(*_row(entry, incident_id), origin) for entry in entries])
+        conn.executemany(
+            f"insert or replace into entries ({ENTRY_COLUMNS}, origin) values (?,?,?,?,?,?,?,?,?,?,?,?)",
+            [(*_row(entry, incident_id), origin) for entry in entries],
+        )
 
 
 def _declared(conn: sqlite3.Connection, incident_id: str) -> Event | None:

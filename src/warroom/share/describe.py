@@ -9,12 +9,18 @@ from collections import Counter
 from typing import Any
 
 _NOUNS = {
-    "entry.logged": ("entry", "entries"), "entry.edited": ("edit", "edits"),
-    "entry.deleted": ("deletion", "deletions"), "entry.restored": ("restore", "restores"),
-    "incident.field": ("field", "fields"), "role.assigned": ("role change", "role changes"),
-    "update.posted": ("status update", "status updates"), "update.snoozed": ("snooze", "snoozes"),
-    "action.added": ("action item", "action items"), "action.done": ("action done", "actions done"),
-    "check.flipped": ("check flip", "check flips"), "command.ran": ("command", "commands"),
+    "entry.logged": ("entry", "entries"),
+    "entry.edited": ("edit", "edits"),
+    "entry.deleted": ("deletion", "deletions"),
+    "entry.restored": ("restore", "restores"),
+    "incident.field": ("field", "fields"),
+    "role.assigned": ("role change", "role changes"),
+    "update.posted": ("status update", "status updates"),
+    "update.snoozed": ("snooze", "snoozes"),
+    "action.added": ("action item", "action items"),
+    "action.done": ("action done", "actions done"),
+    "check.flipped": ("check flip", "check flips"),
+    "command.ran": ("command", "commands"),
 }
 
 
@@ -50,8 +56,11 @@ def describe(events: list[tuple[Any, ...]], names: dict[str, str]) -> tuple[str,
             words.append(f"severity {_word(last['incident.severity'].get('severity', ''))}")
         if "incident.status" in counts:
             words.append(f"status {_word(last['incident.status'].get('status', ''))}")
-        for kind in sorted(set(counts) - set(_NOUNS) - {"incident.declared", "incident.acknowledged",
-                                                         "incident.severity", "incident.status"}):
+        for kind in sorted(
+            set(counts)
+            - set(_NOUNS)
+            - {"incident.declared", "incident.acknowledged", "incident.severity", "incident.status"}
+        ):
             words.append(f"{counts[kind]} {_word(kind)}")
         parts.append(", ".join(words) + f" on {names.get(incident, 'INC-' + _word(incident)[:8])}")
     subject = "warroom: " + "; ".join(parts)

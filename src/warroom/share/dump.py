@@ -22,8 +22,9 @@ from warroom.record.events import MAX_BODY_BYTES, from_values
 # Characters a terminal or a line splitter may act on, kept inside JSON strings: written as
 # \uXXXX escapes, which keeps each line valid JSON with the same meaning (JSON itself escapes
 # only U+0000..U+001F, quotes and backslashes).
-_UNSAFE = re.compile("[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f"
-                     "\ufeff\ufff9-\ufffb\ud800-\udfff]")
+_UNSAFE = re.compile(
+    "[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -43,23 +44,43 @@ _DECODE = json.JSONDecoder().decode
 def _canonical_row(values: tuple[Any, ...]) -> str:
     """Event.canonical() of a stored row (same bytes), or a stable line for an undecodable one."""
     eid, incident, hlc, author, kind, at, body = values
-    if (type(body) is str and len(body) <= MAX_BODY_BYTES and type(eid) is str and type(incident) is str
-            and type(hlc) is str and type(author) is str and type(kind) is str and type(at) is str):
+    if (
+        type(body) is str
+        and len(body) <= MAX_BODY_BYTES
+        and type(eid) is str
+        and type(incident) is str
+        and type(hlc) is str
+        and type(author) is str
+        and type(kind) is str
+        and type(at) is str
+    ):
         try:
             parsed = _DECODE(body)
         except (ValueError, RecursionError):
             parsed = None
         if type(parsed) is dict:
             # The dict Event.canonical() encodes, with the same encoder settings.
-            return _inert(_ENCODER.encode({"id": eid, "incident": incident, "hlc": hlc, "author": author,
-                                           "kind": kind, "at": at, "body": parsed}))
+            return _inert(
+                _ENCODER.encode(
+                    {
+                        "id": eid,
+                        "incident": incident,
+                        "hlc": hlc,
+                        "author": author,
+                        "kind": kind,
+                        "at": at,
+                        "body": parsed,
+                    }
+                )
+            )
     try:
         return _inert(from_values(*values).canonical())
     except (ValueError, TypeError, RecursionError):
         pass
     shown = body[:200] if isinstance(body, str) else repr(body)[:200]
-    return _inert(_ENCODER.encode({"id": str(eid)[:64], "kind": str(kind)[:64], "hlc": str(hlc)[:32],
-                                   "undecodable": shown}))
+    return _inert(
+        _ENCODER.encode({"id": str(eid)[:64], "kind": str(kind)[:64], "hlc": str(hlc)[:32], "undecodable": shown})
+    )
 
 
 def dump(path: Path | str) -> Iterator[str]:

@@ -37,16 +37,25 @@ def write(record: Path, dest: Path) -> None:
     """Write `dest` afresh: every event of the record, sorted, and nothing else. The same
     events give the same bytes, so git sees no change when there is none. Atomic: a temp
     file beside it, fsync, rename."""
-    _write(dest, lambda conn: conn.execute(
-        f"insert into main.events ({', '.join(COLUMNS)}) select {', '.join(COLUMNS)} from source.events "
-        f"order by hlc, author, id"), source=record)
+    _write(
+        dest,
+        lambda conn: conn.execute(
+            f"insert into main.events ({', '.join(COLUMNS)}) select {', '.join(COLUMNS)} from source.events "
+            f"order by hlc, author, id"
+        ),
+        source=record,
+    )
 
 
 def write_rows(dest: Path, rows: list[tuple[Any, ...]]) -> None:
     """Write `dest` afresh from (id, incident, hlc, author, kind, at, body) rows."""
     ordered = sorted(rows, key=lambda row: (row[2], row[3], row[0]))
-    _write(dest, lambda conn: conn.executemany(
-        f"insert into main.events ({', '.join(COLUMNS)}) values (?,?,?,?,?,?,?)", ordered))
+    _write(
+        dest,
+        lambda conn: conn.executemany(
+            f"insert into main.events ({', '.join(COLUMNS)}) values (?,?,?,?,?,?,?)", ordered
+        ),
+    )
 
 
 def _write(dest: Path, fill: Callable[[sqlite3.Connection], object], source: Path | None = None) -> None:
@@ -60,8 +69,10 @@ def _write(dest: Path, fill: Callable[[sqlite3.Connection], object], source: Pat
             conn.execute("pragma journal_mode=off")  # a private temp file: one fsync at the end
             conn.execute("pragma synchronous=off")
             conn.executescript(_SCHEMA)
-            conn.executemany("insert into meta (key, value) values (?, ?)",
-                             [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))])
+            conn.executemany(
+                "insert into meta (key, value) values (?, ?)",
+                [("app", APP_ID), ("schema_version", str(SCHEMA_VERSION))],
+            )
             if source is not None:
                 conn.execute("attach database ? as source", (uri(source, readonly=True),))
             conn.execute("begin")
@@ -92,8 +103,9 @@ def _write(dest: Path, fill: Callable[[sqlite3.Connection], object], source: Pat
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"{dest}: cannot write the shared copy ({exc}); the record is intact") from None
     except OSError as exc:
-        raise StoreError(f"{dest}: cannot write the shared copy ({exc.strerror or exc}); the record is "
-                         f"intact") from None
+        raise StoreError(
+            f"{dest}: cannot write the shared copy ({exc.strerror or exc}); the record is intact"
+        ) from None
     finally:
         _remove(*litter)
 

@@ -53,21 +53,35 @@ def git_env() -> dict[str, str]:
     return env
 
 
-def git(folder: Path, *args: str, check: bool = True, timeout: float = 120, stdout: int | None = None,
-        extra: tuple[str, ...] = (), env: dict[str, str] | None = None,
-        input: str | None = None) -> subprocess.CompletedProcess[Any]:
+def git(
+    folder: Path,
+    *args: str,
+    check: bool = True,
+    timeout: float = 120,
+    stdout: int | None = None,
+    extra: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+    input: str | None = None,
+) -> subprocess.CompletedProcess[Any]:
     command = ["git", *extra, *args]
     try:
-        proc = subprocess.run(command, cwd=folder, env={**git_env(), **(env or {})}, text=stdout is None,
-                              stdout=stdout if stdout is not None else subprocess.PIPE,
-                              stderr=subprocess.PIPE,
-                              **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
-                              timeout=timeout)
+        proc = subprocess.run(
+            command,
+            cwd=folder,
+            env={**git_env(), **(env or {})},
+            text=stdout is None,
+            stdout=stdout if stdout is not None else subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
+            timeout=timeout,
+        )
     except FileNotFoundError:
         raise SyncError("git is not installed or not on PATH; install git to share the record") from None
     except subprocess.TimeoutExpired:
-        raise SyncError(f"`git {' '.join(args[:2])}` did not finish within {timeout:.0f} s "
-                        f"(a slow or unreachable remote?); nothing was lost, run `warroom sync` again") from None
+        raise SyncError(
+            f"`git {' '.join(args[:2])}` did not finish within {timeout:.0f} s "
+            f"(a slow or unreachable remote?); nothing was lost, run `warroom sync` again"
+        ) from None
     if isinstance(proc.stderr, bytes):
         proc.stderr = proc.stderr.decode("utf-8", "replace")
     if check and proc.returncode != 0:
@@ -81,8 +95,15 @@ def is_git_repo(folder: Path | str) -> bool:
     if not folder.is_dir():
         return False
     try:
-        proc = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=folder, env=git_env(),
-                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"],
+            cwd=folder,
+            env=git_env(),
+            capture_output=True,
+            text=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return proc.returncode == 0 and proc.stdout.strip() == "true"
@@ -146,8 +167,9 @@ class Repo:
         try:
             self.rel = db.resolve().relative_to(self.top).as_posix()
         except ValueError:
-            raise SyncError(f"{db}: the shared copy is outside the git repository {self.top}; "
-                            f"move it into the war room folder") from None
+            raise SyncError(
+                f"{db}: the shared copy is outside the git repository {self.top}; move it into the war room folder"
+            ) from None
         proc = git(folder, "symbolic-ref", "-q", "--short", "HEAD", check=False)
         self.branch = proc.stdout.strip() if proc.returncode == 0 else ""  # "" when detached
         self.tracking = f"refs/remotes/{remote}/{self.branch}"
@@ -178,8 +200,9 @@ class Repo:
 
     def refs(self, prefix: str) -> dict[str, tuple[str, str, int]]:
         """name -> (commit, author name, commit time) of the refs under `prefix`."""
-        out = self.run("for-each-ref", "--format=%(refname)%00%(objectname)%00%(authorname)%00"
-                       "%(committerdate:unix)", prefix).stdout
+        out = self.run(
+            "for-each-ref", "--format=%(refname)%00%(objectname)%00%(authorname)%00%(committerdate:unix)", prefix
+        ).stdout
         found = {}
         for line in out.splitlines():
             parts = line.split("\0")
@@ -212,8 +235,12 @@ class Repo:
         from warroom.record.store import default_author
 
         who = name or default_author()
-        return ("-c", f"user.name={who}", "-c",
-                f"user.email={email or re.sub(r'[^A-Za-z0-9._-]+', '-', who) + '@warroom.invalid'}")
+        return (
+            "-c",
+            f"user.name={who}",
+            "-c",
+            f"user.email={email or re.sub(r'[^A-Za-z0-9._-]+', '-', who) + '@warroom.invalid'}",
+        )
 
     def commit(self, message: str, paths: list[str] | None) -> None:
         args = ["commit", "--quiet", "--no-verify", "-m", message]
@@ -221,8 +248,9 @@ class Repo:
             args += ["--", *paths]
         proc = self.run(*args, check=False, extra=self.identity())
         if proc.returncode != 0:
-            raise SyncError(f"git commit failed in {self.top} ({GitFailed(tuple(args), proc).line}); "
-                            f"the record is intact")
+            raise SyncError(
+                f"git commit failed in {self.top} ({GitFailed(tuple(args), proc).line}); the record is intact"
+            )
 
     def conflicted(self) -> list[str]:
         return [line for line in self.run("diff", "--name-only", "--diff-filter=U").stdout.splitlines() if line]

@@ -21,7 +21,7 @@ from typing import Any
 from warroom.config import Config
 from warroom.record.clock import Clock, SystemClock
 
-SETTLE = 1.0        # a local change syncs once no other came for this long...
+SETTLE = 1.0  # a local change syncs once no other came for this long...
 SETTLE_AT_MOST = 2.0  # ...or this long after it, whichever comes first
 
 
@@ -30,17 +30,25 @@ class SyncStatus:
     online: bool = True
     offline_since: datetime | None = None
     reason: str = ""
-    waiting: int = 0                        # events the remote does not have yet
-    last: datetime | None = None            # the last sync that reached the remote
-    received: int = 0                       # events the last round brought
-    peers: tuple[Any, ...] = field(default=())        # sync.Peer, newest first
-    error: str = ""                         # a sync that failed for another reason
+    waiting: int = 0  # events the remote does not have yet
+    last: datetime | None = None  # the last sync that reached the remote
+    received: int = 0  # events the last round brought
+    peers: tuple[Any, ...] = field(default=())  # sync.Peer, newest first
+    error: str = ""  # a sync that failed for another reason
 
 
 class LiveSync:
-    def __init__(self, config: Config, record: str, *, every: float, author: str,
-                 on_status: Callable[[SyncStatus], None], clock: Clock | None = None,
-                 remote: str = "origin") -> None:
+    def __init__(
+        self,
+        config: Config,
+        record: str,
+        *,
+        every: float,
+        author: str,
+        on_status: Callable[[SyncStatus], None],
+        clock: Clock | None = None,
+        remote: str = "origin",
+    ) -> None:
         self.config = config
         self.record = record
         self.every = every
@@ -51,7 +59,7 @@ class LiveSync:
         self.status = SyncStatus()
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._poked: float | None = None    # when the first unsynced local change came
+        self._poked: float | None = None  # when the first unsynced local change came
         self._last_poke = 0.0
         self._thread = threading.Thread(target=self._run, name="warroom-sync", daemon=True)
 
@@ -123,13 +131,29 @@ class LiveSync:
                 report = sync(room, remote=self.remote)
                 found = tuple(peers(room, self.remote))
         except (SyncError, StoreError, OSError) as exc:
-            self.status = SyncStatus(status.online, status.offline_since, status.reason, status.waiting,
-                                     status.last, 0, status.peers, str(exc))
+            self.status = SyncStatus(
+                status.online,
+                status.offline_since,
+                status.reason,
+                status.waiting,
+                status.last,
+                0,
+                status.peers,
+                str(exc),
+            )
             self.on_status(self.status)
             return
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the syncing thread or the console
-            self.status = SyncStatus(status.online, status.offline_since, status.reason, status.waiting,
-                                     status.last, 0, status.peers, f"internal error in sync: {exc!r}")
+            self.status = SyncStatus(
+                status.online,
+                status.offline_since,
+                status.reason,
+                status.waiting,
+                status.last,
+                0,
+                status.peers,
+                f"internal error in sync: {exc!r}",
+            )
             self.on_status(self.status)
             return
         now = self.clock.now()

@@ -65,8 +65,9 @@ def init(folder: Path) -> list[Path]:
     existing = ignore.read_text() if ignore.exists() else ""
     missing = [line for line in GITIGNORE_LINES if line not in existing.splitlines()]
     if missing:
-        ignore.write_text(existing + ("" if existing.endswith("\n") or not existing else "\n")
-                          + "\n".join(missing) + "\n")
+        ignore.write_text(
+            existing + ("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n"
+        )
         written.append(ignore)
     for sub in ("runbooks", "templates"):
         target = folder / sub

@@ -48,8 +48,8 @@ if TYPE_CHECKING:
 
 # Files of a war room that `warroom sync` commits on the branch (anything else is the user's).
 ROOM_FILES = (".gitattributes", ".gitignore", "warroom.toml", "runbooks", "templates")
-REF_FILE = "warroom.db"          # the one file on a copy's ref
-HEARTBEAT_SECONDS = 60           # a copy with nothing new still says it is here this often
+REF_FILE = "warroom.db"  # the one file on a copy's ref
+HEARTBEAT_SECONDS = 60  # a copy with nothing new still says it is here this often
 
 
 @dataclass
@@ -57,14 +57,14 @@ class SyncReport:
     remote: str
     branch: str = ""
     dry_run: bool = False
-    committed: str = ""                                     # the commit subject on the branch, if any
-    received: Counter[str] = field(default_factory=Counter)      # events that came in (by kind)
-    sent: Counter[str] = field(default_factory=Counter)          # events the remote lacked (by kind)
+    committed: str = ""  # the commit subject on the branch, if any
+    received: Counter[str] = field(default_factory=Counter)  # events that came in (by kind)
+    sent: Counter[str] = field(default_factory=Counter)  # events the remote lacked (by kind)
     quarantined: list[Quarantined] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    offline: str = ""                                       # why the remote could not be reached
-    waiting: int = 0                                        # events the remote does not have yet
-    published: bool = False                                 # the remote holds our copy's ref
+    offline: str = ""  # why the remote could not be reached
+    waiting: int = 0  # events the remote does not have yet
+    published: bool = False  # the remote holds our copy's ref
     branch_pushed: bool = False
 
     def lines(self) -> list[str]:
@@ -82,8 +82,10 @@ class SyncReport:
                 out.append(f"went out to {where}: {counts(self.sent) or 'nothing new'}")
         if self.quarantined:
             first = self.quarantined[0]
-            out.append(f"quarantined {len(self.quarantined)} incoming event(s), not taken in "
-                       f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them")
+            out.append(
+                f"quarantined {len(self.quarantined)} incoming event(s), not taken in "
+                f"(first: {first.id[:36]}: {first.reason}); `warroom quarantine` lists them"
+            )
         out.extend(self.notes)
         return out
 
@@ -108,14 +110,17 @@ def sync(room: Room, *, push: bool = True, dry_run: bool = False, remote: str = 
     and what to do; the record is intact when it does."""
     folder = room.config.root
     if not is_git_repo(folder):
-        raise SyncError(f"{folder}: not a git repository; run `git init` there and "
-                        f"`git remote add origin URL`, then `warroom sync`")
+        raise SyncError(
+            f"{folder}: not a git repository; run `git init` there and `git remote add origin URL`, then `warroom sync`"
+        )
     try:
         with _lock(room.store.path.parent / "sync.lock"):
             return _sync(room, push=push, dry_run=dry_run, remote=remote)
     except GitFailed as exc:
-        raise SyncError(f"`git {' '.join(exc.args_[:2])}` failed ({exc.line}); the record is intact. "
-                        f"Fix that and run `warroom sync` again") from None
+        raise SyncError(
+            f"`git {' '.join(exc.args_[:2])}` failed ({exc.line}); the record is intact. "
+            f"Fix that and run `warroom sync` again"
+        ) from None
 
 
 @contextmanager
@@ -130,8 +135,7 @@ def _lock(path: Path, patience: float = 120) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise SyncError("another sync of this war room is still running; try again in a "
-                                    "moment") from None
+                    raise SyncError("another sync of this war room is still running; try again in a moment") from None
                 time.sleep(0.05)
         yield
     finally:
@@ -148,8 +152,10 @@ def _sync(room: Room, *, push: bool, dry_run: bool, remote: str) -> SyncReport:
             return _dry_run(room, repo, tmp, report, has_remote)
         git_setup(room.config.root, room.exchange.name)
         if any(repo.git_path(name).exists() for name in ("rebase-merge", "rebase-apply")):
-            raise SyncError(f"a rebase is in progress in {repo.top}; finish it (or `git rebase --abort`) "
-                            f"and run `warroom sync` again")
+            raise SyncError(
+                f"a rebase is in progress in {repo.top}; finish it (or `git rebase --abort`) "
+                f"and run `warroom sync` again"
+            )
         if repo.rev("MERGE_HEAD"):
             _finish_pull(room, repo, tmp, report)
         _take_in_worktree(room, report)
@@ -160,14 +166,20 @@ def _sync(room: Room, *, push: bool, dry_run: bool, remote: str) -> SyncReport:
         if repo.branch:
             _update_branch(room, repo, tmp, report, push=push and has_remote and not report.offline)
         else:
-            report.notes.append("HEAD is detached: the branch was left alone (your copy's ref carries "
-                                "the record); `git switch main` to update it too")
+            report.notes.append(
+                "HEAD is detached: the branch was left alone (your copy's ref carries "
+                "the record); `git switch main` to update it too"
+            )
     if not has_remote:
-        report.notes.append(f"no remote {remote!r}: committed locally only; add one with "
-                            f"`git remote add {remote} URL` and run `warroom sync` again")
+        report.notes.append(
+            f"no remote {remote!r}: committed locally only; add one with "
+            f"`git remote add {remote} URL` and run `warroom sync` again"
+        )
     elif report.offline:
-        report.notes.append(f"{remote} could not be reached ({report.offline}); {report.waiting} event(s) "
-                            f"wait in the local record and go out with the next sync")
+        report.notes.append(
+            f"{remote} could not be reached ({report.offline}); {report.waiting} event(s) "
+            f"wait in the local record and go out with the next sync"
+        )
     elif not push:
         report.notes.append("not pushed (--no-push)")
     return report
@@ -208,13 +220,18 @@ def _take_in_refs(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None
     sources: list[tuple[str, str, str, str]] = []  # (source, commit, path in it, who)
     for name, (commit, author, _when) in sorted(repo.refs(f"{FETCHED}{repo.remote}/").items()):
         copy_id = name.rsplit("/", 1)[-1]
-        sources.append((f"ref:{repo.remote}/{copy_id}", commit, REF_FILE,
-                        f"{author[:40] or 'someone'}'s copy ({copy_id[:8]}) on {repo.remote}"))
+        sources.append(
+            (
+                f"ref:{repo.remote}/{copy_id}",
+                commit,
+                REF_FILE,
+                f"{author[:40] or 'someone'}'s copy ({copy_id[:8]}) on {repo.remote}",
+            )
+        )
     if repo.branch:
         theirs = repo.rev(repo.tracking)
         if theirs:
-            sources.append((f"branch:{repo.remote}/{repo.branch}", theirs, repo.rel,
-                            f"{repo.remote}/{repo.branch}"))
+            sources.append((f"branch:{repo.remote}/{repo.branch}", theirs, repo.rel, f"{repo.remote}/{repo.branch}"))
     for index, (source, commit, inside, label) in enumerate(sources):
         if room.store.imported(source) == commit:
             continue
@@ -227,8 +244,9 @@ def _take_in_refs(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None
             result = room.store.import_file(blob, source, signature=commit)
         except StoreError as exc:
             reason = str(exc).replace(f"{blob}: ", "").split(";")[0]
-            report.notes.append(f"{label} was not taken in ({reason}); the rest of the sync went on "
-                                f"and your record is intact")
+            report.notes.append(
+                f"{label} was not taken in ({reason}); the rest of the sync went on and your record is intact"
+            )
             room.store.remember(source, commit)
             continue
         report.add(Counter(event.kind for event in result.added), result.quarantined)
@@ -252,8 +270,14 @@ def _publish(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: boo
     if blob != tip_blob or time.time() - when > HEARTBEAT_SECONDS:
         tree = repo.run("mktree", input=f"100644 blob {blob}\t{REF_FILE}\n").stdout.strip()
         who = _identity(store.author)
-        commit = repo.run("commit-tree", tree, *(["-p", tip] if tip else []), "-m",
-                          f"warroom: {store.author[:60]}'s copy of the record", env=who).stdout.strip()
+        commit = repo.run(
+            "commit-tree",
+            tree,
+            *(["-p", tip] if tip else []),
+            "-m",
+            f"warroom: {store.author[:60]}'s copy of the record",
+            env=who,
+        ).stdout.strip()
         repo.run("update-ref", "-m", "warroom sync", mine, commit, tip or "")
         tip = commit
     top, waiting = store.unpublished(repo.remote)
@@ -275,8 +299,12 @@ def _publish(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: boo
 
 def _identity(author: str) -> dict[str, str]:
     email = re.sub(r"[^A-Za-z0-9._-]+", "-", author)[:60] + "@warroom.invalid"
-    return {"GIT_AUTHOR_NAME": author[:100] or "warroom", "GIT_AUTHOR_EMAIL": email,
-            "GIT_COMMITTER_NAME": author[:100] or "warroom", "GIT_COMMITTER_EMAIL": email}
+    return {
+        "GIT_AUTHOR_NAME": author[:100] or "warroom",
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": author[:100] or "warroom",
+        "GIT_COMMITTER_EMAIL": email,
+    }
 
 
 def _update_branch(room: Room, repo: Repo, tmp: Path, report: SyncReport, *, push: bool) -> None:
@@ -328,8 +356,10 @@ def _merge_branch(repo: Repo, theirs: str, report: SyncReport) -> bool:
         # Two war rooms started apart (both `warroom init`, one remote): only a war room may be
         # merged in that way, never an unrelated project.
         if repo.run("cat-file", "-e", f"{theirs}:{repo.rel}", check=False).returncode != 0:
-            report.notes.append(f"{repo.remote}/{repo.branch} shares no history with this war room and holds "
-                                f"no {repo.rel}; the branch was left alone (check `git remote -v`)")
+            report.notes.append(
+                f"{repo.remote}/{repo.branch} shares no history with this war room and holds "
+                f"no {repo.rel}; the branch was left alone (check `git remote -v`)"
+            )
             return False
         args.append("--allow-unrelated-histories")
     proc = repo.run(*args, theirs, check=False, extra=repo.identity())
@@ -344,9 +374,11 @@ def _merge_branch(repo: Repo, theirs: str, report: SyncReport) -> bool:
     if repo.rev("MERGE_HEAD"):
         repo.run("merge", "--abort", check=False)
     what = f"{', '.join(others[:3])} conflict with yours" if others else GitFailed(tuple(args), proc).line
-    report.notes.append(f"{repo.remote}/{repo.branch} was not merged ({what}); the record still went "
-                        f"out on your copy's ref. Run `git merge {repo.remote}/{repo.branch}`, resolve, "
-                        f"commit, then `warroom sync`")
+    report.notes.append(
+        f"{repo.remote}/{repo.branch} was not merged ({what}); the record still went "
+        f"out on your copy's ref. Run `git merge {repo.remote}/{repo.branch}`, resolve, "
+        f"commit, then `warroom sync`"
+    )
     return False
 
 
@@ -362,8 +394,10 @@ def _finish_pull(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None:
     conflicted = repo.conflicted()
     others = [name for name in conflicted if name != repo.rel]
     if others:
-        raise SyncError(f"a merge is in progress with conflicts in {', '.join(others[:3])}; resolve them "
-                        f"(or `git merge --abort`) and run `warroom sync` again")
+        raise SyncError(
+            f"a merge is in progress with conflicts in {', '.join(others[:3])}; resolve them "
+            f"(or `git merge --abort`) and run `warroom sync` again"
+        )
     if repo.rel in conflicted:
         for stage in (2, 3):
             side = repo.blob(f":{stage}:{repo.rel}", tmp / f"stage{stage}.db")
@@ -372,8 +406,10 @@ def _finish_pull(room: Room, repo: Repo, tmp: Path, report: SyncReport) -> None:
             try:
                 result = room.store.import_file(side, f"merge-stage-{stage}")
             except StoreError as exc:
-                report.notes.append(f"the {'local' if stage == 2 else 'incoming'} side of the merge was not "
-                                    f"taken in ({str(exc).replace(f'{side}: ', '').split(';')[0]})")
+                report.notes.append(
+                    f"the {'local' if stage == 2 else 'incoming'} side of the merge was not "
+                    f"taken in ({str(exc).replace(f'{side}: ', '').split(';')[0]})"
+                )
                 continue
             report.add(Counter(e.kind for e in result.added) if stage == 3 else Counter(), result.quarantined)
         _write_worktree_copy(room)
@@ -414,6 +450,8 @@ def peers(room: Room, remote: str = "origin") -> list[Peer]:
         return []
     repo = Repo(room.config.root, room.exchange, remote)
     mine = room.store.copy_id
-    found = [Peer(name.rsplit("/", 1)[-1], author, when)
-             for name, (_commit, author, when) in repo.refs(f"{FETCHED}{remote}/").items()]
+    found = [
+        Peer(name.rsplit("/", 1)[-1], author, when)
+        for name, (_commit, author, when) in repo.refs(f"{FETCHED}{remote}/").items()
+    ]
     return sorted((p for p in found if p.copy_id != mine), key=lambda p: -p.at)

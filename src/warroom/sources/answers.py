@@ -60,11 +60,11 @@ def parse_sample_spec(spec: str) -> tuple[str, dict[str, str]] | None:
     match = _NAME.match(spec)
     if match is None:
         return None
-    name, rest = match.group(), spec[match.end():].strip()
+    name, rest = match.group(), spec[match.end() :].strip()
     if not rest:
         return name, {}
     parsed = _parse_labels(rest, 0) if rest.startswith("{") else None
-    if parsed is None or rest[parsed[1]:].strip():
+    if parsed is None or rest[parsed[1] :].strip():
         return None
     return name, parsed[0]
 
@@ -183,8 +183,12 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.ConnectError):
         if "refused" in lower or "all connection attempts failed" in lower:
             return "connection refused"
-        if "name or service not known" in lower or "nodename nor servname" in lower \
-                or "name resolution" in lower or "getaddrinfo" in lower:
+        if (
+            "name or service not known" in lower
+            or "nodename nor servname" in lower
+            or "name resolution" in lower
+            or "getaddrinfo" in lower
+        ):
             return "DNS lookup failed"
         if "ssl" in lower or "certificate" in lower or "tls" in lower:
             return f"TLS error: {text}"
@@ -200,5 +204,3 @@ def describe_error(exc: BaseException, timeout: float) -> str:
     if isinstance(exc, httpx.HTTPError):
         return f"{type(exc).__name__}: {text}"
     return f"check failed: {type(exc).__name__}: {text}"
-
-

@@ -79,11 +79,11 @@ class _Parser:
             if match is not None:
                 at = _stamp(match)
                 if at is not None and match.group(2):
-                    line = line[match.end():]  # docker -t / zoned stamp: now in `at`
+                    line = line[match.end() :]  # docker -t / zoned stamp: now in `at`
                     inner = _TS_PREFIX.match(line) if line[:1].isdigit() else None
                     if inner is not None and inner.group(2):
                         at = _stamp(inner) or at
-                        line = line[inner.end():]
+                        line = line[inner.end() :]
                 first = line[:1]
         if first == "{" or (first in (" ", "\t") and line.lstrip()[:1] == "{"):
             try:
@@ -182,7 +182,7 @@ class _Parser:
                             else:
                                 if zone is not UTC:
                                     at = at.astimezone(UTC)
-                                line = line[end + 1:]
+                                line = line[end + 1 :]
                                 if line[:1].isspace():
                                     line = line.lstrip()
                                 first = line[:1]
@@ -253,7 +253,9 @@ class _Parser:
             return False  # a stamp or JSON after the stamp, a space first, a long line
         levels = list(map(_FIRST_WORD_LEVEL.get, [rest.partition(" ")[0] for rest in rests]))
         if None in levels:  # no level word first: the first one anywhere, as _plain_level finds it
-            levels = [level if level is not None else _plain_level(rest) for level, rest in zip(levels, rests, strict=False)]
+            levels = [
+                level if level is not None else _plain_level(rest) for level, rest in zip(levels, rests, strict=False)
+            ]
         out.extend(map(_make_line, zip(repeat(source), rests, levels, ats, islice(_SEQ, len(rests)))))
         return True
 
@@ -285,8 +287,9 @@ def _rfc3339(line: str, end: int) -> bool:
 
 
 # A level word standing first, followed by a space: what _plain_level finds at once.
-_FIRST_WORD_LEVEL = {form: level for word, level in _WORD_LEVEL.items()
-                     for form in (word, word.lower(), word.capitalize())}
+_FIRST_WORD_LEVEL = {
+    form: level for word, level in _WORD_LEVEL.items() for form in (word, word.lower(), word.capitalize())
+}
 
 
 _DIGITS = frozenset("0123456789")
@@ -301,8 +304,9 @@ def _ascii_clean(block: bytes) -> bool:
 
 # Lines starting with one of these may hold a timestamp or JSON: the full parse.
 _SPECIAL_FIRST = frozenset("0123456789{ \t")
-_UNSAFE_NO_LF = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
-                           "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNSAFE_NO_LF = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 _PARSERS: dict[tuple[str, ...], _Parser] = {}
@@ -364,14 +368,14 @@ class _Splitter:
                 return out
             out.append((self.tail, self.dropped + index))
             self.tail, self.dropped = b"", 0
-            data = data[index + 1:]
+            data = data[index + 1 :]
         if self.tail:
             data = self.tail + data
             self.tail = b""
         last = data.rfind(b"\n")
         if last >= 0:
             out.append((data[:last], 0))
-            rest = data[last + 1:]
+            rest = data[last + 1 :]
         else:
             rest = data
         if len(rest) > self.cap:
@@ -385,5 +389,3 @@ class _Splitter:
         out = [(self.tail, self.dropped)] if self.tail or self.dropped else []
         self.tail, self.dropped, self.after_cr = b"", 0, False
         return out
-
-

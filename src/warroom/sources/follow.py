@@ -128,8 +128,13 @@ class _FileFollower:
                 chunks = self._open(stat)
                 items.append(("status", "reopened {path} (rotated)" if rotated else "following {path}"))
                 handle = self.handle  # opened by _open
-                if not rotated and chunks and not chunks[-1].endswith(b"\n") and handle is not None and \
-                        self.position >= os.fstat(handle.fileno()).st_size:
+                if (
+                    not rotated
+                    and chunks
+                    and not chunks[-1].endswith(b"\n")
+                    and handle is not None
+                    and self.position >= os.fstat(handle.fileno()).st_size
+                ):
                     items.extend(("data", chunk) for chunk in chunks)
                     items.append(("end", None))  # the last line has no newline (yet): show it
                     return items
@@ -152,5 +157,3 @@ class _FileFollower:
         except OSError as exc:
             self.close()
             return items + [("status", f"cannot read {{path}}: {exc.strerror}")]
-
-

@@ -56,11 +56,8 @@ MAX_BODY = 256 * 1024
 MAX_REDIRECTS = 5
 POOL_SIZE = 64  # HTTP checks per shared client (see HealthMonitor._client_for)
 COMMAND_OUTPUT_TAIL = 64 * 1024
-_STATUSPAGE = {"none": "up", "minor": "degraded", "maintenance": "degraded",
-               "major": "down", "critical": "down"}
+_STATUSPAGE = {"none": "up", "minor": "degraded", "maintenance": "degraded", "major": "down", "critical": "down"}
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
 
 
 def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
@@ -79,8 +76,7 @@ class _Fetched:
 class _Failure(Exception):
     """A check's outcome known before its body is looked at."""
 
-    def __init__(self, state: str, detail: str, status: int | None = None,
-                 latency: float | None = None) -> None:
+    def __init__(self, state: str, detail: str, status: int | None = None, latency: float | None = None) -> None:
         super().__init__(detail)
         self.state, self.detail, self.status, self.latency = state, detail, status, latency
 
@@ -93,11 +89,20 @@ ResultCallback = Callable[[CheckResult, "str | None"], None]
 class HealthMonitor:
     """Runs the configured checks; keeps a bounded history per check and reports flips."""
 
-    def __init__(self, checks: Sequence[CheckConfig], *, clock: Clock | None = None,
-                 secrets: Iterable[str] = (), history: int = 60, cwd: str | os.PathLike[str] | None = None,
-                 env: dict[str, str] | None = None, max_body: int = MAX_BODY,
-                 client: httpx.AsyncClient | None = None, trust_env: bool = True,
-                 verify: bool = True) -> None:
+    def __init__(
+        self,
+        checks: Sequence[CheckConfig],
+        *,
+        clock: Clock | None = None,
+        secrets: Iterable[str] = (),
+        history: int = 60,
+        cwd: str | os.PathLike[str] | None = None,
+        env: dict[str, str] | None = None,
+        max_body: int = MAX_BODY,
+        client: httpx.AsyncClient | None = None,
+        trust_env: bool = True,
+        verify: bool = True,
+    ) -> None:
         self.checks = tuple(checks)
         self.clock = clock or SystemClock()
         self.cwd = os.fspath(cwd) if cwd is not None else None
@@ -158,8 +163,11 @@ class HealthMonitor:
     async def run(self, on_result: ResultCallback) -> None:
         """Run each check on its own interval, each in its own task, until cancelled.
         `on_result(result, flipped_from)` is a plain callback (exceptions in it are ignored)."""
-        tasks = [asyncio.create_task(self._loop(check, on_result), name=f"check {check.name}")
-                 for check in self.checks if not check.disabled]
+        tasks = [
+            asyncio.create_task(self._loop(check, on_result), name=f"check {check.name}")
+            for check in self.checks
+            if not check.disabled
+        ]
         try:
             await asyncio.gather(*tasks)
         finally:
@@ -194,10 +202,18 @@ class HealthMonitor:
                 next_at = now  # a slow check: skip the missed beats rather than burst
             await asyncio.sleep(next_at - now)
 
-    def _result(self, check: CheckConfig, state: str, detail: str, status: int | None = None,
-                latency: float | None = None) -> CheckResult:
-        return CheckResult(name=check.name, kind=check.kind, state=state, detail=self._sanitize(detail),
-                           status_code=status, latency=latency, at=self.clock.now())
+    def _result(
+        self, check: CheckConfig, state: str, detail: str, status: int | None = None, latency: float | None = None
+    ) -> CheckResult:
+        return CheckResult(
+            name=check.name,
+            kind=check.kind,
+            state=state,
+            detail=self._sanitize(detail),
+            status_code=status,
+            latency=latency,
+            at=self.clock.now(),
+        )
 
     async def _dispatch(self, check: CheckConfig) -> CheckResult:
         if check.kind == "http":
@@ -224,20 +240,22 @@ class HealthMonitor:
             size = max(10, -(-len(http_checks) // groups))
             # httpx's own default TLS setup (certifi, SSL_CERT_FILE), built once for all
             verify = httpx.create_ssl_context(verify=self.verify, trust_env=self.trust_env)
-            self._clients = [httpx.AsyncClient(
-                timeout=httpx.Timeout(10.0, connect=5.0),
-                # a connection per check at once, so a round never queues on the pool; no
-                # keep-alive: each check opens a fresh connection, as a new visitor would,
-                # and a server that dropped an idle connection is not mistaken for down
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=0),
-                follow_redirects=False,
-                headers={"User-Agent": f"warroom/{__version__} health-check",
-                         "Accept-Encoding": "identity"},
-                verify=verify,
-                trust_env=self.trust_env,
-                # proxies from the environment apply, but never to this machine's own services
-                mounts=dict.fromkeys(("all://localhost", "all://127.0.0.1", "all://[::1]")),
-            ) for _ in range(groups)]
+            self._clients = [
+                httpx.AsyncClient(
+                    timeout=httpx.Timeout(10.0, connect=5.0),
+                    # a connection per check at once, so a round never queues on the pool; no
+                    # keep-alive: each check opens a fresh connection, as a new visitor would,
+                    # and a server that dropped an idle connection is not mistaken for down
+                    limits=httpx.Limits(max_connections=size, max_keepalive_connections=0),
+                    follow_redirects=False,
+                    headers={"User-Agent": f"warroom/{__version__} health-check", "Accept-Encoding": "identity"},
+                    verify=verify,
+                    trust_env=self.trust_env,
+                    # proxies from the environment apply, but never to this machine's own services
+                    mounts=dict.fromkeys(("all://localhost", "all://127.0.0.1", "all://[::1]")),
+                )
+                for _ in range(groups)
+            ]
         return self._clients[self._group_of.get(check.name, 0) % len(self._clients)]
 
     async def _fetch(self, check: CheckConfig, url: str) -> _Fetched:
@@ -257,12 +275,17 @@ class HealthMonitor:
                     if response.has_redirect_location and status != check.expect_status:
                         target = current.join(response.headers["location"])
                         if _origin(target) != _origin(current):
-                            raise _Failure("down", f"HTTP {status}: redirect to another host not followed "
-                                                   f"({target.scheme}://{target.netloc.decode('ascii', 'replace')})",
-                                           status, time.perf_counter() - started)
+                            raise _Failure(
+                                "down",
+                                f"HTTP {status}: redirect to another host not followed "
+                                f"({target.scheme}://{target.netloc.decode('ascii', 'replace')})",
+                                status,
+                                time.perf_counter() - started,
+                            )
                         if hop == MAX_REDIRECTS:
-                            raise _Failure("down", f"more than {MAX_REDIRECTS} redirects", status,
-                                           time.perf_counter() - started)
+                            raise _Failure(
+                                "down", f"more than {MAX_REDIRECTS} redirects", status, time.perf_counter() - started
+                            )
                         if status == 303 or (status in (301, 302) and method == "POST"):
                             method = "GET"
                         current = target
@@ -303,8 +326,9 @@ class HealthMonitor:
         expected = check.expect_status
         ok = fetched.status == expected if expected else 200 <= fetched.status < 300
         if not ok:
-            raise _Failure("down", f"expected status {expected or '2xx'}, got {fetched.status}",
-                           fetched.status, fetched.latency)
+            raise _Failure(
+                "down", f"expected status {expected or '2xx'}, got {fetched.status}", fetched.status, fetched.latency
+            )
 
     def _json_body(self, fetched: _Fetched) -> Any:
         if fetched.problem:
@@ -323,22 +347,32 @@ class HealthMonitor:
             for path, want in check.expect_json:
                 got = json_lookup(data, path)
                 if got is MISSING:
-                    raise _Failure("down", f"expected {path} == {shown_value(want)}, missing",
-                                   fetched.status, fetched.latency)
+                    raise _Failure(
+                        "down", f"expected {path} == {shown_value(want)}, missing", fetched.status, fetched.latency
+                    )
                 if not same_value(got, want):
-                    raise _Failure("down", f"expected {path} == {shown_value(want)}, got {shown_value(got)}",
-                                   fetched.status, fetched.latency)
+                    raise _Failure(
+                        "down",
+                        f"expected {path} == {shown_value(want)}, got {shown_value(got)}",
+                        fetched.status,
+                        fetched.latency,
+                    )
         if check.max_latency is not None and fetched.latency > check.max_latency:
-            return self._result(check, "degraded",
-                                f"latency {durations.measured(fetched.latency)} over {durations.measured(check.max_latency)}",
-                                fetched.status, fetched.latency)
+            return self._result(
+                check,
+                "degraded",
+                f"latency {durations.measured(fetched.latency)} over {durations.measured(check.max_latency)}",
+                fetched.status,
+                fetched.latency,
+            )
         return self._result(check, "up", f"HTTP {fetched.status}", fetched.status, fetched.latency)
 
     async def _metrics(self, check: CheckConfig) -> CheckResult:
         spec = parse_sample_spec(check.sample)
         if spec is None:
-            return self._result(check, "unknown", f"cannot read sample {check.sample!r}: "
-                                                  "expected name{label=\"value\",...}")
+            return self._result(
+                check, "unknown", f'cannot read sample {check.sample!r}: expected name{{label="value",...}}'
+            )
         fetched = await self._fetch(check, check.url)
         self._status_ok(check, fetched)
         if fetched.problem:
@@ -347,8 +381,7 @@ class HealthMonitor:
         value = find_sample(fetched.body.decode("utf-8", "replace"), name, labels)
         if value is None:
             cut = f" (body cut at {self.max_body // 1024} KiB)" if fetched.truncated else ""
-            return self._result(check, "down", f"sample {check.sample} not found{cut}",
-                                fetched.status, fetched.latency)
+            return self._result(check, "down", f"sample {check.sample} not found{cut}", fetched.status, fetched.latency)
         if math.isnan(value):
             return self._result(check, "unknown", f"{name} is NaN", fetched.status, fetched.latency)
         if check.down_above is not None and value > check.down_above:
@@ -370,8 +403,9 @@ class HealthMonitor:
         indicator = status.get("indicator") if isinstance(status, dict) else None
         description = status.get("description") if isinstance(status, dict) else None
         if not isinstance(indicator, str):
-            return self._result(check, "unknown", "no status.indicator in the status page JSON",
-                                fetched.status, fetched.latency)
+            return self._result(
+                check, "unknown", "no status.indicator in the status page JSON", fetched.status, fetched.latency
+            )
         state = _STATUSPAGE.get(indicator.lower(), "unknown")
         detail = description if isinstance(description, str) and description else indicator
         return self._result(check, state, detail, fetched.status, fetched.latency)
@@ -439,10 +473,12 @@ class HealthMonitor:
 # --- one round, for `warroom check` --------------------------------------------------
 
 
-
-
-async def check_all(config_checks: Sequence[CheckConfig], clock: Clock | None = None,
-                    secrets: Iterable[str] = (), cwd: str | os.PathLike[str] | None = None) -> list[CheckResult]:
+async def check_all(
+    config_checks: Sequence[CheckConfig],
+    clock: Clock | None = None,
+    secrets: Iterable[str] = (),
+    cwd: str | os.PathLike[str] | None = None,
+) -> list[CheckResult]:
     """One round of every check; the client is closed afterwards."""
     monitor = HealthMonitor(config_checks, clock=clock, secrets=secrets, cwd=cwd)
     try:

@@ -24,6 +24,8 @@ LEVEL_RANK = {"debug": 0, "info": 1, "warn": 2, "error": 3}
 def level_rank(level: str | None) -> int:
     """How severe a level is, debug 0 to error 3; a line without one counts as info."""
     return LEVEL_RANK.get(level, 1) if level is not None else 1
+
+
 READ_SIZE = 65536
 MAX_LINE_BYTES = 65536
 
@@ -40,10 +42,10 @@ class LogLine(NamedTuple):
     lines costs one tuple each (a frozen dataclass costs five descriptor calls more)."""
 
     source: str
-    text: str            # sanitized, redacted, capped: show it as plain text
-    level: str | None    # 'error' | 'warn' | 'info' | 'debug' | None
+    text: str  # sanitized, redacted, capped: show it as plain text
+    level: str | None  # 'error' | 'warn' | 'info' | 'debug' | None
     at: datetime | None  # the line's own timestamp, aware UTC, if it has one
-    seq: int             # arrival order, increasing across sources
+    seq: int  # arrival order, increasing across sources
 
 
 _tuple_new = tuple.__new__
@@ -58,8 +60,16 @@ def _line(source: str, text: str, level: str | None, at: datetime | None, seq: i
 # Searched in the upper-cased line. No leading \b: a pattern that starts with
 # literal letters lets the regex engine skip ahead fast; the left edge is checked by hand.
 _LEVEL_WORD = re.compile(r"(?:E(?:RROR|RR)|FATAL|CRITICAL|WARN(?:ING)?|INFO|DEBUG)\b")
-_WORD_LEVEL = {"ERROR": "error", "ERR": "error", "FATAL": "error", "CRITICAL": "error",
-               "WARNING": "warn", "WARN": "warn", "INFO": "info", "DEBUG": "debug"}
+_WORD_LEVEL = {
+    "ERROR": "error",
+    "ERR": "error",
+    "FATAL": "error",
+    "CRITICAL": "error",
+    "WARNING": "warn",
+    "WARN": "warn",
+    "INFO": "info",
+    "DEBUG": "debug",
+}
 
 
 def _plain_level(text: str) -> str | None:
@@ -79,12 +89,31 @@ def _plain_level(text: str) -> str | None:
 
 
 _NAMED_LEVELS = {
-    "trace": "debug", "debug": "debug", "verbose": "debug", "dbg": "debug", "fine": "debug",
-    "info": "info", "information": "info", "informational": "info", "notice": "info", "log": "info",
-    "default": "info", "inf": "info",
-    "warn": "warn", "warning": "warn", "wrn": "warn",
-    "error": "error", "err": "error", "fatal": "error", "critical": "error", "crit": "error",
-    "alert": "error", "emerg": "error", "emergency": "error", "panic": "error", "severe": "error",
+    "trace": "debug",
+    "debug": "debug",
+    "verbose": "debug",
+    "dbg": "debug",
+    "fine": "debug",
+    "info": "info",
+    "information": "info",
+    "informational": "info",
+    "notice": "info",
+    "log": "info",
+    "default": "info",
+    "inf": "info",
+    "warn": "warn",
+    "warning": "warn",
+    "wrn": "warn",
+    "error": "error",
+    "err": "error",
+    "fatal": "error",
+    "critical": "error",
+    "crit": "error",
+    "alert": "error",
+    "emerg": "error",
+    "emergency": "error",
+    "panic": "error",
+    "severe": "error",
     "exception": "error",
 }
 
@@ -108,8 +137,7 @@ def _level_value(value: Any) -> str | None:
 
 # --- timestamps ----------------------------------------------------------------------
 
-_TS_PREFIX = re.compile(
-    r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)(Z|z|[+-]\d\d:?\d\d)?(?=\s|$)\s*")
+_TS_PREFIX = re.compile(r"(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?)(Z|z|[+-]\d\d:?\d\d)?(?=\s|$)\s*")
 
 
 def _parse_iso(text: str) -> datetime | None:
@@ -173,8 +201,7 @@ _LEVEL_KEYS = ("level", "severity", "lvl", "levelname", "log.level", "loglevel",
 _MESSAGE_KEYS = ("msg", "message", "event", "text", "log")
 _TIME_KEYS = ("time", "timestamp", "ts", "@timestamp", "datetime", "date", "t")
 _DROPPED_KEYS = frozenset({"v", "pid", "hostname"})
-_ERROR_KEYS = frozenset({"err", "error", "exception", "exc_info", "stack", "stack_trace",
-                         "traceback", "exc"})
+_ERROR_KEYS = frozenset({"err", "error", "exception", "exc_info", "stack", "stack_trace", "traceback", "exc"})
 _FIELD_LIMIT = 300
 
 
@@ -222,8 +249,9 @@ def _message_text(value: Any) -> str:
 _T = TypeVar("_T")
 
 
-def _first(record: dict[str, Any], keys: tuple[str, ...], read: Callable[[Any], _T | None],
-           used: set[str]) -> _T | None:
+def _first(
+    record: dict[str, Any], keys: tuple[str, ...], read: Callable[[Any], _T | None], used: set[str]
+) -> _T | None:
     """The first of `keys` in `record` that `read` makes sense of; every key tried is used."""
     for key in keys:
         if key in record:
@@ -303,5 +331,3 @@ def _wrangler(record: dict[str, Any]) -> tuple[str, str | None, datetime | None]
     if isinstance(script, str) and script:
         text = f"{script}: {text}"
     return text, level, _time_value(record.get("eventTimestamp"))
-
-

@@ -78,8 +78,13 @@ class Spawned:
             pass
 
 
-async def spawn(argv: Sequence[str], *, env: dict[str, str] | None = None,
-                cwd: str | os.PathLike[str] | None = None, limit: int = 1 << 20) -> Spawned:
+async def spawn(
+    argv: Sequence[str],
+    *,
+    env: dict[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    limit: int = 1 << 20,
+) -> Spawned:
     """Start argv in its own session; raises OSError (FileNotFoundError, ...) like exec,
     and OSError(ESHUTDOWN) once `end_all(refuse_new=True)` has been called."""
     if _refusing:
@@ -87,9 +92,15 @@ async def spawn(argv: Sequence[str], *, env: dict[str, str] | None = None,
     loop = asyncio.get_running_loop()
     exited: asyncio.Future[None] = loop.create_future()
     transport, protocol = await loop.subprocess_exec(
-        lambda: _ExitProtocol(exited, limit, loop), *argv,
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT, start_new_session=True, env=env, cwd=cwd)
+        lambda: _ExitProtocol(exited, limit, loop),
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        start_new_session=True,
+        env=env,
+        cwd=cwd,
+    )
     pid = transport.get_pid()
     with _lock:
         _groups.add(pid)
@@ -150,7 +161,7 @@ def _live_groups(pgids: list[int]) -> list[int]:
                 stat = handle.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()  # after "pid (comm) ": state ppid pgrp
+        fields = stat[stat.rfind(b")") + 2 :].split()  # after "pid (comm) ": state ppid pgrp
         if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) in wanted:
             found.add(int(fields[2]))
     return [pgid for pgid in pgids if pgid in found]

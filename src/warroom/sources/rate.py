@@ -45,8 +45,7 @@ class ErrorRate:
             if line.level == "error":
                 self.add(line, now)
 
-    def per_minute(self, now: datetime | None = None, minutes: int = 30,
-                   source: str | None = None) -> list[int]:
+    def per_minute(self, now: datetime | None = None, minutes: int = 30, source: str | None = None) -> list[int]:
         """Counts for the last `minutes` minutes, oldest first; the last is the current minute.
         `source=None` sums every source."""
         current = self._minute(now or self.clock.now())

@@ -5,8 +5,9 @@
   first part kept, the rest counted in a ' …[+N chars]' marker), never fatal.
 - Every line is decoded with replacement, made inert and redacted by
   `warroom.text.sanitize`; a private key that comes line by line is redacted whole, from
-  its BEGIN line to its END line (each source keeps a `KeyBlocks` state); JSON lines (pino, bunyan, structlog, wrangler tail, generic)
-  are summarised on one line; levels and timestamps are recognised.
+  its BEGIN line to its END line (each source keeps a `KeyBlocks` state); JSON lines
+  (pino, bunyan, structlog, wrangler tail, generic) are summarised on one line; levels and
+  timestamps are recognised (sources/parse.py, sources/fastpath.py).
 - Lines reach `on_lines` in batches (at most one call per `flush_interval`, or
   every `max_batch` lines), so a flood costs the UI few calls; `lines` is a
   bounded deque, `total` counts every line received.
@@ -52,13 +53,27 @@ class LogSource:
     event loop that runs the source; the UI turns them into messages.
     """
 
-    def __init__(self, config: LogConfig, *, on_lines: LinesCallback, on_status: StatusCallback,
-                 secrets: Iterable[str] = (), clock: Clock | None = None,
-                 env: dict[str, str] | None = None, cwd: str | os.PathLike[str] | None = None,
-                 backoff_base: float = 1.0, backoff_max: float = 30.0, stable_after: float = 60.0,
-                 flush_interval: float = 0.05, max_batch: int = 5000, poll_interval: float = 0.25,
-                 initial_lines: int | None = None, stop_grace: float = 1.0, drain_timeout: float = 1.0,
-                 limit: int = DEFAULT_LIMIT) -> None:
+    def __init__(
+        self,
+        config: LogConfig,
+        *,
+        on_lines: LinesCallback,
+        on_status: StatusCallback,
+        secrets: Iterable[str] = (),
+        clock: Clock | None = None,
+        env: dict[str, str] | None = None,
+        cwd: str | os.PathLike[str] | None = None,
+        backoff_base: float = 1.0,
+        backoff_max: float = 30.0,
+        stable_after: float = 60.0,
+        flush_interval: float = 0.05,
+        max_batch: int = 5000,
+        poll_interval: float = 0.25,
+        initial_lines: int | None = None,
+        stop_grace: float = 1.0,
+        drain_timeout: float = 1.0,
+        limit: int = DEFAULT_LIMIT,
+    ) -> None:
         self.config = config
         self.name = config.name
         self.lines: deque[LogLine] = deque(maxlen=max(1, config.buffer))
@@ -217,7 +232,7 @@ class LogSource:
                 return
             if time.monotonic() - began >= self.stable_after:
                 attempt = 0
-            delay = min(self.backoff_base * (2 ** attempt), self.backoff_max)
+            delay = min(self.backoff_base * (2**attempt), self.backoff_max)
             attempt += 1
             self._set_status(f"restarting in {durations.plain_seconds(delay)}")
             if await self._sleep(delay):
@@ -431,8 +446,13 @@ class LogSource:
                         last_data = time.monotonic()
                         if partial_shown and value:
                             partial_shown = False
-                            value = value[2:] if value[:2] == b"\r\n" else \
-                                value[1:] if value[:1] in (b"\n", b"\r") else value
+                            value = (
+                                value[2:]
+                                if value[:2] == b"\r\n"
+                                else value[1:]
+                                if value[:1] in (b"\n", b"\r")
+                                else value
+                            )
                         self._feed(self._splitter.feed(value))
                         await asyncio.sleep(0)  # let keypresses through between 64 KiB pieces
                     elif kind == "reset":
@@ -452,8 +472,9 @@ class LogSource:
                     if self._started is not None:
                         self._started.set()
                 if not got_data:
-                    if (self._splitter.tail or self._splitter.dropped) and \
-                            time.monotonic() - last_data >= self.partial_after:
+                    if (
+                        self._splitter.tail or self._splitter.dropped
+                    ) and time.monotonic() - last_data >= self.partial_after:
                         # a line left unfinished (a writer that crashed mid-line): show it;
                         # what may still come after it shows as a line of its own
                         partial_shown = True
@@ -466,7 +487,7 @@ class LogSource:
             follower.close()
 
 
-
 def _may_open_json_block(text: str) -> bool:
-    return text == "{" or text.startswith(("{\n", "{ \n")) or "\n{\n" in text or text.endswith("\n{") \
-        or "\n{ \n" in text
+    return (
+        text == "{" or text.startswith(("{\n", "{ \n")) or "\n{\n" in text or text.endswith("\n{") or "\n{ \n" in text
+    )

@@ -21,8 +21,13 @@ def _inert(text: str) -> bool:
     """True when md_line would give the text back as it is (most lines of a record):
     nothing to escape, no blank space at the ends, no block-opening line start."""
     first = text[:1]
-    return (_CHANGES.search(text) is None and first not in ("", "+", "-", "=") and not first.isspace()
-            and not first.isdigit() and not text[-1].isspace())
+    return (
+        _CHANGES.search(text) is None
+        and first not in ("", "+", "-", "=")
+        and not first.isspace()
+        and not first.isdigit()
+        and not text[-1].isspace()
+    )
 
 
 _PLAIN = re.compile(r"[\\`*_\[\]<>|~&!#\x00-\x08\x0b-\x1f\x7f]")  # anything md_line must change

@@ -24,21 +24,34 @@ _KEY_WORDS = r"(?:password|passwd|passphrase|secret|token|api[_-]?key|apikey|acc
 
 _PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
     # private key blocks (ended or not; PGP's are "PRIVATE KEY BLOCK")
-    (re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S),
-     r"-----BEGIN \1PRIVATE KEY\2-----" + REDACTED + r"-----END \1PRIVATE KEY\2-----"),
+    (
+        re.compile(r"-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY( BLOCK)?-----.*?(?:-----END \1PRIVATE KEY\2-----|\Z)", re.S),
+        r"-----BEGIN \1PRIVATE KEY\2-----" + REDACTED + r"-----END \1PRIVATE KEY\2-----",
+    ),
     # Authorization / Proxy-Authorization header values, as header, JSON or kv
-    (re.compile(r"""(?i)\b((?:proxy-)?authorization["']?\s*[:=]\s*)(?:"(?:[^"\\\n]|\\.){0,2000}"|'[^'\n]{0,2000}'|[^\n]+)"""),
-     None),
+    (
+        re.compile(
+            r"""(?i)\b((?:proxy-)?authorization["']?\s*[:=]\s*)(?:"(?:[^"\\\n]|\\.){0,2000}"|'[^'\n]{0,2000}'|[^\n]+)"""
+        ),
+        None,
+    ),
     # Bearer / token-type credentials
     (re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9\-._~+/]{8,}=*"), r"\1" + REDACTED),
     # user:password@ in URLs (the user name stays)
-    (re.compile(r"((?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^/\s:@]{0,200}):[^/\s@]{1,500}@"),
-     r"\1:" + REDACTED + "@"),
+    (
+        re.compile(r"((?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,30}://[^/\s:@]{0,200}):[^/\s@]{1,500}@"),
+        r"\1:" + REDACTED + "@",
+    ),
     # key = value / "key": "value" for password-, secret-, token- and key-like names
-    (re.compile(r"""(?i)(["']?(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]{0,40}?""" + _KEY_WORDS +
-                r"""[A-Za-z0-9_\-]{0,40}["']?\s{0,10}[:=]\s{0,10})"""
-                r"""(?:"(?:[^"\\\n]|\\.){0,2000}"|'[^'\n]{0,2000}'|[^\s,;&}\]"']+)"""),
-     None),  # replacement function below keeps the quotes
+    (
+        re.compile(
+            r"""(?i)(["']?(?<![A-Za-z0-9_.\-])[A-Za-z0-9_.\-]{0,40}?"""
+            + _KEY_WORDS
+            + r"""[A-Za-z0-9_\-]{0,40}["']?\s{0,10}[:=]\s{0,10})"""
+            r"""(?:"(?:[^"\\\n]|\\.){0,2000}"|'[^'\n]{0,2000}'|[^\s,;&}\]"']+)"""
+        ),
+        None,
+    ),  # replacement function below keeps the quotes
     # token shapes
     (re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"), REDACTED),
     (re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"), REDACTED),
@@ -50,7 +63,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str | None]] = [
 
 def _kv_replace(match: re.Match[str]) -> str:
     head = match.group(1)
-    value = match.group(0)[len(head):]
+    value = match.group(0)[len(head) :]
     if value[:1] in ('"', "'"):
         return f"{head}{value[0]}{REDACTED}{value[0]}"
     if value == REDACTED or value.lower() in ("null", "none", "true", "false"):
@@ -112,8 +125,7 @@ class Redactor:
                 if quoted != secret:
                     values.add(quoted)
         self.secrets = tuple(sorted(values, key=len, reverse=True))
-        self._exact = (re.compile("|".join(re.escape(s) for s in self.secrets))
-                       if self.secrets else None)
+        self._exact = re.compile("|".join(re.escape(s) for s in self.secrets)) if self.secrets else None
 
     def might_match(self, text: str) -> bool:
         """False when `text` certainly holds nothing to redact (a fast pre-check)."""
@@ -244,7 +256,7 @@ class KeyBlocks:
                 run = _KEY_BODY_BEFORE_END.search(line, 0, end.start())
                 if run is None:
                     return None
-                return line[:run.start()] + REDACTED + line[end.start():]
+                return line[: run.start()] + REDACTED + line[end.start() :]
             self._opens(line, 0)
             return None
         except Exception:  # noqa: BLE001 - defensive: never raise, never leak  # pragma: no cover

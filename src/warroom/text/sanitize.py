@@ -62,8 +62,7 @@ _ESCAPES = re.compile(
 
 # Anything that needs the slow path: controls, DEL, C1, line/paragraph separators,
 # bidi controls, surrogates. LF is in the single-line set only.
-_UNSAFE_CHARS = ("\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
-                 "\u202a-\u202e\u2066-\u2069\ud800-\udfff")
+_UNSAFE_CHARS = "\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff"
 _UNSAFE_MULTI = re.compile(f"[{_UNSAFE_CHARS}]")
 _UNSAFE_SINGLE = re.compile(f"[\n{_UNSAFE_CHARS}]")
 
@@ -113,6 +112,7 @@ def _clean(text: str, multiline: bool) -> str:
 
 _HAS_C1_INTRO = re.compile("[\x90\x98\x9b\x9d\x9e\x9f]")
 
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace secret values and token-shaped strings with «REDACTED».
 
@@ -142,8 +142,9 @@ class Sanitizer:
 
     __slots__ = ("limit", "multiline", "redactor", "_unsafe", "_window")
 
-    def __init__(self, secrets: Iterable[str] | Redactor = (), *, limit: int = DEFAULT_LIMIT,
-                 multiline: bool = False) -> None:
+    def __init__(
+        self, secrets: Iterable[str] | Redactor = (), *, limit: int = DEFAULT_LIMIT, multiline: bool = False
+    ) -> None:
         self.redactor = secrets if isinstance(secrets, Redactor) else Redactor(secrets)
         try:
             limit = int(limit)
@@ -194,8 +195,9 @@ def _sanitizer(secrets: tuple[str, ...], limit: int, multiline: bool) -> Sanitiz
     return Sanitizer(redactor_for(secrets), limit=limit, multiline=multiline)
 
 
-def sanitize(text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: Iterable[str] = (),
-             multiline: bool = False) -> str:
+def sanitize(
+    text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: Iterable[str] = (), multiline: bool = False
+) -> str:
     """Untrusted text -> inert, single-line (unless `multiline`), capped, redacted text.
 
     Never raises. The result holds no ESC, no C1 control and no C0 control
@@ -220,8 +222,9 @@ def sanitize_lines(text: str | bytes, *, limit: int = DEFAULT_LIMIT, secrets: It
 
 # What a record's text may not hold: C0 controls but LF and TAB, DEL, C1, the line and
 # paragraph separators, bidi controls and lone surrogates.
-_NOT_INERT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c"
-                        "\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_NOT_INERT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 
 
 def _inert_table() -> dict[int, str | None]:

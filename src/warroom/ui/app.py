@@ -51,8 +51,14 @@ if TYPE_CHECKING:
     from warroom.ui.controllers.terminal import TerminalGuard
 
 # What a failed worker was doing, for the one line that tells the user (worker_failed).
-WORKER_JOBS = {"health": "The health checks", "logs": "A log tail", "sync": "The background sync",
-               "export": "The export", "steps": "A runbook step", "watch": "Watching the record"}
+WORKER_JOBS = {
+    "health": "The health checks",
+    "logs": "A log tail",
+    "sync": "The background sync",
+    "export": "The export",
+    "steps": "A runbook step",
+    "watch": "Watching the record",
+}
 
 
 @dataclass
@@ -71,8 +77,15 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
 
     view: reactive[ConsoleView | None] = reactive(None, always_update=True)
 
-    def __init__(self, room: Room, *, clock: Clock | None = None, start_sources: bool = True,
-                 watch: bool = True, sync: bool = False) -> None:
+    def __init__(
+        self,
+        room: Room,
+        *,
+        clock: Clock | None = None,
+        start_sources: bool = True,
+        watch: bool = True,
+        sync: bool = False,
+    ) -> None:
         super().__init__()
         self.sync_wanted = sync
         self.room = room
@@ -127,10 +140,10 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
         from warroom.ui.panes.roster import RosterPane
 
         people = TabbedContent(id="people")
-        people.compose_add_child(TabPane("Roster", RosterPane(id="roster").data_bind(WarroomApp.view),
-                                         id="tab-roster"))
-        people.compose_add_child(TabPane("Actions", ActionsPane(id="actions").data_bind(WarroomApp.view),
-                                         id="tab-actions"))
+        people.compose_add_child(TabPane("Roster", RosterPane(id="roster").data_bind(WarroomApp.view), id="tab-roster"))
+        people.compose_add_child(
+            TabPane("Actions", ActionsPane(id="actions").data_bind(WarroomApp.view), id="tab-actions")
+        )
         return people
 
     def make_health(self) -> Widget:
@@ -268,8 +281,14 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
     def incident(self) -> Incident | None:
         return self.view.incident if self.view else None
 
-    def record(self, operation: Callable[[Room], Any], *, done: str = "",
-               on_error: Callable[[str], None] | None = None, label: str = "") -> None:
+    def record(
+        self,
+        operation: Callable[[Room], Any],
+        *,
+        done: str = "",
+        on_error: Callable[[str], None] | None = None,
+        label: str = "",
+    ) -> None:
         """Run a Room operation on the recorder thread; say `done` when it is durable."""
 
         def on_done(_result: Any) -> None:
@@ -285,8 +304,9 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
 
     def need_incident(self) -> Incident | None:
         if self.incident is None:
-            self.notify("No incident on screen: press D to declare one, or I to pick one.",
-                        severity="warning", markup=False)
+            self.notify(
+                "No incident on screen: press D to declare one, or I to pick one.", severity="warning", markup=False
+            )
         return self.incident
 
     @work(exclusive=True, group="watch", exit_on_error=False)
@@ -298,8 +318,14 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
         mine = {record, record.with_name(record.name + "-wal")}
         # The shared copy too: git (a pull, a checkout) changes it, and what it brings is taken in.
         theirs = {shared, shared.with_name(shared.name + "-wal")}
-        async for changes in awatch(record.parent, shared.parent, debounce=50, step=25, recursive=False,
-                                    watch_filter=lambda _change, path: Path(path) in mine | theirs):
+        async for changes in awatch(
+            record.parent,
+            shared.parent,
+            debounce=50,
+            step=25,
+            recursive=False,
+            watch_filter=lambda _change, path: Path(path) in mine | theirs,
+        ):
             paths = {Path(path) for _change, path in changes}
             if paths & theirs:
                 self.recorder.take_in()
@@ -337,8 +363,12 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
     @on(CountdownPane.Overdue)
     def overdue(self, event: CountdownPane.Overdue) -> None:
         self.bell()
-        self.notify("A status update is overdue: press u to write one, z to snooze.", severity="warning",
-                    timeout=10, markup=False)
+        self.notify(
+            "A status update is overdue: press u to write one, z to snooze.",
+            severity="warning",
+            timeout=10,
+            markup=False,
+        )
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

@@ -8,8 +8,9 @@ from warroom.record.room import Room
 from warroom.ui.app import WarroomApp
 
 
-def make_app(room: Room, clock: Clock | None = None, *, start_sources: bool = True, watch: bool = True,
-             sync: bool = False) -> WarroomApp:
+def make_app(
+    room: Room, clock: Clock | None = None, *, start_sources: bool = True, watch: bool = True, sync: bool = False
+) -> WarroomApp:
     return WarroomApp(room, clock=clock, start_sources=start_sources, watch=watch, sync=sync)
 
 

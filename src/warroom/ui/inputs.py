@@ -37,8 +37,10 @@ class ExactInput(Input):
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """The keys this input acts on itself (its editing keys) are its own, like text: no
         binding above it runs for them, and the key gate need not wait for them to land."""
-        if any(getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None
-               for binding in textual_private.key_bindings(self, key)):
+        if any(
+            getattr(self, f"action_{binding.action.split('(')[0]}", None) is not None
+            for binding in textual_private.key_bindings(self, key)
+        ):
             return key not in ("enter", "tab", "shift+tab")  # Enter may move on, in a dialog
         return super().check_consume_key(key, character)
 

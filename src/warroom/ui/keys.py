@@ -31,6 +31,8 @@ class Key:
         return Binding(self.keys, self.action, self.label, show=self.show, priority=self.priority)
 
 
+# The table reads best one row a line: the formatter leaves it as written.
+# fmt: off
 KEYS: tuple[Key, ...] = (
     # --- Incident -----------------------------------------------------------------------
     Key("Incident", "D", "declare an incident", "D", "declare", "Declare", "app",
@@ -103,18 +105,33 @@ KEYS: tuple[Key, ...] = (
     Key("Dialogs", "ctrl+s", "accept from any field"),
     Key("Dialogs", "Esc", "cancel"),
 )
+# fmt: on
 
 # The footer lists the app's keys in this order (the table is ordered for the help).
-_FOOTER_ORDER = ("declare", "focus_input", "update", "advance_status", "severity", "role", "acknowledge",
-                 "add_action", "snooze", "switch_incident", "runbooks", "export", "undo_delete")
+_FOOTER_ORDER = (
+    "declare",
+    "focus_input",
+    "update",
+    "advance_status",
+    "severity",
+    "role",
+    "acknowledge",
+    "add_action",
+    "snooze",
+    "switch_incident",
+    "runbooks",
+    "export",
+    "undo_delete",
+)
 
 
 def bindings(scope: str) -> list[BindingType]:
     """The bindings of one scope, for its BINDINGS."""
     rows = [key for key in KEYS if key.scope == scope and key.keys]
     if scope == "app":
-        rows.sort(key=lambda key: _FOOTER_ORDER.index(key.action) if key.action in _FOOTER_ORDER
-                  else len(_FOOTER_ORDER))
+        rows.sort(
+            key=lambda key: _FOOTER_ORDER.index(key.action) if key.action in _FOOTER_ORDER else len(_FOOTER_ORDER)
+        )
     return [key.binding() for key in rows]
 
 
@@ -128,8 +145,21 @@ def help_sections() -> list[tuple[str, list[tuple[str, str]]]]:
     return list(sections.items())
 
 
-_PALETTE_ORDER = ("declare", "severity", "advance_status", "acknowledge", "role", "update", "snooze",
-                  "add_action", "switch_incident", "export", "runbooks", "", "help")
+_PALETTE_ORDER = (
+    "declare",
+    "severity",
+    "advance_status",
+    "acknowledge",
+    "role",
+    "update",
+    "snooze",
+    "add_action",
+    "switch_incident",
+    "export",
+    "runbooks",
+    "",
+    "help",
+)
 
 
 def palette() -> list[tuple[str, str, str]]:

@@ -11,8 +11,21 @@ from textual.theme import Theme
 from warroom.paths import THEMES_DIR, user_config_dir
 
 DEFAULT_THEME = "warroom-dark"
-_THEME_KEYS = {"name", "dark", "primary", "secondary", "accent", "warning", "error", "success",
-               "foreground", "background", "surface", "panel", "variables"}
+_THEME_KEYS = {
+    "name",
+    "dark",
+    "primary",
+    "secondary",
+    "accent",
+    "warning",
+    "error",
+    "success",
+    "foreground",
+    "background",
+    "surface",
+    "panel",
+    "variables",
+}
 
 
 def load_themes(folder: Path = THEMES_DIR) -> list[Theme]:

@@ -46,8 +46,9 @@ def show(widget: Static, text: Text) -> None:
     second; a layout pass of the whole screen each time costs tens of milliseconds while a log
     floods in, and keys wait behind it."""
     old = widget.content
-    same_room = isinstance(old, Text) and [cell_len(line) for line in old.plain.split("\n")] == \
-        [cell_len(line) for line in text.plain.split("\n")]
+    same_room = isinstance(old, Text) and [cell_len(line) for line in old.plain.split("\n")] == [
+        cell_len(line) for line in text.plain.split("\n")
+    ]
     widget.update(text, layout=not same_room)
 
 

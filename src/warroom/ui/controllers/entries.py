@@ -21,18 +21,24 @@ class EntryCommands(Host):
         if incident is None:
             timeline.line_failed(number, "no incident on screen: press D to declare one, or I to pick one")
             return
+
         def saved(_event) -> None:
             self.changed_locally()
             self.from_thread(timeline.line_saved, number)
 
-        self.recorder.submit(lambda room: room.log_typed(incident, text), label="log entry", on_done=saved,
-                             on_error=lambda message: self.from_thread(timeline.line_failed, number, message))
+        self.recorder.submit(
+            lambda room: room.log_typed(incident, text),
+            label="log entry",
+            on_done=saved,
+            on_error=lambda message: self.from_thread(timeline.line_failed, number, message),
+        )
 
     def on_timeline_pane_older_wanted(self, event: TimelinePane.OlderWanted) -> None:
         timeline = self.query_one(TimelinePane)
         incident_id = event.incident_id
-        self.recorder.older(incident_id, event.before, lambda page: self.from_thread(
-            timeline.add_older, incident_id, *page))
+        self.recorder.older(
+            incident_id, event.before, lambda page: self.from_thread(timeline.add_older, incident_id, *page)
+        )
 
     def on_timeline_pane_entry_action(self, event: TimelinePane.EntryAction) -> None:
         from warroom.ui.screens.entry import EntryScreen
@@ -47,20 +53,33 @@ class EntryCommands(Host):
         if event.action == "details":
             entry_id = entry.id
 
-            self.open_after(lambda room: room.entry(entry_id), lambda whole: self.push_screen(EntryScreen(whole)),
-                            label="entry details")
+            self.open_after(
+                lambda room: room.entry(entry_id),
+                lambda whole: self.push_screen(EntryScreen(whole)),
+                label="entry details",
+            )
             return
         if entry.auto and entry.auto != "pin":
-            self.notify("Automatic entries are part of the record and cannot be changed; "
-                        "log a correction instead.", severity="warning", markup=False)
+            self.notify(
+                "Automatic entries are part of the record and cannot be changed; log a correction instead.",
+                severity="warning",
+                markup=False,
+            )
             return
         if event.action == "edit":
+
             def apply(values: dict[str, str] | None) -> None:
                 if values and values["text"].strip() and values["text"].strip() != entry.text:
                     self.record(lambda room: room.edit(entry.id, values["text"]), done="Entry edited (history kept).")
 
-            self.push_screen(PromptScreen("Edit entry (the old text stays in its history)",
-                                          [("text", "Text:", entry.text, "")], required=("text",)), apply)
+            self.push_screen(
+                PromptScreen(
+                    "Edit entry (the old text stays in its history)",
+                    [("text", "Text:", entry.text, "")],
+                    required=("text",),
+                ),
+                apply,
+            )
         elif event.action == "delete":
             self.last_deleted = entry.id
             self.record(lambda room: room.delete(entry.id), done="Entry deleted. ctrl+z undoes.")
@@ -76,5 +95,7 @@ class EntryCommands(Host):
             return
         line = event.line
         at = line.at if getattr(line, "at", None) else None
-        self.record(lambda room: room.log(incident, line.text, "finding", at=at, source=f"log:{line.source}"),
-                    done=f"Pinned to the timeline from {line.source}.")
+        self.record(
+            lambda room: room.log(incident, line.text, "finding", at=at, source=f"log:{line.source}"),
+            done=f"Pinned to the timeline from {line.source}.",
+        )

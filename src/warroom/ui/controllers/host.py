@@ -35,8 +35,14 @@ if TYPE_CHECKING:
         @property
         def incident(self) -> Incident | None: ...
 
-        def record(self, operation: Callable[[Room], Any], *, done: str = "",
-                   on_error: Callable[[str], None] | None = None, label: str = "") -> None: ...
+        def record(
+            self,
+            operation: Callable[[Room], Any],
+            *,
+            done: str = "",
+            on_error: Callable[[str], None] | None = None,
+            label: str = "",
+        ) -> None: ...
 
         def need_incident(self) -> Incident | None: ...
 

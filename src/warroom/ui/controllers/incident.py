@@ -46,8 +46,9 @@ class IncidentCommands(Host):
         incident = self.need_incident()
         if incident is None:
             return
-        options = [(level.id, f"{level.id}  {level.label}: {level.description[:60]}")
-                   for level in self.config.severity.levels]
+        options = [
+            (level.id, f"{level.id}  {level.label}: {level.description[:60]}") for level in self.config.severity.levels
+        ]
 
         def chosen(severity: str | None) -> None:
             if severity and severity != incident.severity:
@@ -61,8 +62,7 @@ class IncidentCommands(Host):
         incident = self.need_incident()
         if incident is None:
             return
-        options = [(s, s.capitalize() + ("  (current)" if s == incident.status else ""))
-                   for s in STATUSES]
+        options = [(s, s.capitalize() + ("  (current)" if s == incident.status else "")) for s in STATUSES]
         following = self.room.next_status(incident) or incident.status
 
         def chosen(status: str | None) -> None:
@@ -75,8 +75,9 @@ class IncidentCommands(Host):
             if status == "resolved":
                 self.remind_postmortem(incident)
 
-        self.push_screen(PickScreen(f"Status of {incident.short_id} (Enter takes the next phase)",
-                                    options, following), chosen)
+        self.push_screen(
+            PickScreen(f"Status of {incident.short_id} (Enter takes the next phase)", options, following), chosen
+        )
 
     def remind_postmortem(self, incident: Incident) -> None:
         level = self.config.severity.level(incident.severity)
@@ -84,8 +85,11 @@ class IncidentCommands(Host):
             from warroom.text import durations
 
             within = f" within {durations.config_form(level.postmortem_within)}" if level.postmortem_within else ""
-            self.notify(f"A post-mortem is {level.postmortem} for {incident.severity}{within}. "
-                        f"E exports the draft.", timeout=10, markup=False)
+            self.notify(
+                f"A post-mortem is {level.postmortem} for {incident.severity}{within}. E exports the draft.",
+                timeout=10,
+                markup=False,
+            )
 
     def close_incident(self, incident: Incident) -> None:
         from warroom.ui.screens.checklist import ChecklistScreen
@@ -93,9 +97,11 @@ class IncidentCommands(Host):
         def closed(skipped: list[str] | None) -> None:
             if skipped is None:
                 return
-            self.record(lambda room: room.set_status(incident, "closed", skipped=skipped),
-                        done="Incident closed." + (f" {len(skipped)} checklist item(s) recorded as skipped."
-                                                   if skipped else ""))
+            self.record(
+                lambda room: room.set_status(incident, "closed", skipped=skipped),
+                done="Incident closed."
+                + (f" {len(skipped)} checklist item(s) recorded as skipped." if skipped else ""),
+            )
 
         self.push_screen(ChecklistScreen(incident.short_id, self.config.checklist), closed)
 
@@ -133,13 +139,18 @@ class IncidentCommands(Host):
             if not role:
                 return
             current = incident.holder(role)
-            self.ask_one(f"{role}" + (f" (now {current})" if current else " (unassigned)"),
-                         ("person", "Who takes it:", "", "name"),
-                         lambda person: self.record(lambda room: room.assign(incident, role, person),
-                                                    done=f"{role}: {person}"))
+            self.ask_one(
+                f"{role}" + (f" (now {current})" if current else " (unassigned)"),
+                ("person", "Who takes it:", "", "name"),
+                lambda person: self.record(lambda room: room.assign(incident, role, person), done=f"{role}: {person}"),
+            )
 
-        self.push_screen(PickScreen("Assign or hand over a role", options,
-                                    roster.first(RosterPane).selected_role() if roster else None), chosen_role)
+        self.push_screen(
+            PickScreen(
+                "Assign or hand over a role", options, roster.first(RosterPane).selected_role() if roster else None
+            ),
+            chosen_role,
+        )
 
     def action_snooze(self) -> None:
         from warroom.ui.screens.pick import PickScreen
@@ -151,13 +162,16 @@ class IncidentCommands(Host):
         def chosen(minutes: str | None) -> None:
             if not minutes:
                 return
-            self.ask_one(f"Snooze {minutes}m: why? (goes on the timeline)",
-                         ("reason", "Reason:", "", "waiting for the vendor's answer"),
-                         lambda reason: self.record(lambda room: room.snooze(incident, int(minutes), reason),
-                                                    done=f"Update reminder snoozed {minutes}m."))
+            self.ask_one(
+                f"Snooze {minutes}m: why? (goes on the timeline)",
+                ("reason", "Reason:", "", "waiting for the vendor's answer"),
+                lambda reason: self.record(
+                    lambda room: room.snooze(incident, int(minutes), reason),
+                    done=f"Update reminder snoozed {minutes}m.",
+                ),
+            )
 
-        self.push_screen(PickScreen("Snooze the update reminder", [("15", "15 minutes"), ("30", "30 minutes")]),
-                         chosen)
+        self.push_screen(PickScreen("Snooze the update reminder", [("15", "15 minutes"), ("30", "30 minutes")]), chosen)
 
     def action_add_action(self) -> None:
         from warroom.ui.screens.prompt import PromptScreen
@@ -172,15 +186,31 @@ class IncidentCommands(Host):
         def added(values: dict[str, str] | None) -> None:
             if not values:
                 return
-            self.record(lambda room: room.add_action(incident, values["text"], values["owner"], values["due"],
-                                                     values["priority"] or "medium", entry.id if entry else ""),
-                        done="Action item added.")
+            self.record(
+                lambda room: room.add_action(
+                    incident,
+                    values["text"],
+                    values["owner"],
+                    values["due"],
+                    values["priority"] or "medium",
+                    entry.id if entry else "",
+                ),
+                done="Action item added.",
+            )
 
-        self.push_screen(PromptScreen("Add an action item",
-                                      [("text", "Action:", entry.text if entry and not entry.auto else "", "what must be done"),
-                                       ("owner", "Owner:", "", "name"), ("due", "Due (YYYY-MM-DD):", "", "2026-12-01"),
-                                       ("priority", "Priority (high, medium, low):", "medium", "medium")],
-                                      required=("text",)), added)
+        self.push_screen(
+            PromptScreen(
+                "Add an action item",
+                [
+                    ("text", "Action:", entry.text if entry and not entry.auto else "", "what must be done"),
+                    ("owner", "Owner:", "", "name"),
+                    ("due", "Due (YYYY-MM-DD):", "", "2026-12-01"),
+                    ("priority", "Priority (high, medium, low):", "medium", "medium"),
+                ],
+                required=("text",),
+            ),
+            added,
+        )
 
     def action_update(self) -> None:
         shown = self.need_incident()
@@ -213,8 +243,12 @@ class IncidentCommands(Host):
             finally:
                 self.call_after_refresh(release)
 
-        self.recorder.submit(read, on_done=lambda result: self.from_thread(shown, result),
-                             on_error=lambda _message: self.from_thread(release), label=label)
+        self.recorder.submit(
+            read,
+            on_done=lambda result: self.from_thread(shown, result),
+            on_error=lambda _message: self.from_thread(release),
+            label=label,
+        )
 
     def compose_update(self, incident: Incident, filled: dict[str, str]) -> None:
         from warroom.ui.screens.composer import ComposerScreen
@@ -227,8 +261,10 @@ class IncidentCommands(Host):
             text, template = values["text"], values["template"]
             self.copy_to_clipboard(text)
             fallback = self.write_update_file(incident, text)
-            self.record(lambda room: room.post_update(incident, text, template=template),
-                        done=f"Update posted and copied (also in {fallback}). Countdown restarted.")
+            self.record(
+                lambda room: room.post_update(incident, text, template=template),
+                done=f"Update posted and copied (also in {fallback}). Countdown restarted.",
+            )
 
         self.push_screen(ComposerScreen(f"{incident.short_id} ({incident.status})", filled, selected), posted)
 
@@ -252,15 +288,15 @@ class IncidentCommands(Host):
         if not self.summaries:
             self.notify("No incidents yet: press D to declare one.", markup=False)
             return
-        options = [(i.id, f"{i.short_id}  {i.severity}  {i.status:<13} {i.title[:60]}")
-                   for i in reversed(self.summaries)]
+        options = [
+            (i.id, f"{i.short_id}  {i.severity}  {i.status:<13} {i.title[:60]}") for i in reversed(self.summaries)
+        ]
 
         def chosen(incident_id: str | None) -> None:
             if incident_id:
                 self.recorder.show(incident_id)
 
-        self.push_screen(PickScreen("Switch incident", options, self.incident.id if self.incident else None),
-                         chosen)
+        self.push_screen(PickScreen("Switch incident", options, self.incident.id if self.incident else None), chosen)
 
     def action_export(self) -> None:
         incident = self.need_incident()
@@ -281,8 +317,7 @@ class IncidentCommands(Host):
         try:
             export.write_atomic(path, export.postmortem(incident, self.config, self.clock.now()))
         except OSError as exc:
-            self.call_from_thread(self.notify, f"Export failed: {path}: {exc.strerror}", severity="error",
-                                  markup=False)
+            self.call_from_thread(self.notify, f"Export failed: {path}: {exc.strerror}", severity="error", markup=False)
             return
         # resolved: the folder it really lands in (the demo's exports/ points outside its room)
         self.call_from_thread(self.notify, f"Post-mortem written to {path.resolve()}", timeout=10, markup=False)
@@ -310,10 +345,14 @@ class IncidentCommands(Host):
             named = "; ".join(f"{short_id}, {severity}" for _, short_id, severity in found[:3])
             more = f"; {len(found) - 3} more" if len(found) > 3 else ""
             opening = "An incident is open" if len(found) == 1 else f"{len(found)} incidents are open"
-            self.push_screen(AskScreen(f"{opening} ({named}{more}). Quit? y/n"),
-                             lambda yes: self.exit(0) if yes else None)
+            self.push_screen(
+                AskScreen(f"{opening} ({named}{more}). Quit? y/n"), lambda yes: self.exit(0) if yes else None
+            )
 
         # call_later: the question is a screen, made in the app's own context
-        self.recorder.submit(open_ones, on_done=lambda found: self.from_thread(self.call_later, answer, found),
-                             on_error=lambda _message: self.from_thread(self.call_later, answer, None),
-                             label="quit check")
+        self.recorder.submit(
+            open_ones,
+            on_done=lambda found: self.from_thread(self.call_later, answer, found),
+            on_error=lambda _message: self.from_thread(self.call_later, answer, None),
+            label="quit check",
+        )

@@ -92,14 +92,23 @@ class KeyGate:
         """Does `widget` take `event` as text (a printable key into a field)? Such a key runs
         no binding (the field's ancestors' bindings for it are masked), so it moves no focus
         and opens or closes nothing."""
-        return (widget is not None and isinstance(event, events.Key)
-                and widget.check_consume_key(event.key, event.character))
+        return (
+            widget is not None
+            and isinstance(event, events.Key)
+            and widget.check_consume_key(event.key, event.character)
+        )
 
     def types_into_same_field(self, event: events.Event) -> bool:
         """Text typed right behind text into the same field needs no wait: a burst of
         characters goes in as fast as it came (only Enter, Tab and the like wait)."""
-        return (self.in_flight and not self.held and not self.holds and self.consumer is not None
-                and self.app.focused is self.consumer and self.consumed(self.consumer, event))
+        return (
+            self.in_flight
+            and not self.held
+            and not self.holds
+            and self.consumer is not None
+            and self.app.focused is self.consumer
+            and self.consumed(self.consumer, event)
+        )
 
     def admit(self, event: events.Event) -> bool:
         """True: let the app handle `event` now. False: it is held and comes back later."""
@@ -145,8 +154,9 @@ class KeyGate:
             # key that had to wait must not crawl one key a turn. (In a dialog, Enter moves to the
             # next field, so its keys keep waiting their turn.)
             focused = self.app.focused
-            while (len(self.held) > 1 and getattr(focused, "keeps_focus", False)
-                   and self.consumed(focused, self.held[0])):
+            while (
+                len(self.held) > 1 and getattr(focused, "keeps_focus", False) and self.consumed(focused, self.held[0])
+            ):
                 event = self.held.popleft()
                 self.passing.append(event)
                 self.app.post_message(event)

@@ -80,9 +80,14 @@ class LiveSources(Host):
 
         if not LiveSync.wanted(self.config):
             return
-        live = LiveSync(self.config, str(self.room.store.path), every=getattr(self.config, "sync_every", 15.0),
-                        author=self.room.store.author, clock=self.clock,
-                        on_status=lambda status: self.from_thread(self.show_sync, status))
+        live = LiveSync(
+            self.config,
+            str(self.room.store.path),
+            every=getattr(self.config, "sync_every", 15.0),
+            author=self.room.store.author,
+            clock=self.clock,
+            on_status=lambda status: self.from_thread(self.show_sync, status),
+        )
         self.live = live
         live.start()
 
@@ -132,8 +137,9 @@ class LiveSources(Host):
         from warroom.sources.health import HealthMonitor
         from warroom.ui.panes.health import HealthPane
 
-        monitor = HealthMonitor(self.config.checks, clock=self.clock, secrets=self.config.secrets,
-                                cwd=str(self.config.root))
+        monitor = HealthMonitor(
+            self.config.checks, clock=self.clock, secrets=self.config.secrets, cwd=str(self.config.root)
+        )
         self.health_monitor = monitor
         pane = self.query_one("#health", HealthPane)
 
@@ -183,8 +189,14 @@ class LiveSources(Host):
             self.post_message(TailChanged(name))
 
         async def tail() -> None:
-            log_source = LogSource(source, on_lines=on_lines, on_status=on_status, secrets=self.config.secrets,
-                                   clock=self.clock, cwd=str(self.config.root))
+            log_source = LogSource(
+                source,
+                on_lines=on_lines,
+                on_status=on_status,
+                secrets=self.config.secrets,
+                clock=self.clock,
+                cwd=str(self.config.root),
+            )
             self.log_sources.append(log_source)
             await log_source.start()
             try:

@@ -41,13 +41,13 @@ class Delta:
     still waiting for the UI, so a burst of writes costs the screen one update."""
 
     summaries: tuple[Summary, ...] | None = None  # the incident list, when it changed
-    incident_id: str | None = None                # the incident the rest is about
-    incident: Incident | None = None              # its head, when it changed
-    switched: bool = False                        # another incident (or none) is on screen now
-    page: list[Entry] | None = None               # the newest rows, to show afresh
-    has_older: bool = False                       # rows older than the page exist
+    incident_id: str | None = None  # the incident the rest is about
+    incident: Incident | None = None  # its head, when it changed
+    switched: bool = False  # another incident (or none) is on screen now
+    page: list[Entry] | None = None  # the newest rows, to show afresh
+    has_older: bool = False  # rows older than the page exist
     rows: dict[str, Entry] = field(default_factory=dict)  # rows that changed (deleted ones too)
-    count: int | None = None                      # the incident's entries
+    count: int | None = None  # the incident's entries
 
     def merge(self, later: Delta) -> None:
         if later.summaries is not None:
@@ -66,20 +66,30 @@ class Delta:
             self.count = later.count
 
     def __bool__(self) -> bool:
-        return (self.summaries is not None or self.switched or self.incident is not None
-                or self.page is not None or bool(self.rows))
+        return (
+            self.summaries is not None
+            or self.switched
+            or self.incident is not None
+            or self.page is not None
+            or bool(self.rows)
+        )
 
 
 _STOP = object()
 
 
 class Recorder:
-    def __init__(self, room: Room, on_delta: Callable[[Delta], None],
-                 on_error: Callable[[str, Job], None], pick: Callable[[list[Summary]], str | None]) -> None:
+    def __init__(
+        self,
+        room: Room,
+        on_delta: Callable[[Delta], None],
+        on_error: Callable[[str, Job], None],
+        pick: Callable[[list[Summary]], str | None],
+    ) -> None:
         self.room = room
         self.on_delta = on_delta
         self.on_error = on_error
-        self.pick = pick            # which incident to show when none is (the app's rule)
+        self.pick = pick  # which incident to show when none is (the app's rule)
         self.shown: str | None = None
         self._queue: queue.Queue[Job | object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="warroom-recorder", daemon=True)
@@ -102,8 +112,14 @@ class Recorder:
     def pending(self) -> int:
         return self._queue.qsize()
 
-    def submit(self, operation: Operation, *, on_done: Callable[[Any], None] | None = None,
-               on_error: Callable[[str], None] | None = None, label: str = "") -> None:
+    def submit(
+        self,
+        operation: Operation,
+        *,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        label: str = "",
+    ) -> None:
         self._idle.clear()
         self._queue.put(Job(operation, on_done, on_error, label))
 
@@ -128,6 +144,7 @@ class Recorder:
 
     def show(self, incident_id: str | None) -> None:
         """Put another incident on screen (its head and newest rows arrive as a Delta)."""
+
         def switch(room: Room) -> None:
             self.shown = incident_id
             self.on_delta(self.first(switched=True))
@@ -150,9 +167,11 @@ class Recorder:
             delta.count = room.store.entry_count(self.shown)
         return delta
 
-    def older(self, incident_id: str, before: tuple[str, str, str],
-              on_done: Callable[[tuple[list[Entry], bool]], None]) -> None:
+    def older(
+        self, incident_id: str, before: tuple[str, str, str], on_done: Callable[[tuple[list[Entry], bool]], None]
+    ) -> None:
         """The PAGE rows before `before`, and whether there are more."""
+
         def read(room: Room) -> tuple[list[Entry], bool]:
             rows = room.store.timeline(incident_id, before=before, limit=PAGE + 1)
             return [entry_from_row(row) for row in rows[-PAGE:]], len(rows) > PAGE

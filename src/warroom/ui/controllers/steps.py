@@ -40,11 +40,18 @@ class StepRunner(Host):
         from warroom.ui.screens.runbook import RunbookScreen
 
         incident = self.incident
-        self.push_screen(RunbookScreen(
-            partial(load_runbooks, self.config.runbooks_dir), folder=self.config.runbooks_dir,
-            cwd=self.config.root, environ=os.environ, fields=incident_fields(incident) if incident else None,
-            in_use=incident.fields.get("runbook", "") if incident else "",
-            running=self.running_steps, selected=self.runbook_selected))
+        self.push_screen(
+            RunbookScreen(
+                partial(load_runbooks, self.config.runbooks_dir),
+                folder=self.config.runbooks_dir,
+                cwd=self.config.root,
+                environ=os.environ,
+                fields=incident_fields(incident) if incident else None,
+                in_use=incident.fields.get("runbook", "") if incident else "",
+                running=self.running_steps,
+                selected=self.runbook_selected,
+            )
+        )
 
     def on_runbook_screen_run_step(self, event: RunbookScreen.RunStep) -> None:
         from warroom.playbook import runbooks
@@ -64,12 +71,25 @@ class StepRunner(Host):
         except UsageError as exc:
             self.notify(f"{runbook.name}: {exc}", severity="error", timeout=10, markup=False)
             return
-        self.run_runbook_step(incident, runbook, step, argv, runbooks.child_env(os.environ, fields),
-                              runbooks.step_secrets(step, os.environ))
+        self.run_runbook_step(
+            incident,
+            runbook,
+            step,
+            argv,
+            runbooks.child_env(os.environ, fields),
+            runbooks.step_secrets(step, os.environ),
+        )
 
     @work(group="steps", exit_on_error=False)
-    async def run_runbook_step(self, incident: Incident, runbook: Runbook, step: Step, argv: list[str],
-                               env: dict[str, str], secrets: tuple[str, ...]) -> None:
+    async def run_runbook_step(
+        self,
+        incident: Incident,
+        runbook: Runbook,
+        step: Step,
+        argv: list[str],
+        env: dict[str, str],
+        secrets: tuple[str, ...],
+    ) -> None:
         """A step in its own Logs tab; when it ends, the timeline records it by itself."""
         from warroom.config import LogConfig
         from warroom.playbook.runbooks import output_tail
@@ -79,10 +99,15 @@ class StepRunner(Host):
         name = f"{pane.STEP_PREFIX}{runbook.name} #{step.index}"
         view = pane.add_tab(name)
         self.call_after_refresh(view.focus)  # its output in front, and `s` stops it
-        source = LogSource(LogConfig(name=name, command=tuple(argv), buffer=2000), on_lines=view.add_lines,
-                           on_status=lambda status: pane.set_view_status(view, status),
-                           secrets=(*self.config.secrets, *secrets), clock=self.clock, env=env,
-                           cwd=str(self.config.root))
+        source = LogSource(
+            LogConfig(name=name, command=tuple(argv), buffer=2000),
+            on_lines=view.add_lines,
+            on_status=lambda status: pane.set_view_status(view, status),
+            secrets=(*self.config.secrets, *secrets),
+            clock=self.clock,
+            env=env,
+            cwd=str(self.config.root),
+        )
         key = (runbook.name, step.index)
         self.running_steps[key] = (source, view)
         self.stopped_steps.discard(key)
@@ -105,10 +130,12 @@ class StepRunner(Host):
             self.steps_changed()
             output = output_tail([line.text for line in source.lines], stopped=stopped)
             exit_code = code
-            self.record(lambda room: room.record_command(incident, step.command, exit_code, output,
-                                                         runbook=runbook.name),
-                        done=f"{runbook.name} #{step.index} {'stopped' if stopped else 'exited'} "
-                             f"(exit {exit_code}); on the timeline.", label="command ran")
+            self.record(
+                lambda room: room.record_command(incident, step.command, exit_code, output, runbook=runbook.name),
+                done=f"{runbook.name} #{step.index} {'stopped' if stopped else 'exited'} "
+                f"(exit {exit_code}); on the timeline.",
+                label="command ran",
+            )
 
     def steps_changed(self) -> None:
         from warroom.ui.screens.runbook import RunbookScreen
@@ -151,8 +178,10 @@ class StepRunner(Host):
         if incident is None:
             return
         name = event.runbook
-        self.record(lambda room: room.set_field(incident, "runbook", name),
-                    done=f"{incident.short_id} follows the {name} runbook.")
+        self.record(
+            lambda room: room.set_field(incident, "runbook", name),
+            done=f"{incident.short_id} follows the {name} runbook.",
+        )
 
     def on_actions_pane_mark_done(self, event: ActionsPane.MarkDone) -> None:
         action_id = event.action_id

@@ -42,8 +42,8 @@ from warroom.sources import process as sources
 if TYPE_CHECKING:
     from warroom.ui.app import WarroomApp
 
-DEADLINE = 1.8        # seconds from the news to the process being gone
-GROUP_GRACE = 0.5     # SIGTERM to SIGKILL for the children's process groups
+DEADLINE = 1.8  # seconds from the news to the process being gone
+GROUP_GRACE = 0.5  # SIGTERM to SIGKILL for the children's process groups
 
 
 def terminal_dead(fd: int) -> bool:
@@ -51,8 +51,7 @@ def terminal_dead(fd: int) -> bool:
     try:
         poller = select.poll()
         poller.register(fd, 0)  # no events asked: only POLLHUP, POLLERR and POLLNVAL come back
-        return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL)
-                   for _fd, mask in poller.poll(0))
+        return any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _fd, mask in poller.poll(0))
     except (OSError, ValueError):
         return True
 
@@ -88,8 +87,11 @@ class TerminalGuard:
         self._silenced = threading.Lock()
 
     def install(self) -> TerminalGuard:
-        for signum, handler in ((signal.SIGHUP, self._on_signal), (signal.SIGTERM, self._on_signal),
-                                (signal.SIGCONT, self._on_continue)):
+        for signum, handler in (
+            (signal.SIGHUP, self._on_signal),
+            (signal.SIGTERM, self._on_signal),
+            (signal.SIGCONT, self._on_continue),
+        ):
             try:
                 self._previous[signum] = signal.signal(signum, handler)
             except (ValueError, OSError):  # not the main thread: no signals for us

@@ -27,8 +27,9 @@ MIN_TEXT = 16
 def ordered(actions: list[ActionItem]) -> list[ActionItem]:
     """Open items first, most urgent first (priority, then due date, then as added); done ones after."""
     indexed = list(enumerate(actions))
-    indexed.sort(key=lambda pair: (pair[1].done, PRIORITY_RANK.get(pair[1].priority, 1),
-                                   pair[1].due or "9999", pair[0]))
+    indexed.sort(
+        key=lambda pair: (pair[1].done, PRIORITY_RANK.get(pair[1].priority, 1), pair[1].due or "9999", pair[0])
+    )
     return [item for _, item in indexed]
 
 
@@ -40,6 +41,7 @@ class ActionsPane(DataTable):
     @dataclass
     class MarkDone(Message):
         """The user wants this action item marked done."""
+
         action_id: str
         text: str
 
@@ -84,13 +86,17 @@ class ActionsPane(DataTable):
         self.items = ordered(incident.actions) if incident else []
         for item in self.items:
             style = "dim" if item.done else ""
-            self.add_row(Text("☑" if item.done else "☐", style=style),
-                         inert(item.text, style="dim strike" if item.done else "", limit=200),
-                         inert(item.owner or "-", style=style or ("" if item.owner else "dim"), limit=12),
-                         inert(item.due or "-", style=style or ("" if item.due else "dim"), limit=20),
-                         Text(PRIORITY_SHORT.get(item.priority, item.priority),
-                              style=style or PRIORITY_STYLE.get(item.priority, "")),
-                         key=item.id)
+            self.add_row(
+                Text("☑" if item.done else "☐", style=style),
+                inert(item.text, style="dim strike" if item.done else "", limit=200),
+                inert(item.owner or "-", style=style or ("" if item.owner else "dim"), limit=12),
+                inert(item.due or "-", style=style or ("" if item.due else "dim"), limit=20),
+                Text(
+                    PRIORITY_SHORT.get(item.priority, item.priority),
+                    style=style or PRIORITY_STYLE.get(item.priority, ""),
+                ),
+                key=item.id,
+            )
         if not self.items:
             hint = "none yet: a adds one" if incident else "no incident"
             self.add_row(Text(""), Text(hint, style="dim"), Text(""), Text(""), Text(""), key="-none-")

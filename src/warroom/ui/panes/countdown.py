@@ -75,8 +75,11 @@ class CountdownPane(Static, can_focus=False):
         if not incident.acknowledged_at:
             ack_due = declared + timedelta(seconds=level.acknowledge_within)
             left = (ack_due - now).total_seconds()
-            lines.append(f"ack {'OVERDUE' if left < 0 else 'due'} {ack_due.strftime('%H:%M')} "
-                         f"({durations.clock(left)}), A to ack\n", style="bold" if left < 0 else "")
+            lines.append(
+                f"ack {'OVERDUE' if left < 0 else 'due'} {ack_due.strftime('%H:%M')} "
+                f"({durations.clock(left)}), A to ack\n",
+                style="bold" if left < 0 else "",
+            )
         escalation = self._next_escalation(view, declared, now)
         if escalation:
             lines.append(escalation)
@@ -85,8 +88,7 @@ class CountdownPane(Static, can_focus=False):
     def _next_escalation(self, view: ConsoleView, declared, now) -> str:
         incident = view.incident
         assert incident is not None  # only asked while an incident is on screen
-        levels = [e for e in view.config.escalation
-                  if not e.severities or incident.severity in e.severities]
+        levels = [e for e in view.config.escalation if not e.severities or incident.severity in e.severities]
         level = view.config.severity.level(incident.severity)
         if not levels and level is not None:
             due = declared + timedelta(seconds=level.escalate_after)

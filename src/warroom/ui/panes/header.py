@@ -87,6 +87,7 @@ class IncidentHeader(Horizontal):
         incident = view.incident
         now = self.clock.now()
         from warroom.record.events import parse_time
+
         since = durations.human((now - parse_time(incident.declared_at)).total_seconds())
         show(elapsed, Text(f"{since} since declared"))
         level = view.config.severity.level(incident.severity)

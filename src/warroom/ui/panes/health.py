@@ -14,8 +14,7 @@ from warroom.config import CheckConfig
 from warroom.text.sanitize import sanitize
 from warroom.ui.view import sparkline
 
-STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim",
-               "disabled": "dim"}
+STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim", "disabled": "dim"}
 STATE_MARK = {"up": "●", "degraded": "◐", "down": "✖", "unknown": "○"}
 STRIP_MARK = {"up": "▁", "degraded": "▄", "down": "█", "unknown": " "}
 
@@ -38,8 +37,10 @@ class HealthPane(Static, can_focus=True):
         self.redraw()
 
     def states(self) -> dict[str, str]:
-        return {check.name: "disabled" if check.disabled else
-                getattr(self.results.get(check.name), "state", "not started") for check in self.checks}
+        return {
+            check.name: "disabled" if check.disabled else getattr(self.results.get(check.name), "state", "not started")
+            for check in self.checks
+        }
 
     def redraw(self) -> None:
         if not self.checks:
@@ -74,7 +75,6 @@ class HealthPane(Static, can_focus=True):
         states = [state for state in self.states().values() if state != "disabled"]
         down = sum(1 for state in states if state == "down")
         known = all(state != "not started" for state in states)
-        subtitle = f"{down} down" if down else ("all up" if states and known and all(
-            s == "up" for s in states) else "")
+        subtitle = f"{down} down" if down else ("all up" if states and known and all(s == "up" for s in states) else "")
         disabled = len(self.checks) - len(states)
         self.border_subtitle = ", ".join(filter(None, [subtitle, f"{disabled} disabled" if disabled else ""]))

@@ -52,8 +52,10 @@ class AllLogView(LogView):
             super().add_lines(lines)
             return
         super().add_lines(lines)
-        ordered = sorted(list(self.buffer_lines)[-len(lines) * 4:],
-                         key=lambda line: (line.at.timestamp() if line.at else float("inf"), line.seq))
+        ordered = sorted(
+            list(self.buffer_lines)[-len(lines) * 4 :],
+            key=lambda line: (line.at.timestamp() if line.at else float("inf"), line.seq),
+        )
         keep = len(self.buffer_lines) - len(ordered)
         head = list(self.buffer_lines)[:keep]
         self.buffer_lines.clear()
@@ -72,6 +74,7 @@ class LogsPane(Vertical):
     @dataclass
     class StopRequested(Message):
         """`s` on a runbook step's tab: the app stops that step if it still runs."""
+
         name: str
 
     def __init__(self, sources: tuple[LogConfig, ...], **kwargs) -> None:
@@ -85,12 +88,16 @@ class LogsPane(Vertical):
         # tabs are composed a moment after the pane itself, and lines may already be arriving.
         self.all_view = AllLogView("all", show_source=True, id="log-all")
         disabled = [source for source in self.sources if source.disabled]  # a ${VAR} it needs is unset
-        self.all_view.status = (f"{len(self.sources) - len(disabled)} source(s) merged" if self.sources
-                                else "no [[log]] sources in warroom.toml")
+        self.all_view.status = (
+            f"{len(self.sources) - len(disabled)} source(s) merged"
+            if self.sources
+            else "no [[log]] sources in warroom.toml"
+        )
         if disabled:
             self.all_view.status += "; disabled: " + "; ".join(f"{s.name} ({s.disabled})" for s in disabled)
-        self.source_views = [LogView(source.name, buffer=source.buffer, id=f"log-{index}")
-                             for index, source in enumerate(self.sources)]
+        self.source_views = [
+            LogView(source.name, buffer=source.buffer, id=f"log-{index}") for index, source in enumerate(self.sources)
+        ]
         for source, view in zip(self.sources, self.source_views, strict=True):
             if source.disabled:
                 view.status = f"disabled: {source.disabled}"
@@ -204,8 +211,13 @@ class LogsPane(Vertical):
                 self.notify(message, severity="warning", markup=False)
             self.refresh_status()
 
-        self.app.push_screen(PromptScreen("Filter log lines (text or regex; empty clears)",
-                                          [("filter", "Filter:", self.last_filter, "timeout|5\\d\\d")]), apply)
+        self.app.push_screen(
+            PromptScreen(
+                "Filter log lines (text or regex; empty clears)",
+                [("filter", "Filter:", self.last_filter, "timeout|5\\d\\d")],
+            ),
+            apply,
+        )
 
     def action_highlight(self) -> None:
         self.active_view().toggle_highlight()
@@ -219,6 +231,11 @@ class LogsPane(Vertical):
                 self.active_view().set_min_level(level)
                 self.refresh_status()
 
-        self.app.push_screen(PickScreen("Show lines at or above", [("debug", "debug (everything)"),
-                                        ("info", "info"), ("warn", "warn"), ("error", "error")],
-                                        self.active_view().min_level), apply)
+        self.app.push_screen(
+            PickScreen(
+                "Show lines at or above",
+                [("debug", "debug (everything)"), ("info", "info"), ("warn", "warn"), ("error", "error")],
+                self.active_view().min_level,
+            ),
+            apply,
+        )

@@ -26,8 +26,13 @@ from textual.strip import Strip
 from warroom.sources.parse import LogLine, level_rank
 from warroom.ui import keys, textual_private
 
-LEVEL_STYLES = {"error": Style(color="red", bold=True), "warn": Style(color="yellow"),
-                "info": Style(), "debug": Style(dim=True), None: Style()}
+LEVEL_STYLES = {
+    "error": Style(color="red", bold=True),
+    "warn": Style(color="yellow"),
+    "info": Style(),
+    "debug": Style(dim=True),
+    None: Style(),
+}
 LEVEL_TAGS = {"error": "ERR", "warn": "WRN", "info": "INF", "debug": "DBG", None: "   "}
 CURSOR_STYLE = Style(reverse=True)
 _NULL = Style.null()
@@ -48,6 +53,7 @@ class LogView(ScrollView, can_focus=True):
     @dataclass
     class Changed(Message):
         """Counts changed (for the tab's status line)."""
+
         view: LogView
 
     def __init__(self, name: str, buffer: int = 10_000, show_source: bool = False, **kwargs) -> None:
@@ -60,12 +66,12 @@ class LogView(ScrollView, can_focus=True):
         self.pattern: re.Pattern[str] | None = None
         self.highlight_only = False
         self.min_level = "debug"
-        self.cursor = -1            # index into visible; -1 = follow the end
+        self.cursor = -1  # index into visible; -1 = follow the end
         self.total = 0
         self.folded = 0
         self.arrived_while_paused = 0
         self.status = "not started"
-        self._stale = False          # lines arrived while hidden: size and scroll catch up on show
+        self._stale = False  # lines arrived while hidden: size and scroll catch up on show
         self._change_queued = False  # a Changed message is on its way: one is enough
 
     # --- feeding -----------------------------------------------------------

@@ -38,7 +38,7 @@ class RosterPane(DataTable):
         cursor = self.cursor_row
         self.clear()
         if view is None or view.incident is None:
-            for role_name in (view.config.roles if view else ()):
+            for role_name in view.config.roles if view else ():
                 self.add_row(Text(role_name), Text("-", style="dim"), Text(""), key=role_name)
             return
         for name, role in view.incident.roles.items():
@@ -53,8 +53,12 @@ class RosterPane(DataTable):
             label = SHORT_ROLE.get(name, name) if self.screen.has_class("compact") else name
             self.add_row(Text(label), who, since, key=name)
         for index, (person, ago) in enumerate(self.peers):
-            self.add_row(Text("here" if index == 0 else "", style="dim"), inert(person, limit=60),
-                         Text(ago, style="dim"), key=f"peer-{index}")
+            self.add_row(
+                Text("here" if index == 0 else "", style="dim"),
+                inert(person, limit=60),
+                Text(ago, style="dim"),
+                key=f"peer-{index}",
+            )
         if self.row_count:
             self.move_cursor(row=min(cursor, self.row_count - 1))
 

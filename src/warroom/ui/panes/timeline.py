@@ -29,11 +29,24 @@ from warroom.ui.inputs import ExactInput
 from warroom.ui.view import ConsoleView, inert
 
 TYPE_ICONS = {"note": "·", "action": "»", "decision": "◆", "finding": "?"}
-AUTO_ICONS = {"declared": "★", "status": "⇄", "severity": "‼", "role": "@", "update": "✉",
-              "check": "♥", "command": "$", "pin": "⌖", "snooze": "z", "action": "☐", "field": "≡", "ack": "✓"}
+AUTO_ICONS = {
+    "declared": "★",
+    "status": "⇄",
+    "severity": "‼",
+    "role": "@",
+    "update": "✉",
+    "check": "♥",
+    "command": "$",
+    "pin": "⌖",
+    "snooze": "z",
+    "action": "☐",
+    "field": "≡",
+    "ack": "✓",
+}
 PLACEHOLDER = "n: log an entry (HH:MM backdates; ! decision  > action  ? finding)  Enter: log  Esc: leave"
-PASTE_HINT = ("{lines} lines pasted: Enter logs them as one entry, ctrl+l as {lines} entries (one per line), "
-              "Esc drops them")
+PASTE_HINT = (
+    "{lines} lines pasted: Enter logs them as one entry, ctrl+l as {lines} entries (one per line), Esc drops them"
+)
 COLUMNS = ("utc", "local", "who", "icon", "entry")
 SHOWN_PENDING = 5  # lines listed under the table; more are counted
 
@@ -60,8 +73,7 @@ def entry_cells(entry: Entry, local_tz=None, today: date | None = None) -> tuple
     if entry.type == "decision" and not entry.auto:
         style = "bold"
     text.stylize(style)
-    return (Text(when), Text(local.strftime("%H:%M"), style="dim"), inert(entry.author, limit=16), Text(icon),
-            text)
+    return (Text(when), Text(local.strftime("%H:%M"), style="dim"), inert(entry.author, limit=16), Text(icon), text)
 
 
 class EntryInput(ExactInput):
@@ -72,6 +84,7 @@ class EntryInput(ExactInput):
     @dataclass
     class Lines(Message):
         """Lines to log, in order: one entry each."""
+
         input: EntryInput
         texts: list[str]
 
@@ -82,12 +95,13 @@ class EntryInput(ExactInput):
     @dataclass
     class Held(Message):
         """A multi-line paste is held (lines > 0) or was let go (0)."""
+
         input: EntryInput
         lines: int
 
-    keeps_focus = True       # Enter logs and stays: the key gate lets a typed burst through (ui/keygate.py)
+    keeps_focus = True  # Enter logs and stays: the key gate lets a typed burst through (ui/keygate.py)
     held: str | None = None  # a multi-line paste waiting for Enter, ctrl+l or Esc
-    _typed: str = ""         # what the input held before the paste
+    _typed: str = ""  # what the input held before the paste
 
     async def _on_key(self, event: events.Key) -> None:  # Input's own handler: textual_private.py
         key = event.key
@@ -138,7 +152,7 @@ class EntryInput(ExactInput):
             self.app.bell()
             return
         self._typed = self.value
-        before, after = self.value[:self.cursor_position], self.value[self.cursor_position:]
+        before, after = self.value[: self.cursor_position], self.value[self.cursor_position :]
         self.held = before + text + after
         self.value = self.held.replace("\n", " ⏎ ")[:1000]
         self.add_class("held")
@@ -173,7 +187,7 @@ class TimelinePane(Vertical):
 
     @dataclass
     class EntryAction(Message):
-        action: str       # edit | delete | details | action
+        action: str  # edit | delete | details | action
         entry_id: str
 
     @dataclass
@@ -184,7 +198,7 @@ class TimelinePane(Vertical):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.incident_id: str | None = None
-        self.rows: dict[str, Entry] = {}      # the rows loaded, by id
+        self.rows: dict[str, Entry] = {}  # the rows loaded, by id
         self._keys: list[tuple[str, str, str]] = []  # their order, as shown
         self.has_older = False
         self._asked_older = False
@@ -343,8 +357,15 @@ class TimelinePane(Vertical):
     def on_key(self, event: events.Key) -> None:
         """At the top of the rows loaded, Up, PgUp or Home asks for the page before them."""
         table = self.query_one(DataTable)
-        if (event.key in ("up", "pageup", "home") and self.screen.focused is table and self.has_older
-                and table.cursor_row == 0 and self._keys and not self._asked_older and self.incident_id):
+        if (
+            event.key in ("up", "pageup", "home")
+            and self.screen.focused is table
+            and self.has_older
+            and table.cursor_row == 0
+            and self._keys
+            and not self._asked_older
+            and self.incident_id
+        ):
             self._asked_older = True
             self.post_message(self.OlderWanted(self.incident_id, self._keys[0]))
 
@@ -387,8 +408,11 @@ class TimelinePane(Vertical):
             return
         line.error = message
         entry_input = self.query_one(EntryInput)
-        if not entry_input.value.strip() and entry_input.held is None and \
-                sum(1 for p in self.pending.values() if p.error) == 1:
+        if (
+            not entry_input.value.strip()
+            and entry_input.held is None
+            and sum(1 for p in self.pending.values() if p.error) == 1
+        ):
             entry_input.value = line.text if "\n" not in line.text else ""
             if entry_input.value:
                 del self.pending[number]

@@ -39,9 +39,12 @@ class ChecklistScreen(ModalScreen[list[str] | None]):
         skipped = self.skipped()
         if skipped and not self.confirming:
             self.confirming = True
-            self.query_one("#checklist-warning", Static).update(Text(
-                f"{len(skipped)} item(s) not ticked: {', '.join(skipped)}. "
-                "Press ctrl+s again to close anyway (they are recorded as skipped)."))
+            self.query_one("#checklist-warning", Static).update(
+                Text(
+                    f"{len(skipped)} item(s) not ticked: {', '.join(skipped)}. "
+                    "Press ctrl+s again to close anyway (they are recorded as skipped)."
+                )
+            )
             return
         self.dismiss(skipped)
 

@@ -37,8 +37,12 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
                 yield OptionList(*[Option(Text(name), id=name) for name in self.templates], id="composer-templates")
                 yield TextArea(self.templates.get(self.selected, ""), id="composer-text", soft_wrap=True)
             yield Static("", id="composer-error", classes="dialog-error")
-            yield Static(Text("ctrl+s: post (records it, restarts the countdown, copies it)    "
-                              "ctrl+t: templates    Esc: cancel"), classes="dialog-help")
+            yield Static(
+                Text(
+                    "ctrl+s: post (records it, restarts the countdown, copies it)    ctrl+t: templates    Esc: cancel"
+                ),
+                classes="dialog-help",
+            )
 
     def on_mount(self) -> None:
         names = list(self.templates)

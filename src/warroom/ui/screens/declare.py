@@ -45,10 +45,16 @@ class DeclareScreen(ModalScreen[dict[str, str] | None]):
             yield Label("Severity (↑↓ or its number, then Enter):")
             options = []
             for n, level in enumerate(self.profile.levels, start=1):
-                line = Text.assemble((f"{n} {level.id:<5}", "bold"), f"{level.label}: ",
-                                     shorten(level.description, 70, placeholder="…"),
-                                     (f"  ack {durations.config_form(level.acknowledge_within)}, "
-                                      f"updates every {durations.config_form(level.update_every)}", "dim"))
+                line = Text.assemble(
+                    (f"{n} {level.id:<5}", "bold"),
+                    f"{level.label}: ",
+                    shorten(level.description, 70, placeholder="…"),
+                    (
+                        f"  ack {durations.config_form(level.acknowledge_within)}, "
+                        f"updates every {durations.config_form(level.update_every)}",
+                        "dim",
+                    ),
+                )
                 options.append(Option(line, id=level.id))
             yield OptionList(*options, id="declare-severity")
             yield Label("Impact (who is affected, how):")
@@ -93,14 +99,18 @@ class DeclareScreen(ModalScreen[dict[str, str] | None]):
                 marked.add_class("-missing")
                 marked.border_subtitle = MISSING
             names = " and ".join(name for _, name in missing)
-            self.query_one("#declare-error", Static).update(
-                Text(f"Still needed: {names}. Nothing is declared yet."))
+            self.query_one("#declare-error", Static).update(Text(f"Still needed: {names}. Nothing is declared yet."))
             self.query_one(f"#{missing[0][0]}", Input).focus()
             return
         severity = self.query_one("#declare-severity", OptionList)
         index = severity.highlighted if severity.highlighted is not None else 0
-        self.dismiss({"title": values["declare-title"], "severity": self.profile.levels[index].id,
-                      "impact": values["declare-impact"]})
+        self.dismiss(
+            {
+                "title": values["declare-title"],
+                "severity": self.profile.levels[index].id,
+                "impact": values["declare-impact"],
+            }
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)

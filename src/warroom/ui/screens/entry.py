@@ -25,9 +25,13 @@ class EntryScreen(ModalScreen[None]):
         entry = self.entry
         at = parse_time(entry.at)
         with VerticalScroll(classes="dialog", id="entry-details"):
-            yield Label(Text(f"{entry.type} by {sanitize(entry.author, limit=80)} at "
-                             f"{at.strftime('%Y-%m-%d %H:%M:%S UTC')} ({at.astimezone().strftime('%H:%M local')})"),
-                        classes="dialog-title")
+            yield Label(
+                Text(
+                    f"{entry.type} by {sanitize(entry.author, limit=80)} at "
+                    f"{at.strftime('%Y-%m-%d %H:%M:%S UTC')} ({at.astimezone().strftime('%H:%M local')})"
+                ),
+                classes="dialog-title",
+            )
             yield Static(Text(sanitize(entry.text, limit=70_000, multiline=True)))  # whole: 64 KiB fits
             if len(entry.history) > 1:
                 history = Text("\nHistory:\n", style="bold")

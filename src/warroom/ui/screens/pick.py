@@ -25,8 +25,13 @@ class PickScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(Text(self.title_text), classes="dialog-title")
-            yield OptionList(*[Option(Text(f"{n}  {label}" if n <= 9 else label), id=key)
-                               for n, (key, label) in enumerate(self.options, start=1)], id="pick")
+            yield OptionList(
+                *[
+                    Option(Text(f"{n}  {label}" if n <= 9 else label), id=key)
+                    for n, (key, label) in enumerate(self.options, start=1)
+                ],
+                id="pick",
+            )
 
     def on_mount(self) -> None:
         option_list = self.query_one(OptionList)

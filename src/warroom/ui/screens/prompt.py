@@ -32,8 +32,9 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("ctrl+s", "accept", "Accept", priority=True)]
 
-    def __init__(self, title: str, fields: list[tuple[str, str, str, str]], note: str = "",
-                 required: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, title: str, fields: list[tuple[str, str, str, str]], note: str = "", required: tuple[str, ...] = ()
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.fields = fields
@@ -49,8 +50,11 @@ class PromptScreen(ModalScreen[dict[str, str] | None]):
                 yield Label(Text(label))
                 yield Input(value=value, placeholder=placeholder, id=f"field-{key}")
             yield Static("", id="prompt-error", classes="dialog-error")
-            keys = ("Enter: accept" if len(self.fields) == 1
-                    else "Enter: next field, accepts from the last    ctrl+s: accept")
+            keys = (
+                "Enter: accept"
+                if len(self.fields) == 1
+                else "Enter: next field, accepts from the last    ctrl+s: accept"
+            )
             yield Static(Text(f"{keys}    Esc: cancel"), classes="dialog-help")
 
     def on_mount(self) -> None:

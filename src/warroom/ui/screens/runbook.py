@@ -52,6 +52,7 @@ class RunbookScreen(ModalScreen[None]):
     @dataclass
     class RunStep(Message):
         """Run this step (the user has seen the command and said yes)."""
+
         runbook: Runbook
         step: Step
 
@@ -63,13 +64,21 @@ class RunbookScreen(ModalScreen[None]):
     @dataclass
     class UseRunbook(Message):
         """Name this runbook as the incident's."""
+
         runbook: str
 
-    def __init__(self, runbooks: list[Runbook] | Callable[[], list[Runbook]], *,
-                 folder: Path | str = "runbooks", cwd: Path | str = ".",
-                 environ: Mapping[str, str] | None = None, fields: Mapping[str, str] | None = None,
-                 in_use: str = "", running: Iterable[tuple[str, int]] = (),
-                 selected: tuple[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        runbooks: list[Runbook] | Callable[[], list[Runbook]],
+        *,
+        folder: Path | str = "runbooks",
+        cwd: Path | str = ".",
+        environ: Mapping[str, str] | None = None,
+        fields: Mapping[str, str] | None = None,
+        in_use: str = "",
+        running: Iterable[tuple[str, int]] = (),
+        selected: tuple[str, int] | None = None,
+    ) -> None:
         """runbooks: the list, or a function that reads them (run in a thread once the screen is up).
         fields: the incident's INCIDENT_ID, SEVERITY, STATUS, TITLE (None: no incident on screen)."""
         super().__init__()
@@ -132,7 +141,8 @@ class RunbookScreen(ModalScreen[None]):
         if not self.runbooks:
             self.query_one("#runbook-text", _markdown()).update(
                 f"No runbooks in `{self.folder}`.\n\nAdd markdown files there: every fenced `bash`, `sh` "
-                "or `shell` block becomes a step you can run from here.")
+                "or `shell` block becomes a step you can run from here."
+            )
 
     # --- the list ----------------------------------------------------------------------
 
@@ -270,8 +280,11 @@ class RunbookScreen(ModalScreen[None]):
         from warroom.ui.screens.prompt import ConfirmScreen
 
         if self.fields is None:
-            self.notify("No incident on screen: declare one (D) or pick one (I); a step is recorded on "
-                        "an incident's timeline.", severity="warning", markup=False)
+            self.notify(
+                "No incident on screen: declare one (D) or pick one (I); a step is recorded on an incident's timeline.",
+                severity="warning",
+                markup=False,
+            )
             return
         if (runbook.name, step.index) in self.running:
             self.notify(f"Step {step.index} is already running: s stops it.", severity="warning", markup=False)
@@ -307,8 +320,7 @@ class RunbookScreen(ModalScreen[None]):
         if self.current is None:
             return
         if self.fields is None:
-            self.notify("No incident on screen: declare one (D) or pick one (I).", severity="warning",
-                        markup=False)
+            self.notify("No incident on screen: declare one (D) or pick one (I).", severity="warning", markup=False)
             return
         if self.current.name == self.in_use:
             self.notify(f"{self.current.name} is already this incident's runbook.", markup=False)
