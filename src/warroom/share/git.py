@@ -109,7 +109,8 @@ def is_git_repo(folder: Path | str) -> bool:
     return proc.returncode == 0 and proc.stdout.strip() == "true"
 
 
-def _ensure_lines(path: Path, lines: Iterable[str]) -> bool:
+def ensure_lines(path: Path, lines: Iterable[str]) -> bool:
+    """Append to the file at `path` the `lines` it lacks (whole lines); True when it changed."""
     existing = path.read_text(encoding="utf-8") if path.exists() else ""
     have = {line.strip() for line in existing.splitlines()}
     missing = [line for line in lines if line not in have]
@@ -139,9 +140,9 @@ def git_setup(folder: Path | str, db_name: str = DB_NAME) -> list[str]:
     Returns what it changed."""
     folder = Path(folder)
     changed = []
-    if _ensure_lines(folder / ".gitattributes", [f"{db_name} merge=warroom diff=warroom"]):
+    if ensure_lines(folder / ".gitattributes", [f"{db_name} merge=warroom diff=warroom"]):
         changed.append(".gitattributes")
-    if _ensure_lines(folder / ".gitignore", GITIGNORE_LINES):
+    if ensure_lines(folder / ".gitignore", GITIGNORE_LINES):
         changed.append(".gitignore")
     if is_git_repo(folder):
         for key, value in driver_commands().items():

@@ -12,6 +12,7 @@ from warroom.paths import DATA_DIR, GITIGNORE_LINES
 from warroom.record.dbfile import create_record
 from warroom.record.store import record_path
 from warroom.share import exchange
+from warroom.share.git import ensure_lines
 
 STARTER_CONFIG = """\
 # warroom.toml: this war room's checks, log sources, severities and roles.
@@ -61,14 +62,8 @@ def init(folder: Path) -> list[Path]:
         path = folder / name
         path.write_text(text)
         written.append(path)
-    ignore = folder / ".gitignore"
-    existing = ignore.read_text() if ignore.exists() else ""
-    missing = [line for line in GITIGNORE_LINES if line not in existing.splitlines()]
-    if missing:
-        ignore.write_text(
-            existing + ("" if existing.endswith("\n") or not existing else "\n") + "\n".join(missing) + "\n"
-        )
-        written.append(ignore)
+    if ensure_lines(folder / ".gitignore", GITIGNORE_LINES):
+        written.append(folder / ".gitignore")
     for sub in ("runbooks", "templates"):
         target = folder / sub
         if not target.exists():

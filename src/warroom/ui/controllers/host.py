@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         summaries: tuple[Summary, ...]
         last_deleted: str | None
         _ui_loop: asyncio.AbstractEventLoop | None
+        running_steps: dict[tuple[str, int], Any]
 
         @property
         def incident(self) -> Incident | None: ...
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
         def logs_pane(self) -> LogsPane: ...
 
         def close_incident(self, incident: Incident) -> None: ...
+
+        def begin_closing(self) -> None: ...
 
         def open_after(self, read: Callable[[Room], Any], show: Callable[[Any], object], label: str) -> None: ...
 

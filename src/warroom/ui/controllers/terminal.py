@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from warroom.sources import process as sources
 
 if TYPE_CHECKING:
-    from warroom.ui.app import WarroomApp
+    from warroom.ui.controllers.host import Host
 
 DEADLINE = 1.8  # seconds from the news to the process being gone
 GROUP_GRACE = 0.5  # SIGTERM to SIGKILL for the children's process groups
@@ -76,7 +76,7 @@ def silence_terminal() -> None:
 class TerminalGuard:
     """Installed by the console once it runs on a real terminal; see the module's doc."""
 
-    def __init__(self, app: WarroomApp, fd: int = 0) -> None:
+    def __init__(self, app: Host, fd: int = 0) -> None:
         self.app = app
         self.fd = fd
         self.reason: int | None = None  # the signal that ended the console (SIGHUP for a hang-up)
