@@ -15,7 +15,8 @@ from markdown_it import MarkdownIt
 
 from warroom.record.events import Event, format_time
 from warroom.record.dbfile import SCHEMA_VERSION
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 
 SHORT = re.compile(r"INC-[0-9a-f]{4,}")

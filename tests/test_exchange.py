@@ -23,7 +23,8 @@ from warroom.errors import RefusedFile, StoreError
 from warroom.record.clock import FrozenClock
 from warroom.record.events import MAX_BODY_BYTES, Event, from_values, new_id
 from warroom.record.fold import fold
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 from warroom.share.dump import dump, dump_text
 from warroom.share.exchange import merge_files

@@ -22,7 +22,8 @@ from test_sync import clean_tree, clone, events_of, first, texts, wr  # noqa: F4
 from warroom.record.clock import parse_hlc
 from warroom.record.events import Event, new_id
 from warroom.record.dbfile import create_record
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.record.dbfile import signature as file_signature
 from warroom.share import exchange
 from warroom.share.git import DB_NAME

@@ -23,7 +23,8 @@ from warroom.record.clock import FrozenClock, OffsetClock
 from warroom.record.events import STATUSES, Event, from_row, from_values
 from warroom.record.model import State
 from warroom.record.fold import fold
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 from warroom.share.dump import dump_text
 from warroom.share.exchange import merge_files

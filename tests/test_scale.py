@@ -18,7 +18,8 @@ from pathlib import Path
 from conftest import run_cli
 
 from warroom.record.clock import format_hlc
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 
 BASE_MS = 1_795_536_000_000  # 2026-11-24T15:00:00Z
 

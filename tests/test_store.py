@@ -21,7 +21,8 @@ from warroom.errors import InvalidEvent, RefusedFile, StoreError
 from warroom.record.clock import FrozenClock, HybridLogicalClock, parse_hlc
 from warroom.record.events import MAX_TEXT, Event, format_time, new_id
 from warroom.record.dbfile import RECORD_VERSION, check_file, create_record, signature
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 
 NOW = "2026-11-24T15:00:00Z"

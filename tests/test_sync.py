@@ -23,7 +23,8 @@ from git_support import git, git_identity, origin  # noqa: F401 (fixtures)
 from warroom.record.clock import OffsetClock
 from warroom.record.events import Event, from_values, new_id
 from warroom.record.room import Room
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 from warroom.share.dump import dump_text
 from warroom.share.git import DB_NAME, driver_commands, git_setup, is_git_repo

@@ -18,7 +18,8 @@ from warroom.record.clock import FrozenClock
 from warroom.record.events import Event, from_row, problem
 from warroom.record.model import State
 from warroom.record.fold import fold
-from warroom.record.store import Store, record_path
+from warroom.record.store import Store
+from warroom.paths import record_path
 from warroom.share import exchange
 
 LATER = FrozenClock("2026-11-25T09:00:00Z")  # after every stamp of the pool: none is "from the future"

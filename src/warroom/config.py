@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from warroom.errors import CONTROL, ConfigError
-from warroom.paths import DATA_DIR
+from warroom.paths import DATA_DIR, record_path
 from warroom.toml_reader import (
     MAX_DEPTH,
     MAX_ITEMS,
@@ -152,7 +152,7 @@ class Config:
     @property
     def record_path(self) -> Path:
         """The record this war room's console and commands write: out of git's reach."""
-        return self.root / ".warroom" / "record.db"
+        return record_path(self.root)
 
     def role_name(self, text: str) -> str | None:
         """'ic', 'IC', 'incident commander' -> 'Incident Commander'; None if unknown."""

@@ -33,3 +33,13 @@ def user_state_dir() -> Path:
     not configuration (the demo's exports, when the current folder cannot take them)."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(base) / "warroom"
+
+
+# The record: beside warroom.toml, in a folder git ignores (.warroom/record.db).
+RECORD_DIR = ".warroom"
+RECORD_NAME = "record.db"
+
+
+def record_path(root: Path | str) -> Path:
+    """Where a war room's record lives: beside warroom.toml, in a folder git ignores."""
+    return Path(root) / RECORD_DIR / RECORD_NAME

@@ -31,7 +31,7 @@ def make_room(folder: Path, title: str = "Checkout returns 500") -> str:
 
 def record(room_dir: Path) -> Path:
     """The record the console and the CLI write (`.warroom/record.db`), not the exchange copy."""
-    from warroom.record.store import record_path
+    from warroom.paths import record_path
 
     return record_path(room_dir)
 

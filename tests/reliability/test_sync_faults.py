@@ -219,7 +219,7 @@ def test_an_import_killed_while_a_console_holds_the_record(tmp_path: Path):
     SIGKILL the import at random moments: the record is always as it was or holds the whole
     union, never part of it, and its derived rows agree with its events."""
     from warroom.record.clock import SystemClock
-    from warroom.record.store import record_path
+    from warroom.paths import record_path
 
     path = record_path(tmp_path / "room")
     with Store(path, clock=SystemClock(), author="alice", create_missing=True) as store:

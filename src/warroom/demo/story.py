@@ -82,9 +82,8 @@ def build_demo(folder: Path, clock: Clock) -> Path:
     """
     from warroom import config as config_mod
     from warroom.errors import UsageError
-    from warroom.paths import GITIGNORE_LINES
+    from warroom.paths import GITIGNORE_LINES, record_path
     from warroom.record.dbfile import create_record
-    from warroom.record.store import record_path
     from warroom.share import exchange
     from warroom.share.setup import GITATTRIBUTES
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from warroom.errors import RefusedFile, StoreError
+from warroom.paths import RECORD_DIR
 from warroom.record import views
 from warroom.record.events import new_id
 
@@ -23,8 +24,6 @@ RECORD_APP_ID = "warroom-record"  # a record (.warroom/record.db)
 RECORD_VERSION = 2
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 15_000
-RECORD_DIR = ".warroom"
-RECORD_NAME = "record.db"
 COLUMNS = ("id", "incident", "hlc", "author", "kind", "at", "body")
 
 

@@ -35,8 +35,6 @@ from warroom.record.clock import (
 )
 from warroom.record.dbfile import (
     RECORD_APP_ID,
-    RECORD_DIR,
-    RECORD_NAME,
     check_record_header,
     connect,
     create_record,
@@ -52,11 +50,6 @@ from warroom.record.events import (
 )
 from warroom.record.imports import Imports
 from warroom.record.queries import Reads
-
-
-def record_path(root: Path | str) -> Path:
-    """Where a war room's record lives: beside warroom.toml, in a folder git ignores."""
-    return Path(root) / RECORD_DIR / RECORD_NAME
 
 
 def default_author() -> str:

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from warroom import config as config_mod
 from warroom.errors import UsageError
-from warroom.paths import DATA_DIR, GITIGNORE_LINES
+from warroom.paths import DATA_DIR, GITIGNORE_LINES, record_path
 from warroom.record.dbfile import create_record
-from warroom.record.store import record_path
 from warroom.share import exchange
 from warroom.share.git import ensure_lines
 
