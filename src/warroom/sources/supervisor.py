@@ -433,8 +433,11 @@ class LogSource:
         first = True
         last_data = time.monotonic()
         partial_shown = False  # an unfinished line was shown: the newline that ends it ends no other
+        changed = asyncio.Event()
+        watcher = asyncio.get_running_loop().create_task(self._watch(path, changed), name=f"watch {self.name}")
         try:
             while not self._stopping:
+                changed.clear()  # before reading: a change while it reads wakes the next wait
                 items = await asyncio.to_thread(follower.poll)
                 got_data = False
                 # the first tail (up to `buffer` lines) goes out as one batch: the last line
@@ -479,12 +482,47 @@ class LogSource:
                         # what may still come after it shows as a line of its own
                         partial_shown = True
                         self._feed(self._splitter.flush(), final=True)
-                    if await self._sleep(self.poll_interval):
+                    if await self._sleep_until(changed, self.poll_interval):
                         break
         finally:
+            watcher.cancel()
             self._holding = False
             self._following = False
             follower.close()
+
+    async def _watch(self, path: Path, changed: asyncio.Event) -> None:
+        """Sets `changed` when watchfiles sees the followed file change (written, truncated,
+        replaced by a rotation), so the follower reads at once instead of at its next poll.
+        The poll stays as the backstop: a folder that cannot be watched, a file that does not
+        exist yet, a filesystem that sends no events. The follower reads what changed."""
+        from watchfiles import awatch
+
+        name = path.name
+        try:
+            async for _changes in awatch(
+                path.parent,
+                stop_event=self._stop_event,
+                recursive=False,
+                debounce=50,
+                step=5,
+                watch_filter=lambda _change, changed_path: os.path.basename(changed_path) == name,
+            ):
+                changed.set()
+        except Exception:  # noqa: BLE001 - no watching (no folder yet, no inotify): polling goes on
+            return
+
+    async def _sleep_until(self, changed: asyncio.Event, seconds: float) -> bool:
+        """Wait for the file to change, `seconds` at most; True when stop() was called."""
+        if changed.is_set():
+            return self._stopping
+        assert self._stop_event is not None
+        waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(self._stop_event.wait())]
+        try:
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        return self._stopping
 
 
 def _may_open_json_block(text: str) -> bool:
