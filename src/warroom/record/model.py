@@ -181,13 +181,6 @@ class State:
         """Incidents matching a full id, a short id (INC-3f2a) or a unique prefix."""
         return matching(ref, list(self.incidents.values()))
 
-    def entry(self, ref: str) -> tuple[Incident, Entry] | None:
-        for incident in self.incidents.values():
-            for entry in incident.entries:
-                if entry.id == ref or (len(ref) >= 4 and entry.id.startswith(ref)):
-                    return incident, entry
-        return None
-
 
 # --- time-based views (the clock is passed in; still pure) -----------------
 

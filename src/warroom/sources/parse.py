@@ -32,11 +32,6 @@ MAX_LINE_BYTES = 65536
 _SEQ = itertools.count(1)
 
 
-def next_seq() -> int:
-    """The next arrival number: global, increasing across all sources."""
-    return next(_SEQ)
-
-
 class LogLine(NamedTuple):
     """One line, immutable. A named tuple: made in C from its five fields, so a flood of
     lines costs one tuple each (a frozen dataclass costs five descriptor calls more)."""
