@@ -14,7 +14,8 @@ class TailChanged(Message):
     Posted from the tail's thread on every batch; the lines themselves wait in the tail's
     `PendingLines`, so a burst coalesces: while the console is busy, a newer message for the
     same tail replaces the one not yet handled (`can_replace`, as toolong's PendingLines
-    does), and the one that is handled takes every line waiting."""
+    does), and the one that is handled takes every line waiting (at most every 50 ms during
+    a flood: see PendingLines.wait_before_taking)."""
 
     source: str
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from textual import work
@@ -35,12 +36,25 @@ class PendingLines:
     oldest lines are dropped here and counted, so memory stays bounded and the pane still
     says how many were folded. The newest status waits here too, after the lines before it."""
 
+    INTERVAL = 0.05  # a flood reaches the pane at most this often: 20 hand-overs a second
+
     def __init__(self, cap: int) -> None:
         self.cap = cap
         self._lock = threading.Lock()  # the tail thread adds, the console's loop takes
         self._lines: list[Any] = []
         self._folded = 0
         self._status: str | None = None
+        self.taken_at = 0.0  # when the pane last took lines (time.monotonic), on the console's loop
+        self.retry_set = False  # a later hand-over is already scheduled
+
+    def wait_before_taking(self, now: float) -> float:
+        """Seconds until the pane may take lines again (0: now). A line after a quiet spell
+        goes at once; during a flood the pane takes them in batches, and keys get the loop
+        between batches. A new status goes at once, with the lines before it."""
+        with self._lock:
+            if self._status is not None:
+                return 0.0
+        return max(0.0, self.taken_at + self.INTERVAL - now)
 
     def add(self, lines: list[Any]) -> None:
         with self._lock:
@@ -216,6 +230,19 @@ class LiveSources(Host):
         if not self.logs_ready():
             self.set_timer(0.02, lambda: self.post_message(TailChanged(message.source)))
             return
+        now = time.monotonic()
+        wait = pending.wait_before_taking(now)
+        if wait > 0:
+            if not pending.retry_set:
+                pending.retry_set = True
+
+                def again() -> None:
+                    pending.retry_set = False
+                    self.post_message(TailChanged(message.source))
+
+                self.set_timer(wait, again)
+            return
+        pending.taken_at = now
         lines, folded, status = pending.take()
         pane = self.logs_pane()
         if lines or folded:
