@@ -249,7 +249,7 @@ class WarroomApp(App[int]):
 
         if not LiveSync.wanted(self.config):
             return
-        live = LiveSync(self.config, str(self.room.store.path), every=getattr(self.config, "sync_every", 15.0),
+        live = LiveSync(self.config, str(self.room.store.path), every=self.config.sync_every,
                         author=self.room.store.author, clock=self.clock,
                         on_status=lambda status: self.from_thread(self.show_sync, status))
         self.live = live
