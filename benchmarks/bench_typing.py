@@ -43,8 +43,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from common import (SIZE, Figure, console_app, other_writer, percentile, scratch, send, settle,  # noqa: E402
-                    wait_for)
+from common import (SIZE, Figure, Stamps, console_app, other_writer, percentile, ready, scratch,  # noqa: E402
+                    send, settle, wait_for)
 
 BURST_LINES = 200
 BURST_RUNS = 3
@@ -76,78 +76,6 @@ def _open(folder: Path):
     return Room.open(folder / "warroom.toml", author=SCRIBE)
 
 
-class Stamps:
-    """Enter, durable and row moments of each typed line, by its text."""
-
-    def __init__(self, texts: list[str]) -> None:
-        self.wanted = set(texts)
-        self.enter: dict[str, float] = {}
-        self.durable: dict[str, float] = {}
-        self.row: dict[str, float] = {}
-        self.errors: list[str] = []
-
-    def hook(self, app) -> None:
-        from warroom.ui.panes.timeline import EntryInput, TimelinePane
-
-        stamps = self
-        entry_input = app.query_one(EntryInput)
-        submit = entry_input._submit
-
-        def stamped_submit(split: bool) -> None:
-            text = (entry_input.held if entry_input.held is not None else entry_input.value).strip()
-            if text in stamps.wanted:
-                stamps.enter.setdefault(text, time.perf_counter())
-            submit(split)
-
-        entry_input._submit = stamped_submit  # Enter (and ctrl+l) act through it
-
-        recorder = app.recorder
-        recorder_submit = recorder.submit
-
-        def hooked_submit(operation, *, on_done=None, on_error=None, label=""):
-            if label == "log entry":
-                def done(event, on_done=on_done):
-                    stamps.durable.setdefault(event.body["text"], time.perf_counter())  # committed
-                    if on_done:
-                        on_done(event)
-
-                def failed(message, on_error=on_error):
-                    stamps.errors.append(message)
-                    if on_error:
-                        on_error(message)
-
-                return recorder_submit(operation, on_done=done, on_error=failed, label=label)
-            return recorder_submit(operation, on_done=on_done, on_error=on_error, label=label)
-
-        recorder.submit = hooked_submit
-
-        timeline = app.query_one(TimelinePane)
-        apply_rows, show_page = timeline.apply_rows, timeline.show_page
-
-        def seen(entries) -> None:
-            now = time.perf_counter()
-            for entry in entries:
-                if entry.text in stamps.wanted and entry.id in timeline.rows:
-                    stamps.row.setdefault(entry.text, now)
-
-        def hooked_apply(incident_id, changed, total):
-            apply_rows(incident_id, changed, total)
-            seen(changed.values())
-
-        def hooked_page(incident_id, entries, has_older, total):
-            show_page(incident_id, entries, has_older, total)
-            seen(entries)
-
-        timeline.apply_rows, timeline.show_page = hooked_apply, hooked_page
-
-    def laps(self, since: dict[str, float] | None = None) -> tuple[list[float], list[float]]:
-        """(Enter to durable, Enter to row) in ms, for every line that got there."""
-        since = since if since is not None else self.enter
-        durable = [(self.durable[t] - since[t]) * 1000 for t in since if t in self.durable]
-        row = [(self.row[t] - since[t]) * 1000 for t in since if t in self.row]
-        return durable, row
-
-
 def _keys(texts: list[str]) -> list[str]:
     keys: list[str] = []
     for text in texts:
@@ -162,7 +90,7 @@ async def _session(folder: Path, texts: list[str], typist: bool, rng: random.Ran
     info: dict = {}
     with console_app(_open(folder), watch=True) as app:
         async with app.run_test(size=SIZE):
-            await settle(app)
+            await ready(app)
             stamps.hook(app)
             send(app, "n")
             await wait_for(lambda: app.focused is not None and app.focused.id == "entry-input", 10, "`n` focus")
