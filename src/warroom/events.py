@@ -137,6 +137,15 @@ def encode_body(body: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def stored_body(text: str, event: Event) -> str:
+    """The body to keep for `event`, decoded from the stored `text`: the text itself, unless it
+    holds a JSON escape or a control character (then the event's inert body, encoded again).
+    What the record and every copy written from it hold is what every reader decodes."""
+    if "\\" in text or inert(text) is not text:
+        return encode_body(event.body)
+    return text
+
+
 def from_row(row: dict[str, Any]) -> Event:
     """Decode a stored row. Raises ValueError when the body is not a JSON object."""
     return from_values(row["id"], row["incident"], row["hlc"], row["author"], row["kind"], row["at"],
