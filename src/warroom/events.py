@@ -173,7 +173,7 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
             if inert(value) is not value:
                 body = _inert_body(body)
                 break
-        elif type(value) is list:
+        elif type(value) is list or type(value) is dict:
             body = _inert_body(body)
             break
     author = inert(author) if type(author) is str else author
@@ -191,15 +191,20 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
 
 
 def _inert_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the body with every string made inert (the caller's dict is left alone)."""
-    clean: dict[str, Any] = {}
-    for key, value in body.items():
-        if type(value) is str:
-            value = inert(value)
-        elif type(value) is list:
-            value = [inert(item) if type(item) is str else item for item in value]
-        clean[key] = value
-    return clean
+    """A copy of the body with every string value made inert, however deep in lists and
+    objects (the caller's dict is left alone). Keys are left as they are: only the schemas'
+    keys are ever read, and those are plain."""
+    return {key: _inert_value(value) for key, value in body.items()}
+
+
+def _inert_value(value: Any) -> Any:
+    if type(value) is str:
+        return inert(value)
+    if type(value) is list:
+        return [_inert_value(item) for item in value]
+    if type(value) is dict:
+        return {key: _inert_value(item) for key, item in value.items()}
+    return value
 
 
 _DECODER = json.JSONDecoder()
