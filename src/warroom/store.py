@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator
 from warroom import views
 from warroom.clock import MAX_DRIFT_SECONDS, Clock, HybridLogicalClock, SystemClock, parse_hlc
 from warroom.events import (HEAD_KINDS, MAX_BODY_BYTES, Event, format_time, from_values, gc_paused,
-                             new_id, problem)
+                             new_id, problem, stored_body)
 
 APP_ID = "warroom"                 # an exchange copy (the committed warroom.db)
 SCHEMA_VERSION = 1
@@ -469,7 +469,8 @@ class Store:
 
     def _insert(self, events: list[Event], bodies: list[str] | None = None) -> None:
         """Inside the caller's transaction: the events, and the derived rows they change.
-        Events written here come without `bodies`; imported ones keep their stored bodies."""
+        Events written here come without `bodies`; imported ones keep their stored bodies (made
+        inert by `_incoming` when they held anything to make inert)."""
         local = int(bodies is None)
         rows = []
         for index, event in enumerate(events):
@@ -589,7 +590,9 @@ class Store:
                 if seen[0].canonical() != event.canonical():
                     doubled.add(tid)  # one id, two contents, in one file: believe neither
                 continue
-            fresh[tid] = (event, body)
+            # Stored as every reader decodes it (inert), as a local write is: raw escapes kept
+            # here went out again in every copy written from the record (warroom.db, its ref).
+            fresh[tid] = (event, stored_body(body, event))
         for tid in sorted(doubled):
             del fresh[tid]
             quarantined.append(Quarantined(tid[:64], "the incoming copy holds this id twice with different "
