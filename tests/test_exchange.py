@@ -195,7 +195,8 @@ def test_hostile_theirs_is_quarantined_and_cannot_change_ours(tmp_path: Path):
     put(new_id(), "entry.logged", "{not json")
     put(new_id(), "shell.exec", json.dumps({"command": "rm -rf /"}))
     put(new_id(), "entry.logged", json.dumps({"text": "x" * (MAX_BODY_BYTES + 10), "type": "note"}))
-    put(new_id(), "entry.logged", json.dumps({"text": "\x1b]0;pwned\x07 \x1b[2J", "type": "note"}))  # valid
+    escaped = new_id()
+    put(escaped, "entry.logged", json.dumps({"text": "\x1b]0;pwned\x07 \x1b[2J", "type": "note"}))  # valid
     conn.execute("update events set body = ? where id = ?",
                  (json.dumps({"text": "rewritten by mallory", "type": "note"}), victim.id))
     conn.execute("insert or replace into meta values ('owner', 'mallory')")
@@ -220,8 +221,8 @@ def test_hostile_theirs_is_quarantined_and_cannot_change_ours(tmp_path: Path):
     assert dict(conn.execute("select key, value from meta")).get("owner") is None  # only events travel
     conn.close()
     assert not any(kind == "trigger" for kind, _ in schema_objects(ours))
-    line = next(line for line in dump(ours) if "pwned" in line)
-    assert "\x1b" not in line
+    line = next(line for line in dump(ours) if escaped in line)
+    assert "\x1b" not in line and "u001b" not in line  # written inert, as a record stores it
     # The CLI driver reports the refusals on stderr and succeeds.
     again = tmp_path / "again"
     again.mkdir()

@@ -164,8 +164,10 @@ async def test_two_consoles_on_two_clones_see_each_other(tmp_path: Path, origin:
     one = clone(origin, tmp_path / "one")
     two = clone(origin, tmp_path / "two")
     os.environ.update(GIT_ENV)
+    with open(one / "warroom.toml", "a") as handle:
+        handle.write('\nsync_every = "1s"\n')
     room = Room.open(one / "warroom.toml", author="alice")
-    object.__setattr__(room.config, "sync_every", 1.0)
+    assert room.config.sync_every == 1.0
     statuses: list = []
     config_two = config_mod.load(two / "warroom.toml")
     other = LiveSync(config_two, str(two / ".warroom" / "record.db"), every=1.0, author="bob",

@@ -148,6 +148,8 @@ class Config:
     templates_dir: Path = Path("templates")
     # Values read from ${ENV}: redacted wherever they would be shown or stored.
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    sync_every: float = 15.0  # seconds between the console's background syncs
+    max_clock_drift: float = 86400.0  # a pulled stamp further ahead of our clock is quarantined
 
     @property
     def record_path(self) -> Path:
@@ -370,7 +372,18 @@ def _log(reader: Reader, index: int, raw: Any) -> LogConfig:
     return LogConfig(**values)
 
 
-_TOP_KEYS = {"severity_profile", "roles", "checklist", "check", "log", "escalation", "contact", "paths"}
+_TOP_KEYS = {
+    "severity_profile",
+    "roles",
+    "checklist",
+    "check",
+    "log",
+    "escalation",
+    "contact",
+    "paths",
+    "sync_every",
+    "max_clock_drift",
+}
 
 
 def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
@@ -432,6 +445,8 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         runbooks_dir=root / reader.path("paths.runbooks", paths.get("runbooks", "runbooks"), env=False),
         templates_dir=root / reader.path("paths.templates", paths.get("templates", "templates"), env=False),
         secrets=tuple(dict.fromkeys(reader.secrets)),
+        sync_every=reader.duration("sync_every", data.get("sync_every", "15s")),
+        max_clock_drift=reader.duration("max_clock_drift", data.get("max_clock_drift", "24h")),
     )
 
 

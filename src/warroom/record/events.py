@@ -186,6 +186,15 @@ def encode_body(body: dict[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def stored_body(text: str, event: Event) -> str:
+    """The body to keep for `event`, decoded from the stored `text`: the text itself, unless it
+    holds a JSON escape or a control character (then the event's inert body, encoded again).
+    What the record and every copy written from it hold is what every reader decodes."""
+    if "\\" in text or inert(text) is not text:
+        return encode_body(event.body)
+    return text
+
+
 def from_row(row: dict[str, Any]) -> Event:
     """Decode a stored row. Raises ValueError when the body is not a JSON object."""
     return from_values(row["id"], row["incident"], row["hlc"], row["author"], row["kind"], row["at"], row["body"])
@@ -212,7 +221,7 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
             if inert(value) is not value:
                 body = _inert_body(body)
                 break
-        elif type(value) is list:
+        elif type(value) is list or type(value) is dict:
             body = _inert_body(body)
             break
     author = inert(author) if type(author) is str else author
@@ -230,15 +239,20 @@ def from_values(id: Any, incident: Any, hlc: Any, author: Any, kind: Any, at: An
 
 
 def _inert_body(body: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the body with every string made inert (the caller's dict is left alone)."""
-    clean: dict[str, Any] = {}
-    for key, value in body.items():
-        if type(value) is str:
-            value = inert(value)
-        elif type(value) is list:
-            value = [inert(item) if type(item) is str else item for item in value]
-        clean[key] = value
-    return clean
+    """A copy of the body with every string value made inert, however deep in lists and
+    objects (the caller's dict is left alone). Keys are left as they are: only the schemas'
+    keys are ever read, and those are plain."""
+    return {key: _inert_value(value) for key, value in body.items()}
+
+
+def _inert_value(value: Any) -> Any:
+    if type(value) is str:
+        return inert(value)
+    if type(value) is list:
+        return [_inert_value(item) for item in value]
+    if type(value) is dict:
+        return {key: _inert_value(item) for key, item in value.items()}
+    return value
 
 
 _DECODER = json.JSONDecoder()

@@ -21,6 +21,7 @@ from warroom.record.events import (
     Event,
     format_time,
     problem,
+    stored_body,
 )
 from warroom.record.queries import Quarantined, decode_row
 
@@ -164,7 +165,9 @@ class Imports:
                 if seen[0].canonical() != event.canonical():
                     doubled.add(tid)  # one id, two contents, in one file: believe neither
                 continue
-            fresh[tid] = (event, body)
+            # Stored as every reader decodes it (inert), as a local write is: raw escapes kept
+            # here went out again in every copy written from the record (warroom.db, its ref).
+            fresh[tid] = (event, stored_body(body, event))
         for tid in sorted(doubled):
             del fresh[tid]
             quarantined.append(Quarantined(tid[:64], "the incoming copy holds this id twice with different content"))

@@ -72,7 +72,9 @@ class Room:
                 )
         config = config_mod.load(config_path)
         clock = clock or SystemClock()
-        store = Store(config.record_path, clock=clock, author=author, create_missing=True)
+        store = Store(
+            config.record_path, clock=clock, author=author, create_missing=True, max_drift=config.max_clock_drift
+        )
         room = cls(config, store, clock, exchange=Path(db) if db else None)
         try:
             room.take_in(strict=db is not None)

@@ -290,7 +290,8 @@ class Store(Reads, Imports):
 
     def _insert(self, events: list[Event], bodies: list[str] | None = None) -> None:
         """Inside the caller's transaction: the events, and the derived rows they change.
-        Events written here come without `bodies`; imported ones keep their stored bodies."""
+        Events written here come without `bodies`; imported ones keep their stored bodies (made
+        inert by the import when they held anything to make inert)."""
         local = int(bodies is None)
         rows = []
         for index, event in enumerate(events):

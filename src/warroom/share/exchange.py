@@ -17,7 +17,7 @@ from typing import Any
 
 from warroom.errors import StoreError
 from warroom.record.dbfile import APP_ID, COLUMNS, SCHEMA_VERSION, check_file, sidecars, uri
-from warroom.record.events import MAX_BODY_BYTES, Event, from_values, problem
+from warroom.record.events import MAX_BODY_BYTES, Event, from_values, problem, stored_body
 from warroom.record.queries import Quarantined
 
 # Plain sqlite3 here, not sqlite-utils: writing and merging copies are single SQL statements
@@ -119,21 +119,31 @@ def _remove(*paths: Path) -> None:
 
 
 def read_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[Quarantined]]:
-    """The valid rows of an exchange copy (one per id) and the ones that are not."""
+    """The valid rows of an exchange copy (one per id), as a record stores them, and the ones
+    that are not valid."""
+    rows, bad, _ = _read_rows(path)
+    return rows, bad
+
+
+def _read_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[Quarantined], bool]:
+    """read_rows, and whether a valid row is stored otherwise in the file (not yet inert)."""
     check_file(path, APP_ID)
     good: dict[str, tuple[Any, ...]] = {}
     doubled: set[str] = set()
     bad: list[Quarantined] = []
+    raw = False
     conn = sqlite3.connect(uri(path, readonly=True), uri=True)
     try:
         conn.execute("pragma trusted_schema=off")
         cursor = conn.execute(f"select {', '.join(COLUMNS)} from events")
-        for row in cursor:
-            reason = _problem(row)
+        for stored in cursor:
+            reason, row = _checked(stored)
             event_id = str(row[0])[:64]
             if reason:
                 bad.append(Quarantined(event_id, reason))
-            elif row[0] in good and good[row[0]] != row and from_values(*good[row[0]]) != from_values(*row):
+                continue
+            raw = raw or row != stored
+            if row[0] in good and good[row[0]] != row and from_values(*good[row[0]]) != from_values(*row):
                 doubled.add(row[0])
             else:
                 good.setdefault(row[0], row)
@@ -147,19 +157,22 @@ def read_rows(path: Path) -> tuple[list[tuple[Any, ...]], list[Quarantined]]:
     for event_id in sorted(doubled):
         del good[event_id]
         bad.append(Quarantined(event_id[:64], "the incoming copy holds this id twice with different content"))
-    return list(good.values()), bad
+    return list(good.values()), bad, raw
 
 
-def _problem(row: tuple[Any, ...]) -> str | None:
+def _checked(row: tuple[Any, ...]) -> tuple[str | None, tuple[Any, ...]]:
+    """Why the row cannot be taken (or None), and the row as a record stores it: author and
+    body inert, as Store.import_file keeps them, so the merge driver writes no raw escape
+    either and a record and a merged copy of the same events dump the same."""
     if not all(type(value) is str for value in row):
-        return "a column is not text"
+        return "a column is not text", row
     if len(row[6]) > MAX_BODY_BYTES:
-        return "body too large"
+        return "body too large", row
     try:
         event: Event = from_values(*row)
     except (ValueError, TypeError, RecursionError):
-        return "body is not a JSON object"
-    return problem(event)
+        return "body is not a JSON object", row
+    return problem(event), (*row[:3], event.author, *row[4:6], stored_body(row[6], event))
 
 
 def merge_files(ours: Path, theirs: Path) -> tuple[int, list[Quarantined]]:
@@ -170,7 +183,7 @@ def merge_files(ours: Path, theirs: Path) -> tuple[int, list[Quarantined]]:
     if _empty(theirs):
         return 0, []
     their_rows, bad = read_rows(theirs)
-    our_rows, _ = read_rows(ours) if not _empty(ours) else ([], [])
+    our_rows, _, raw = _read_rows(ours) if not _empty(ours) else ([], [], False)
     mine = {row[0]: row for row in our_rows}
     added = 0
     for row in their_rows:
@@ -180,7 +193,7 @@ def merge_files(ours: Path, theirs: Path) -> tuple[int, list[Quarantined]]:
             added += 1
         elif have != row and from_values(*have) != from_values(*row):
             bad.append(Quarantined(str(row[0])[:64], "id collides with a different event"))
-    if added or _empty(ours):
+    if added or raw or _empty(ours):  # raw: OURS is written again, inert, even with nothing new
         write_rows(ours, list(mine.values()))
     return added, bad
 

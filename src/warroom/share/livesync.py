@@ -126,7 +126,9 @@ class LiveSync:
 
         status = self.status
         try:
-            with Store(self.record, clock=self.clock, author=self.author) as store:
+            with Store(
+                self.record, clock=self.clock, author=self.author, max_drift=self.config.max_clock_drift
+            ) as store:
                 room = Room(self.config, store, self.clock)
                 report = sync(room, remote=self.remote)
                 found = tuple(peers(room, self.remote))

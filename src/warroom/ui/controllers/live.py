@@ -97,7 +97,7 @@ class LiveSources(Host):
         live = LiveSync(
             self.config,
             str(self.room.store.path),
-            every=getattr(self.config, "sync_every", 15.0),
+            every=self.config.sync_every,
             author=self.room.store.author,
             clock=self.clock,
             on_status=lambda status: self.from_thread(self.show_sync, status),

@@ -285,7 +285,7 @@ class TimelinePane(Vertical):
         table = self.query_one(DataTable)
         at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
         rebuild = False
-        for entry_id, entry in changed.items():
+        for entry_id, entry in sorted(changed.items(), key=lambda item: _order(item[1])):  # time order: no rebuild
             shown = self.rows.get(entry_id)
             if entry.deleted:
                 if shown is not None:
