@@ -198,3 +198,27 @@ async def test_two_consoles_on_two_clones_see_each_other(tmp_path: Path, origin:
     finally:
         other.stop()
         room.close()
+
+
+def test_a_remote_that_refuses_with_escapes_is_reported_as_one_inert_line(origin: Path, tmp_path: Path):
+    """A hostile remote's refusal ("remote: ..." on git's stderr) reaches the sync report and the
+    console's toast: the escape it carries is shown, never sent to the terminal."""
+    from warroom.config import load
+    from warroom.share.livesync import LiveSync
+
+    hook = origin / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nprintf 'error: \\033]52;c;cm0gLXJmIH4=\\007\\033]0;PWNED\\007 refused\\n' >&2\nexit 1\n")
+    hook.chmod(0o755)
+    mine = clone(origin, tmp_path / "mine")
+    warroom(mine, "log", "after the hook", user="alice")
+    statuses: list = []
+    live = LiveSync(load(mine / "warroom.toml"), str(mine / ".warroom" / "record.db"), every=60.0,
+                    author="alice", on_status=statuses.append)
+    live._round()
+    said = statuses[-1]
+    shown = said.error + said.reason
+    assert "refused" in shown, said
+    assert "\x1b" not in shown and "\x07" not in shown, said
+    proc = warroom(mine, "sync", user="alice", check=False)
+    assert "refused" in proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr

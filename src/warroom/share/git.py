@@ -16,6 +16,7 @@ from typing import Any
 
 from warroom.errors import SyncError
 from warroom.paths import GITIGNORE_LINES
+from warroom.text.sanitize import sanitize
 
 DB_NAME = "warroom.db"
 MERGE_DRIVER_NAME = "warroom: union of the events of both copies"
@@ -35,7 +36,12 @@ class GitFailed(Exception):
             self.stdout = self.stdout.decode("utf-8", "replace")
         lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
         errors = [line for line in lines if line.lower().startswith(("fatal:", "error:"))]
-        self.line = (errors or lines or [f"exit status {proc.returncode}"])[0]
+        line = (errors or lines or [f"exit status {proc.returncode}"])[0]
+        remote = [text for text in lines if text.startswith("remote:")]
+        if remote and remote[0] != line:
+            line = f"{line} ({remote[0]})"  # a refusing server says why only there
+        # git's stderr carries the remote's own words: one inert line, wherever it goes.
+        self.line = sanitize(line, limit=400)
         super().__init__(f"git {' '.join(args[:2])}: {self.line}")
 
 

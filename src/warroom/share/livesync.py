@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from warroom.config import Config
 from warroom.record.clock import Clock, SystemClock
+from warroom.text.sanitize import sanitize
 
 SETTLE = 1.0  # a local change syncs once no other came for this long...
 SETTLE_AT_MOST = 2.0  # ...or this long after it, whichever comes first
@@ -118,6 +119,12 @@ class LiveSync:
             self._round()
             next_round = time.monotonic() + self.every
 
+    def _failed(self, error: str) -> None:
+        """A round that failed for another reason than the network: said once, state kept. The
+        message quotes git, whose stderr carries the remote's own words: made one inert line."""
+        self.status = replace(self.status, received=0, error=sanitize(error, limit=400, secrets=self.config.secrets))
+        self.on_status(self.status)
+
     def _round(self) -> None:
         from warroom.errors import StoreError, SyncError
         from warroom.record.room import Room
@@ -133,30 +140,10 @@ class LiveSync:
                 report = sync(room, remote=self.remote)
                 found = tuple(peers(room, self.remote))
         except (SyncError, StoreError, OSError) as exc:
-            self.status = SyncStatus(
-                status.online,
-                status.offline_since,
-                status.reason,
-                status.waiting,
-                status.last,
-                0,
-                status.peers,
-                str(exc),
-            )
-            self.on_status(self.status)
+            self._failed(str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a bug must not stop the syncing thread or the console
-            self.status = SyncStatus(
-                status.online,
-                status.offline_since,
-                status.reason,
-                status.waiting,
-                status.last,
-                0,
-                status.peers,
-                f"internal error in sync: {exc!r}",
-            )
-            self.on_status(self.status)
+            self._failed(f"internal error in sync: {exc!r}")
             return
         now = self.clock.now()
         received = sum(report.received.values())

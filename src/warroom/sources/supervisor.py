@@ -22,7 +22,6 @@ No textual here: plain callbacks only (the UI turns them into messages).
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
@@ -34,7 +33,8 @@ from warroom.config import LogConfig
 from warroom.record.clock import Clock, SystemClock
 from warroom.sources.fastpath import _ascii_clean, _Parser, _Splitter
 from warroom.sources.follow import _FileFollower
-from warroom.sources.parse import _SEQ, MAX_LINE_BYTES, READ_SIZE, LogLine
+from warroom.sources.jsonblocks import JsonBlocks
+from warroom.sources.parse import _SEQ, READ_SIZE, LogLine
 from warroom.sources.process import Spawned, signal_name, spawn
 from warroom.text import durations
 from warroom.text.redact import KeyBlocks
@@ -99,8 +99,7 @@ class LogSource:
         self._on_status = on_status
         self._parser = _Parser(secrets, limit=limit)
         self._splitter = _Splitter()
-        self._json_block: list[str] | None = None
-        self._json_block_size = 0
+        self._json_blocks = JsonBlocks()
         self._pending: list[LogLine] = []
         self._flush_handle: asyncio.TimerHandle | None = None
         self._last_flush = 0.0
@@ -137,7 +136,7 @@ class LogSource:
             return
         self._splitter = _Splitter()
         self._parser.keys = KeyBlocks()
-        self._json_block, self._json_block_size = None, 0
+        self._json_blocks = JsonBlocks()
         self._stop_event = asyncio.Event()
         self._finished = asyncio.Event()
         self._started = asyncio.Event()
@@ -328,61 +327,18 @@ class LogSource:
         for block, hidden in blocks:
             if hidden:
                 text = block.decode("utf-8", "replace")
-                if self._json_block is not None:
-                    batch.extend(self._end_json_block(False))
+                batch.extend(self._json_blocks.end(self._parser, self.name, complete=False))
                 batch.append(self._parser.parse(text, self.name, next(_SEQ), hidden))
                 continue
             text = block.decode("utf-8", "replace")
-            if self._json_block is not None or _may_open_json_block(text):
-                batch.extend(self._with_json_blocks(text))
+            if self._json_blocks.wanted(text):
+                batch.extend(self._json_blocks.feed(text, self._parser, self.name))
             else:
                 batch.extend(self._parser.parse_block(text, self.name, _ascii_clean(block) or None))
-        if final and self._json_block is not None:
-            batch.extend(self._end_json_block(False))
+        if final:
+            batch.extend(self._json_blocks.end(self._parser, self.name, complete=False))
         if batch:
             self._deliver(batch)
-
-    def _with_json_blocks(self, text: str) -> list[LogLine]:
-        """wrangler tail --format json pretty-prints each event over many lines:
-        a '{' line to a '}' line is put together and parsed as one record."""
-        out: list[LogLine] = []
-        plain: list[str] = []
-
-        def flush_plain() -> None:
-            if plain:
-                out.extend(self._parser.parse_block("\n".join(plain), self.name))
-                plain.clear()
-
-        for line in text.split("\n"):
-            if self._json_block is not None:
-                self._json_block.append(line)
-                self._json_block_size += len(line) + 1
-                if line.rstrip() == "}":
-                    flush_plain()
-                    out.extend(self._end_json_block(True))
-                elif self._json_block_size > MAX_LINE_BYTES or len(self._json_block) > 5000:
-                    flush_plain()
-                    out.extend(self._end_json_block(False))
-            elif line.rstrip() == "{":
-                flush_plain()
-                self._json_block = [line]
-                self._json_block_size = len(line) + 1
-            else:
-                plain.append(line)
-        flush_plain()
-        return out
-
-    def _end_json_block(self, complete: bool) -> list[LogLine]:
-        lines, self._json_block, self._json_block_size = self._json_block or [], None, 0
-        if complete:
-            joined = "\n".join(lines)
-            try:
-                record = json.loads(joined)
-            except ValueError:
-                record = None
-            if isinstance(record, dict):
-                return [self._parser.parse(joined.replace("\n", " "), self.name, next(_SEQ))]
-        return self._parser.parse_block("\n".join(lines), self.name) if lines else []
 
     def _deliver(self, batch: list[LogLine]) -> None:
         self.lines.extend(batch)
@@ -523,9 +479,3 @@ class LogSource:
             for wait in waits:
                 wait.cancel()
         return self._stopping
-
-
-def _may_open_json_block(text: str) -> bool:
-    return (
-        text == "{" or text.startswith(("{\n", "{ \n")) or "\n{\n" in text or text.endswith("\n{") or "\n{ \n" in text
-    )
