@@ -211,6 +211,7 @@ async def test_a_refused_write_shows_failed_and_keeps_the_text(app_room, clock):
         entry_input = app.query_one(EntryInput)
         await wait_until(pilot, lambda: entry_input.value == "keep me"
                          and any(p.error and p.text == "second" for p in timeline.pending.values()))
+        await wait_until(pilot, lambda: "not logged" in str(app.query_one("#timeline-pending").render()))
         strip = str(app.query_one("#timeline-pending").render())
         assert "not logged" in strip and "second" in strip and "ctrl+r" in strip
         assert logged_texts(app_room.config.root) == []

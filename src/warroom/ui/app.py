@@ -169,6 +169,7 @@ class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunne
         # over from here and reads only what changes.
         self.room.store.skip_to_end()
         self.show_delta(self.recorder.first())
+        startup.share_the_interpreter()
         self.recorder.start()
         self.set_interval(1.0, self.recorder.reload)  # a cheap poll backs up the file watcher
         # Paint first; watchers and sources (httpx, subprocesses) start right after.

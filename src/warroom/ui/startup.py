@@ -25,6 +25,17 @@ def pause_collector() -> None:
     gc.disable()
 
 
+def share_the_interpreter() -> None:
+    """Called when the console mounts. The recorder's thread commits a typed line while the UI
+    thread reads keys; at Python's default switch interval (5 ms) the recorder waited up to that
+    long for the interpreter lock at each of its SQLite calls, so a line took tens of
+    milliseconds to be durable during a burst. A shorter interval hands the lock over sooner
+    (benchmarks/bench_typing.py: Enter to durable)."""
+    import sys
+
+    sys.setswitchinterval(0.0005)
+
+
 def after_first_frame() -> None:
     """Called once the first frame is painted: what start-up made is frozen out of later
     collections, and collections are rarer: each full one pauses the screen for tens of

@@ -13,11 +13,14 @@ class EntryCommands(Host):
     by their names here: Textual's @on is only collected from the app's own class body.)"""
 
     def on_timeline_pane_entry_submitted(self, event: TimelinePane.EntrySubmitted) -> None:
+        self.log_typed(event.key, event.text)
+
+    def log_typed(self, number: int, text: str) -> None:
         """A line the scribe typed: queued at once (the input never waits on the disk), shown
-        as saving until the record holds it, as failed (kept for a retry) when it cannot."""
+        as saving until the record holds it, as failed (kept for a retry) when it cannot.
+        The timeline calls this directly (see EntryInput._submit)."""
         incident = self.need_incident()
         timeline = self.query_one(TimelinePane)
-        number, text = event.key, event.text
         if incident is None:
             timeline.line_failed(number, "no incident on screen: press D to declare one, or I to pick one")
             return
