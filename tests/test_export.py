@@ -273,7 +273,7 @@ def reference_md_line(text: str) -> str:
     """The escaper written plainly, with no fast paths: the oracle for md_line and md_cell."""
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", " ", text).strip()
     text = re.sub(r"([\\`*_\[\]<>|~&!#])", r"\\\1", text)
-    match = re.match(r"([+\-=]|\d+[.)])", text)
+    match = re.match(r"([+\-=:]|\d+[.)])", text)
     if match:
         mark = match.group(1)
         escaped = mark[:-1] + "\\" + mark[-1] if mark[0].isdigit() else "\\" + mark

@@ -9,7 +9,8 @@ import re
 from warroom.text.sanitize import redact
 
 _INLINE_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&!#])")  # "#": a trailing " #" closes a heading
-_LINE_START = re.compile(r"^(\s*)(#|\+|-|=|>|\d+[.)])")
+# ":" too: a line ":---" under a line holding a "|" would make a table's delimiter row.
+_LINE_START = re.compile(r"^(\s*)(#|\+|-|=|>|:|\d+[.)])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
@@ -23,7 +24,7 @@ def _inert(text: str) -> bool:
     first = text[:1]
     return (
         _CHANGES.search(text) is None
-        and first not in ("", "+", "-", "=")
+        and first not in ("", "+", "-", "=", ":")
         and not first.isspace()
         and not first.isdigit()
         and not text[-1].isspace()
@@ -44,7 +45,7 @@ def md_line(text: str) -> str:
         text = _INLINE_SPECIAL.sub(_escape_special, text)
     else:
         text = text.strip()
-    if text[:1] in ("+", "-", "=") or text[:1].isdigit():
+    if text[:1] in ("+", "-", "=", ":") or text[:1].isdigit():
         return _LINE_START.sub(_escape_line_start, text)
     return text  # "#" and ">" were escaped with the specials
 
