@@ -158,6 +158,7 @@ def test_benign_export_has_every_section_and_is_commonmark():
 @example(dict(BENIGN, root_cause="1. bad deploy\n2) no canary\n\n---\n```\n<script>x</script>\n    code",
               entry="a | b\n|---|---|\n| c | d |", action="[x](y) -->", title="#"))
 @example(dict(BENIGN, root_cause="|\n\x1b", entry="a\n\x07", action="b\n\x1b"))  # a line of only controls
+@example(dict(BENIGN, went_well="|\n:---"))  # a delimiter row under a line holding a "|": a table
 def test_record_text_cannot_break_the_structure(texts):
     texts = {k: (v if k != "author" else v[:200]) for k, v in texts.items()}
     state = incident_with(texts)
