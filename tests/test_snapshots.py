@@ -67,7 +67,10 @@ def test_update_composer(snap_compare, demo_app):
     async def run_before(pilot) -> None:
         await settle(pilot)
         await pilot.press("u")
-        await pilot.pause(0.2)
+        for _ in range(200):  # the composer opens once the recorder has read the incident
+            if type(pilot.app.screen).__name__ == "ComposerScreen":
+                break
+            await pilot.pause(0.05)
         await settle(pilot)
     assert snap_compare(demo_app, terminal_size=(120, 40), run_before=run_before)
 
