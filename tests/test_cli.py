@@ -357,3 +357,23 @@ def test_a_pasted_stack_trace_is_kept_and_shown_whole(cli, room_dir: Path):
     assert cell.count("<br>") == trace.count("\n")
     for line in trace.splitlines():
         assert line.strip() in cell
+
+
+@pytest.mark.parametrize("argv", [
+    ["log", "a", "b", "--kind", "decision", "--at", "14:05"],
+    ["--dir", "log", "log", "x"],  # the folder is named like a command
+    ["--db", "x.db", "show"],
+    ["action", "add", "fix it", "--owner", "me", "--due", "2026-12-09"],
+    ["action"],
+    ["declare", "Checkout down", "-s", "P1", "--impact", "all"],
+    ["sync", "--no-push"],
+    [],
+])
+def test_the_parser_of_one_command_reads_a_line_as_the_whole_parser_does(argv):
+    """`warroom log` builds only its own subcommand's parser: it must read every command line
+    exactly as the whole parser does."""
+    from warroom.cli.main import _command_named, build_parser
+
+    whole = vars(build_parser().parse_args(argv))
+    one = vars(build_parser(only=_command_named(argv)).parse_args(argv))
+    assert one == whole

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
 from warroom.cli.commands import (
     cmd_ack,
@@ -38,7 +39,20 @@ from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WarroomError
 # --- the parser ----------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
+class _Skipped:
+    """Stands in for the parser of a subcommand that was not asked for: every call is taken
+    and does nothing (see build_parser's `only`)."""
+
+    description = ""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with `only`, the parser of that subcommand alone (argparse builds a
+    parser per subcommand, a fifth of `warroom log`'s time: a command line names its one)."""
+    names: list[str] = []
     parser = argparse.ArgumentParser(prog="warroom", description="A terminal war room for production incidents.")
     parser.add_argument("--dir", help="the war room folder (default: nearest folder with warroom.toml)")
     parser.add_argument("--db", help="the shared copy to read (default: the war room's warroom.db)")
@@ -49,7 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, func, help: str, incident: bool = False) -> argparse.ArgumentParser:
+    def add(name: str, func, help: str, incident: bool = False) -> Any:
+        names.append(name)
+        if only is not None and name != only:
+            return _Skipped()
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         if incident:
@@ -160,11 +177,29 @@ def build_parser() -> argparse.ArgumentParser:
         "Print a warroom database as canonical JSON lines, sorted by (hlc, author, id): git's textconv for warroom.db."
     )
     p.add_argument("file", nargs="?", help="the database (default: this war room's)")
+    if only is not None and only not in names:
+        return build_parser()  # not a command: the whole parser says so, listing them
     return parser
 
 
+def _command_named(argv: list[str]) -> str | None:
+    """The subcommand a command line names: its first word that is not an option (or an
+    option's value: --dir and --db take one)."""
+    words = iter(argv)
+    for word in words:
+        if word in ("--dir", "--db"):
+            next(words, None)
+        elif word.startswith("-"):
+            if word in ("-h", "--help"):
+                return None
+        else:
+            return word
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(only=_command_named(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         args.func = cmd_console
