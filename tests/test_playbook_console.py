@@ -15,13 +15,13 @@ from console_support import (
     story,
     wait_until,
 )
-from textual.widgets import DataTable, Markdown, OptionList, Static, TabbedContent
+from textual.widgets import DataTable, Input, OptionList, Static, TabbedContent
 
 from warroom.playbook.runbooks import load_runbooks
 from warroom.ui.factory import make_app
 from warroom.ui.panes.actions import ActionsPane
 from warroom.ui.panes.logs import LogsPane
-from warroom.ui.screens.prompt import ConfirmScreen
+from warroom.ui.screens.prompt import ConfirmScreen, PromptScreen
 from warroom.ui.screens.runbook import RunbookScreen
 
 pytestmark = pytest.mark.anyio
@@ -135,11 +135,11 @@ async def test_runbook_screen_lists_searches_and_renders(app_room, clock):
         await pilot.press("slash", *"max_connections")
         await wait_until(pilot, lambda: listed.option_count == 1)
         assert listed.get_option_at_index(0).id == "database-unreachable"
-        await wait_until(pilot, lambda: "Database unreachable" in screen.query_one(Markdown).source)
+        await wait_until(pilot, lambda: "Database unreachable" in screen.source)
         steps = screen.query_one("#runbook-steps", OptionList)
         assert steps.option_count == len(screen.current.steps) >= 5
         first = str(steps.get_option_at_index(0).prompt)
-        assert 'psql "${DATABASE_URL}"' in first and "(not set)" in first
+        assert 'psql "${DATABASE_URL}"' in first and "asks for ${DATABASE_URL}" in first
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, RunbookScreen))
 
@@ -217,26 +217,34 @@ async def test_stopping_a_step_from_the_runbook_screen(app_room, clock):
     assert ran.body["output"].endswith("(stopped)")
 
 
-async def test_a_step_with_an_unset_variable_is_refused(app_room, clock):
+async def test_a_step_with_an_unset_variable_asks_for_it_and_runs_it_as_data(app_room, clock):
     app = make_app(app_room, clock, start_sources=False, watch=False)
     db = app_room.store.path
     said = notes(app)
+    root = app_room.config.root
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await open_runbook(pilot, app)
         await highlight_step(pilot, screen, 3)
-        await pilot.press("enter")
-        await wait_until(pilot, lambda: any(f"${{{UNSET}}}" in note for note in said))
-        assert isinstance(app.screen, RunbookScreen)  # no confirmation was asked
-        refusal = next(note for note in said if UNSET in note)
-        assert "step 3 uses" in refusal and "not set" in refusal
-        # the app checks again when asked to run it (the screen is not the only gate)
+        assert f"asks for ${{{UNSET}}}" in str(screen.query_one("#runbook-steps", OptionList).get_option_at_index(2).prompt)
+        # the app checks again when asked to run it without the value (the screen is not the only gate)
         runbook = screen.current
         app.post_message(RunbookScreen.RunStep(runbook, runbook.step(3)))
-        await wait_until(pilot, lambda: sum(UNSET in note for note in said) == 2)
-        await pilot.pause(0.3)
+        await wait_until(pilot, lambda: any(UNSET in note and "needs" in note for note in said))
         assert not app.running_steps
-        assert not any(v.source_name.startswith("step: ") for v in app.query("LogView"))
-    assert events(db, "command.ran") == []
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, PromptScreen))
+        app.screen.query_one(Input).value = 'x"; touch pwned; echo "$(touch pwned2)'
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        detail = str(app.screen.query_one(".dialog-note", Static).render())
+        assert f'echo "${{{UNSET}}}"' in detail and f"with ${{{UNSET}}} given for this run only" in detail
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+    [ran] = events(db, "command.ran")
+    assert ran.body["command"] == f'echo "${{{UNSET}}}"'  # the value is not pasted into the record
+    assert ran.body["exit_code"] == 0
+    assert ran.body["output"] == "«REDACTED»"  # a value given for a ${NAME} is kept out like a secret
+    assert not (root / "pwned").exists() and not (root / "pwned2").exists()
 
 
 async def test_use_runbook_sets_the_incident_field(app_room, clock):
@@ -334,7 +342,7 @@ async def test_an_empty_runbooks_folder_says_what_to_do(room_dir, clock):
         await pilot.press("b")
         await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
         screen = app.screen
-        await wait_until(pilot, lambda: "No runbooks in" in screen.query_one(Markdown).source)
+        await wait_until(pilot, lambda: "No runbooks in" in screen.source)
         assert screen.query_one("#runbook-list", OptionList).option_count == 1  # "no runbooks", disabled
         await pilot.press("enter", "s", "U")  # nothing to run, stop or use: no crash
         await pilot.pause()

@@ -12,16 +12,14 @@ import pytest
 from warroom.errors import UsageError
 from warroom.playbook.runbooks import (
     Step,
-    child_env,
     extract_steps,
     load_runbooks,
     matches,
     output_tail,
     parse_runbook,
-    prepare,
-    step_secrets,
     variables,
 )
+from warroom.playbook.step_run import child_env, prepare, step_secrets
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -31,13 +29,18 @@ def md(text: str) -> str:
 
 
 def commands(markdown: str) -> list[str]:
-    return [step.command for step in extract_steps(md(markdown))]
+    """The runnable steps' commands (manual steps left out)."""
+    return [step.command for step in extract_steps(md(markdown)) if not step.manual]
+
+
+def argv(step: Step, environ: dict[str, str], fields: dict[str, str] | None = None) -> list[str]:
+    return prepare(step, environ, fields or {}).argv
 
 
 # --- which blocks are steps ------------------------------------------------------------
 
 
-def test_shell_languages_are_steps_and_others_are_not():
+def test_shell_blocks_run_other_blocks_are_manual_and_documents_are_not_steps():
     steps = extract_steps(md("""
         # Site down
 
@@ -54,7 +57,7 @@ def test_shell_languages_are_steps_and_others_are_not():
         ```
 
         ```python
-        print("not a step")
+        print("by hand")
         ```
 
         ```text
@@ -62,19 +65,26 @@ def test_shell_languages_are_steps_and_others_are_not():
         ```
 
         ```
-        no info string: not a step either
+        no info string: by hand too
         ```
 
         ```json
         {"status": "down"}
         ```
+
+        ```mermaid
+        graph TD; a-->b
+        ```
     """))
-    assert [(s.index, s.language, s.command) for s in steps] == [
-        (1, "bash", 'curl -sS "${API_URL}/health"'),
-        (2, "sh", "uptime"),
-        (3, "shell", "df -h /"),
+    assert [(s.index, s.language, s.command, s.manual) for s in steps] == [
+        (1, "bash", 'curl -sS "${API_URL}/health"', False),
+        (2, "sh", "uptime", False),
+        (3, "shell", "df -h /", False),
+        (4, "python", 'print("by hand")', True),
+        (5, "text", "HTTP/1.1 502 Bad Gateway", True),
+        (6, "", "no info string: by hand too", True),
     ]
-    assert [s.line for s in steps] == [3, 7, 11]   # the opening fence, 1-based
+    assert [s.line for s in steps] == [4, 8, 12, 16, 20, 24]   # the step's own line, 1-based
 
 
 def test_info_string_forms():
@@ -101,7 +111,7 @@ def test_info_string_forms():
     """) == ["one", "two", "three", "four"]
 
 
-def test_comments_stay_in_the_command_and_comment_only_blocks_are_not_steps():
+def test_the_comment_right_above_a_command_is_its_label_and_comment_only_blocks_are_not_steps():
     steps = extract_steps(md("""
         ```bash
         # Count connections by state.
@@ -114,12 +124,9 @@ def test_comments_stay_in_the_command_and_comment_only_blocks_are_not_steps():
         # (left here for reference)
         ```
     """))
-    assert len(steps) == 1
-    assert steps[0].command.splitlines() == [
-        "# Count connections by state.",
-        'psql "${DATABASE_URL}" -X -c "select state, count(*) from pg_stat_activity group by state"',
-        "# then compare with max_connections",
-    ]
+    assert [(s.label, s.command, s.line) for s in steps] == [
+        ("Count connections by state.",
+         'psql "${DATABASE_URL}" -X -c "select state, count(*) from pg_stat_activity group by state"', 3)]
 
 
 def test_backslash_continuations_and_multi_line_quotes_are_one_step():
@@ -148,20 +155,21 @@ def test_backslash_continuations_and_multi_line_quotes_are_one_step():
         ```
     """))
     env = child_env({"PATH": "/usr/bin:/bin"}, {})
-    done = subprocess.run(prepare(echo, env, {}), env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv(echo, env), env=env, capture_output=True, text=True, timeout=30)
     assert done.stdout == "one|two|three|"
 
 
-def test_leading_and_trailing_blank_lines_are_trimmed_inner_ones_kept():
+def test_each_command_of_a_block_is_a_step_of_its_own():
     assert commands("""
         ```bash
 
         echo one
 
         echo two
+        echo three
 
         ```
-    """) == ["echo one\n\necho two"]
+    """) == ["echo one", "echo two", "echo three"]
 
 
 def test_heredoc_with_backticks_inside_a_tilde_fence():
@@ -193,7 +201,7 @@ def test_a_longer_backtick_fence_holds_shorter_ones():
 
 
 def test_a_tilde_fence_is_not_closed_by_backticks_nor_by_a_shorter_tilde_run():
-    [command] = commands("""
+    command = "\n".join(commands("""
         ~~~~~sh
         echo a
         ~~~
@@ -201,7 +209,7 @@ def test_a_tilde_fence_is_not_closed_by_backticks_nor_by_a_shorter_tilde_run():
         echo b
         ~~~~~~
         after
-    """)
+    """))
     assert command.splitlines() == ["echo a", "~~~", "```", "echo b"]
 
 
@@ -219,7 +227,7 @@ def test_indented_fences_up_to_three_spaces_lose_that_indent():
             ```bash
             echo not a step
             ```
-    """) == ["echo three\n  echo five"]
+    """) == ["echo three", "echo five"]
 
 
 def test_fences_inside_list_items():
@@ -269,7 +277,7 @@ def test_backticks_in_commands_and_inline_fences_are_not_fences():
     """) == ['echo "built at `date -u`"']
 
 
-def test_console_blocks_keep_only_prompted_lines():
+def test_console_blocks_give_one_step_per_prompt_and_drop_output():
     steps = extract_steps(md("""
         ```console
         $ curl -sS -m 5 "${API_URL}/health"
@@ -289,16 +297,10 @@ def test_console_blocks_keep_only_prompted_lines():
         only output here
         ```
     """))
-    assert len(steps) == 1
-    assert steps[0].language == "console"
-    assert steps[0].command.splitlines() == [
-        'curl -sS -m 5 "${API_URL}/health"',
-        "kubectl get pods \\",
-        "    -l app=api",
-        "cat <<EOF | wc -l",
-        "one",
-        "two",
-        "EOF",
+    assert [(s.language, s.line, s.command.splitlines()) for s in steps] == [
+        ("console", 2, ['curl -sS -m 5 "${API_URL}/health"']),
+        ("console", 4, ["kubectl get pods \\", "    -l app=api"]),
+        ("console", 8, ["cat <<EOF | wc -l", "one", "two", "EOF"]),
     ]
 
 
@@ -324,8 +326,8 @@ def test_steps_know_their_heading_and_code_comments_are_not_headings():
         ```
     """))
     assert runbook.title == "Database unreachable"
-    assert [(s.heading, s.command) for s in runbook.steps] == [
-        ("", "# not a heading\necho before"), ("Check", "echo check"), ("Mitigate", "echo mitigate")]
+    assert [(s.heading, s.label, s.command) for s in runbook.steps] == [
+        ("", "not a heading", "echo before"), ("Check", "", "echo check"), ("Mitigate", "", "echo mitigate")]
 
 
 def test_title_falls_back_to_the_file_name():
@@ -348,8 +350,9 @@ def test_bundled_runbooks_load_with_titles_and_steps(folder):
     for runbook in runbooks:
         assert runbook.title and not runbook.title.startswith("#")
         fences = sum(1 for line in runbook.text.splitlines() if line.startswith("```bash"))
-        assert len(runbook.steps) == fences, runbook.name
-        assert all(step.command.strip() for step in runbook.steps)
+        runnable = [step for step in runbook.steps if not step.manual]
+        assert len(runnable) == fences, runbook.name  # each block is one command, labelled
+        assert all(step.command.strip() and step.label for step in runbook.steps)
 
 
 def test_demo_runbooks_need_only_the_demo_url_and_incident_fields():
@@ -407,17 +410,17 @@ def test_prepare_refuses_an_unset_variable_naming_it():
     step = Step(2, "bash", 'psql "${DATABASE_URL}" -c "select 1"', 10)
     with pytest.raises(UsageError) as caught:
         prepare(step, {"PATH": "/usr/bin:/bin"}, {"INCIDENT_ID": "INC-1"})
-    assert str(caught.value) == "step 2 uses ${DATABASE_URL}, which is not set; export it and restart warroom"
+    assert str(caught.value) == "step 2 needs ${DATABASE_URL}: give a value for each"
     two = Step(3, "bash", 'echo "${A}" "${B}" "${TITLE}"', 1)
-    with pytest.raises(UsageError, match=r"step 3 uses \$\{A\} and \$\{B\}, which are not set; export them"):
+    with pytest.raises(UsageError, match=r"step 3 needs \$\{A\} and \$\{B\}: give"):
         prepare(two, {"PATH": "/usr/bin:/bin"}, {"TITLE": "x"})
 
 
 def test_prepare_accepts_incident_fields_and_set_variables():
     step = Step(1, "bash", 'echo "${INCIDENT_ID}" "${DATABASE_URL}"', 1)
-    argv = prepare(step, {"PATH": "/usr/bin:/bin", "DATABASE_URL": ""}, {"INCIDENT_ID": "INC-1"})
-    assert argv[1:] == ["-c", step.command]
-    assert argv[0] in ("bash", "sh")
+    run = argv(step, {"PATH": "/usr/bin:/bin", "DATABASE_URL": ""}, {"INCIDENT_ID": "INC-1"})
+    assert run[1:] == ["-c", step.command]
+    assert run[0] in ("bash", "sh")
 
 
 def test_incident_fields_reach_the_child_as_environment_not_as_shell_text(tmp_path):
@@ -426,8 +429,7 @@ def test_incident_fields_reach_the_child_as_environment_not_as_shell_text(tmp_pa
     fields = {"INCIDENT_ID": "INC-7f3a", "SEVERITY": "P1", "STATUS": "investigating", "TITLE": title}
     step = Step(1, "bash", 'echo "$TITLE"\necho "${INCIDENT_ID} ${SEVERITY} ${STATUS}"', 1)
     env = child_env({"PATH": "/usr/bin:/bin"}, fields)
-    argv = prepare(step, env, fields)
-    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv(step, env, fields), env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [title, "INC-7f3a P1 investigating"]
     assert not marker.exists()
@@ -450,7 +452,7 @@ def test_a_real_heredoc_step_runs_as_written(tmp_path):
         ~~~
     """))
     env = child_env({"PATH": "/usr/bin:/bin", "NOT_EXPANDED": "set"}, {})
-    done = subprocess.run(prepare(step, env, {}), env=env, capture_output=True, text=True, timeout=30)
+    done = subprocess.run(argv(step, env), env=env, capture_output=True, text=True, timeout=30)
     assert done.stdout.splitlines() == ["```", "${NOT_EXPANDED}", "```"]
 
 
@@ -473,11 +475,11 @@ def test_the_shell_is_bash_when_there_is_one_else_sh(tmp_path):
     only_sh.mkdir()
     (only_sh / "sh").symlink_to("/bin/sh")
     step = Step(1, "sh", "echo hi", 1)
-    assert prepare(step, {"PATH": str(only_sh)}, {})[0] == "sh"
-    assert prepare(step, {"PATH": "/usr/bin:/bin"}, {})[0] == "bash"
+    assert argv(step, {"PATH": str(only_sh)})[0] == "sh"
+    assert argv(step, {"PATH": "/usr/bin:/bin"})[0] == "bash"
 
 
 def test_core_module_imports_no_ui():
-    code = "import sys, warroom.playbook.runbooks; print(any(m.split('.')[0] in ('textual', 'httpx') for m in sys.modules))"
+    code = "import sys, warroom.playbook.runbooks, warroom.playbook.step_run; print(any(m.split('.')[0] in ('textual', 'httpx') for m in sys.modules))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == "False", done.stderr

@@ -33,6 +33,8 @@ from warroom.cli.commands import (
     cmd_update,
 )
 from warroom.cli.common import NOTES
+from warroom.cli.runbook import add_arguments as add_runbook_arguments
+from warroom.cli.runbook import cmd_runbook
 from warroom.cli.sharing import cmd_dump, cmd_git_setup, cmd_merge, cmd_sync
 from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WarroomError
 
@@ -139,6 +141,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--incident", "-I")
     p.add_argument("--out", "-o", help="output file, or - for stdout (default: exports/INC-xxxx-postmortem.md)")
     p.add_argument("--template", help="a post-mortem template of your own ({{placeholders}})")
+    add_runbook_arguments(add("runbook", cmd_runbook, "runbooks: list, show NAME (numbered steps), run NAME STEP"))
     add("report", cmd_report, "incident log and MTTA / MTTR / MTTD by severity")
     add("check", cmd_check, "run every health check once and print a table (exit 1 if any is down)")
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")

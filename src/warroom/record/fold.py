@@ -33,6 +33,7 @@ from warroom.record.model import (
     State,
     Update,
 )
+from warroom.text.exits import exit_words
 
 STATUS_LABELS = {s: s.capitalize() for s in STATUSES}
 _EVENT_ORDER = attrgetter("hlc", "author", "id")
@@ -235,7 +236,7 @@ def self_entry(event: Event) -> Entry:
             event, "check", f"Check {body['check']}: {body['previous']} → {body['current']}{reason}", "finding"
         )
     runbook = f" from {body['runbook']}" if body.get("runbook") else ""
-    text = f"Ran `{body['command']}`{runbook}: exit {body['exit_code']}"
+    text = f"Ran `{body['command']}`{runbook}: {exit_words(body['exit_code'])}"
     output = (body.get("output") or "").strip()
     if output:
         text += "\n" + output

@@ -13,6 +13,7 @@ from warroom.ui.controllers.host import Host
 
 if TYPE_CHECKING:
     from warroom.playbook.runbooks import Runbook, Step
+    from warroom.playbook.step_run import Prepared
     from warroom.record.model import Incident
     from warroom.sources.supervisor import LogSource
     from warroom.ui.panes.actions import ActionsPane
@@ -30,31 +31,61 @@ class StepRunner(Host):
         self.running_steps: dict[StepKey, tuple[LogSource, LogView]] = {}
         self.stopped_steps: set[StepKey] = set()
         self.runbook_selected: StepKey | None = None
+        # The runbooks as last read, and the folder's stamp then: a second `b` shows them at once.
+        self.runbook_cache: tuple[tuple[tuple[str, int, int], ...], list[Runbook]] | None = None
+
+    def on_ready(self) -> None:
+        # Read the runbooks once the console is up, so that even the first `b` shows one at once.
+        self.set_timer(
+            1.0, lambda: self.run_worker(self.read_runbooks, thread=True, group="runbooks", exit_on_error=False)
+        )
+
+    def read_runbooks(self) -> list[Runbook]:
+        """In a thread: the runbooks folder read, parsed and kept for the next `b`."""
+        from warroom.playbook.runbooks import folder_stamp, load_runbooks
+
+        folder = self.config.runbooks_dir
+        stamp = folder_stamp(folder)
+        runbooks = load_runbooks(folder)
+        self.runbook_cache = (stamp, runbooks)
+        return runbooks
 
     def action_runbooks(self) -> None:
-        # The screen opens at once and reads the files in a thread: the keys typed right
-        # after `b` go to it, never to the console behind it.
-        from functools import partial
-
-        from warroom.playbook.runbooks import incident_fields, load_runbooks
+        # The screen opens at once with the runbooks read before (when the folder has not
+        # changed since), else it reads them in a thread: either way the keys typed right
+        # after `b` go to it, never to the console behind it. Which manual steps are ticked
+        # comes from the record (the recorder reads it) a moment later.
+        from warroom.playbook.runbooks import folder_stamp
+        from warroom.playbook.step_run import incident_fields, ticks
+        from warroom.record.events import format_time
         from warroom.ui.screens.runbook import RunbookScreen
 
         incident = self.incident
-        self.push_screen(
-            RunbookScreen(
-                partial(load_runbooks, self.config.runbooks_dir),
-                folder=self.config.runbooks_dir,
-                cwd=self.config.root,
-                environ=os.environ,
-                fields=incident_fields(incident) if incident else None,
-                in_use=incident.fields.get("runbook", "") if incident else "",
-                running=self.running_steps,
-                selected=self.runbook_selected,
-            )
+        cached = self.runbook_cache
+        fresh = cached is not None and cached[0] == folder_stamp(self.config.runbooks_dir)
+        screen = RunbookScreen(
+            cached[1] if cached is not None and fresh else self.read_runbooks,
+            folder=self.config.runbooks_dir,
+            cwd=self.config.root,
+            environ=os.environ,
+            fields=incident_fields(incident) if incident else None,
+            in_use=incident.fields.get("runbook", "") if incident else "",
+            running=self.running_steps,
+            selected=self.runbook_selected,
+            author=self.room.store.author,
+            now=lambda: format_time(self.clock.now()),
         )
+        self.push_screen(screen)
+        if incident is not None:
+            incident_id = incident.id
+            self.recorder.submit(
+                lambda room: ticks(room, incident_id),
+                on_done=lambda found: self.from_thread(screen.set_ticked, found),
+                label="reading ticked steps",
+            )
 
     def on_runbook_screen_run_step(self, event: RunbookScreen.RunStep) -> None:
-        from warroom.playbook import runbooks
+        from warroom.playbook import step_run
 
         incident = self.need_incident()
         if incident is None:
@@ -65,34 +96,33 @@ class StepRunner(Host):
         if key in self.running_steps:
             self.notify(f"{runbook.name} #{step.index} is already running.", severity="warning", markup=False)
             return
-        fields = runbooks.incident_fields(incident)
         try:
-            argv = runbooks.prepare(step, os.environ, fields)
+            prepared = step_run.prepare(step, os.environ, step_run.incident_fields(incident), event.values)
         except UsageError as exc:
             self.notify(f"{runbook.name}: {exc}", severity="error", timeout=10, markup=False)
             return
-        self.run_runbook_step(
-            incident,
-            runbook,
-            step,
-            argv,
-            runbooks.child_env(os.environ, fields),
-            runbooks.step_secrets(step, os.environ),
+        self.run_runbook_step(incident, runbook, step, prepared)
+
+    def on_runbook_screen_tick_step(self, event: RunbookScreen.TickStep) -> None:
+        """A manual step done: an entry on the timeline says which, by whom and when."""
+        from warroom.playbook.step_run import tick_source, tick_text
+
+        incident = self.need_incident()
+        if incident is None:
+            return
+        runbook, step = event.runbook, event.step
+        self.runbook_selected = (runbook.name, step.index)
+        self.record(
+            lambda room: room.log(incident, tick_text(step), "action", source=tick_source(runbook.name, step)),
+            done=f"{runbook.name} #{step.index} ticked as done; on the timeline.",
         )
 
     @work(group="steps", exit_on_error=False)
-    async def run_runbook_step(
-        self,
-        incident: Incident,
-        runbook: Runbook,
-        step: Step,
-        argv: list[str],
-        env: dict[str, str],
-        secrets: tuple[str, ...],
-    ) -> None:
+    async def run_runbook_step(self, incident: Incident, runbook: Runbook, step: Step, prepared: Prepared) -> None:
         """A step in its own Logs tab; when it ends, the timeline records it by itself."""
         from warroom.config import LogConfig
         from warroom.playbook.runbooks import output_tail
+        from warroom.playbook.step_run import exit_words
         from warroom.sources.supervisor import LogSource
 
         pane = self.logs_pane()
@@ -100,12 +130,12 @@ class StepRunner(Host):
         view = pane.add_tab(name)
         self.call_after_refresh(view.focus)  # its output in front, and `s` stops it
         source = LogSource(
-            LogConfig(name=name, command=tuple(argv), buffer=2000),
+            LogConfig(name=name, command=tuple(prepared.argv), buffer=2000),
             on_lines=view.add_lines,
             on_status=lambda status: pane.set_view_status(view, status),
-            secrets=(*self.config.secrets, *secrets),
+            secrets=(*self.config.secrets, *prepared.secrets),
             clock=self.clock,
-            env=env,
+            env=prepared.env,
             cwd=str(self.config.root),
         )
         key = (runbook.name, step.index)
@@ -131,9 +161,8 @@ class StepRunner(Host):
             output = output_tail([line.text for line in source.lines], stopped=stopped)
             exit_code = code
             self.record(
-                lambda room: room.record_command(incident, step.command, exit_code, output, runbook=runbook.name),
-                done=f"{runbook.name} #{step.index} {'stopped' if stopped else 'exited'} "
-                f"(exit {exit_code}); on the timeline.",
+                lambda room: room.record_command(incident, prepared.command, exit_code, output, runbook=runbook.name),
+                done=f"{runbook.name} #{step.index}: {exit_words(exit_code)}; on the timeline.",
                 label="command ran",
             )
 
@@ -155,9 +184,12 @@ class StepRunner(Host):
         self.stopped_steps.add(key)
         self.notify(f"Stopping {key[0]} #{key[1]}…", markup=False)
 
+        from warroom.playbook.step_run import exit_words
+
         async def stop() -> None:
             await source.stop()
-            self.logs_pane().set_view_status(view, f"stopped (exit {source.exit_code})")
+            code = source.exit_code
+            self.logs_pane().set_view_status(view, exit_words(code) if code is not None and code < 0 else "stopped")
 
         self.run_worker(stop(), group="steps", exit_on_error=False)
 
