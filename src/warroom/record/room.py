@@ -5,6 +5,7 @@ a typed line becomes an entry, what --at means), so the two faces agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,8 +343,16 @@ class Room:
         return self.append("incident.declared", None, body, at)
 
     def log(
-        self, incident: Incident, text: str, type: str = "note", at: datetime | None = None, source: str = ""
+        self,
+        incident: Incident,
+        text: str,
+        type: str = "note",
+        at: datetime | None = None,
+        source: str = "",
+        lines_before: Sequence[str] = (),
+        lines_after: Sequence[str] = (),
     ) -> Event:
+        """An entry; a pinned log line (`source`) keeps the lines around it in its log."""
         text = text.strip()
         if not text:
             raise UsageError("nothing to log: the entry is empty")
@@ -352,6 +361,10 @@ class Room:
         body = {"text": text, "type": type}
         if source:
             body["source"] = source
+            if lines_before:
+                body["lines_before"] = "\n".join(lines_before)
+            if lines_after:
+                body["lines_after"] = "\n".join(lines_after)
         return self.append("entry.logged", incident.id, body, at)
 
     def log_typed(self, incident: Incident, line: str) -> Event:
