@@ -159,7 +159,7 @@ def test_benign_export_has_every_section_and_is_commonmark():
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-@given(st.fixed_dictionaries({key: nasty_required if key in ("title", "role", "author", "template")
+@given(st.fixed_dictionaries({key: nasty_required if key in ("title", "role", "author", "template", "source")
                               else nasty for key in KEYS}))
 @example(dict(BENIGN, title="Deploy #4812 broke checkout #", priority="| high |\n", role="Chef\n# x"))
 @example(dict(BENIGN, root_cause="1. bad deploy\n2) no canary\n\n---\n```\n<script>x</script>\n    code",

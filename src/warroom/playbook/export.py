@@ -77,11 +77,14 @@ def _actions_table(incident: Incident) -> str:
     return table(["Action", "Owner", "Due", "Priority", "Status"], rows)
 
 
-def _roles_table(incident: Incident) -> str:
+def _roles_table(incident: Incident, zone: story.Zone) -> str:
+    first_day = incident.declared_at[:10]
     rows = []
     for name, role in incident.roles.items():
         handovers = [h for h in role.history]
-        held = ", ".join(f"{md_cell(h.person or 'nobody')} from {utc(h.at)}" for h in handovers)
+        held = ", ".join(
+            f"{md_cell(h.person or 'nobody')} from {story.day_time(h.at, first_day, zone)}" for h in handovers
+        )
         rows.append([md_cell(name), held or "unassigned"])
     return table(["Role", "Held by"], rows)
 
@@ -123,7 +126,7 @@ def postmortem_values(
         "mitigated_at": utc(incident.mitigated_at) or "not yet",
         "resolved_at": utc(incident.resolved_at) or "not yet",
         "ic": md_inline(incident.holder("Incident Commander") or "unassigned"),
-        "roles_table": _roles_table(incident),
+        "roles_table": _roles_table(incident, zone),
         "key_times_table": story.key_times_table(incident, zone),
         "timeline_table": story.story_table(incident, zone, now=format_time(now)),
         "timeline_diagram": gantt(incident, until=format_time(now)) if diagrams else "",

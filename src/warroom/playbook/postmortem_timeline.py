@@ -83,6 +83,16 @@ def human_time(at: str, zone: Zone = UTC_ZONE) -> str:
     return text
 
 
+def day_time(at: str, first_day: str, zone: Zone = UTC_ZONE) -> str:
+    """'14:26 UTC (15:26 CET)', with the day in front when it is not `first_day` (UTC)."""
+    when = parse_time(at)
+    text = _clock(at, UTC, first_day) + " UTC"
+    if not zone.is_utc:
+        local_first = parse_time(first_day + "T12:00:00Z").astimezone(zone.tz).strftime("%Y-%m-%d")
+        text += f" ({_clock(at, zone.tz, local_first)} {when.astimezone(zone.tz).strftime('%Z')})"
+    return text
+
+
 def _clock(at: str, zone: tzinfo, first_day: str) -> str:
     """HH:MM in `zone`, with the day in front when it is not the incident's first day."""
     when = parse_time(at).astimezone(zone)
@@ -109,8 +119,10 @@ def key_times_table(incident: Incident, zone: Zone) -> str:
     since_what = "After detection" if incident.detected_at else "After declaration"
     out = []
     for name, at, missing in rows:
-        since = duration_seconds(start, at) if at and name not in ("Impact started", "Detected") else None
-        after = f"+{durations.human(since)}" if since is not None and since >= 0 else ""
+        since = duration_seconds(start, at) if at and at != start else None
+        after = ""
+        if since is not None:
+            after = f"+{durations.human(since)}" if since >= 0 else f"{durations.human(-since)} before"
         if not at:
             out.append([name, missing, *([missing] if not zone.is_utc else []), ""])
             continue
@@ -174,9 +186,16 @@ def story_sentence(story: CheckStory, until: str, resolved: bool = False) -> str
         parts.append(f"{state} {_times(len(spans))}, {durations.human(total)} in all")
     if not parts:
         return f"{story.check} flipped {_times(story.flips)}, never away from up"
-    still = story.spans[-1]
-    tail = f"; still {still.state} {'when resolved' if resolved else 'at export'}" if not still.end else ""
+    last = story.spans[-1]
+    if last.end:
+        tail = f", from {_hhmm(story.spans[0].start)} to {_hhmm(last.end)} UTC"
+    else:
+        tail = f"; still {last.state} {'when resolved' if resolved else 'at export'}"
     return f"{story.check} " + "; ".join(parts) + tail
+
+
+def _hhmm(at: str) -> str:
+    return parse_time(at).strftime("%H:%M")
 
 
 # --- the timeline ----------------------------------------------------------------------
@@ -210,8 +229,20 @@ def label(entry: Entry) -> str:
     return TYPE_WORDS.get(entry.type, entry.type.capitalize())
 
 
-def entry_text(entry: Entry, zone: Zone, first_line: bool = False) -> str:
+# What the story's "What" column already says, taken off the front of the entry's text.
+_SAID = {
+    "status": (re.compile(r"^Status: "), ""),
+    "severity": (re.compile(r"^Severity: "), ""),
+    "update": (re.compile(r"^Status update posted \(([^)\n]*)\): "), r"\1: "),
+    "action": (re.compile(r"^Action item: "), ""),
+}
+
+
+def entry_text(entry: Entry, zone: Zone, first_line: bool = False, story: bool = False) -> str:
     text = entry.text
+    if story and entry.auto in _SAID:
+        pattern, replacement = _SAID[entry.auto]
+        text = pattern.sub(replacement, text, count=1)
     if entry.auto == "field":
         match = _TIME_FIELD_TEXT.match(text)
         if match:
@@ -235,7 +266,7 @@ def story_table(incident: Incident, zone: Zone, now: str) -> str:
     rows: list[tuple[str, str, str, str]] = []  # (at, who, what, text): md already
     for entry in incident.timeline:
         if entry.auto in STORY_AUTOS:
-            text = entry_text(entry, zone, first_line=entry.auto == "command")
+            text = entry_text(entry, zone, first_line=entry.auto == "command", story=True)
             rows.append((entry.at, md_cell(entry.author) or " ", label(entry), md_cell(text) or " "))
     for story in check_stories(incident.flips):
         text = f"{story_sentence(story, until, bool(incident.resolved_at))} (each flip in the appendix)"
