@@ -19,7 +19,7 @@ from warroom.playbook.export import incident_times, postmortem_due
 from warroom.playbook.postmortem_timeline import check_stories, span_seconds
 from warroom.record.events import INCIDENT_FIELDS, TIME_FIELDS, format_time
 from warroom.record.model import Entry, Incident, duration_seconds
-from warroom.text.sanitize import redact
+from warroom.text.sanitize import inert, redact
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = DATA_DIR / "schema" / "incident-v1.json"
@@ -53,8 +53,9 @@ def _seconds(value: float | None) -> int | None:
 
 
 def _text(text: str) -> str:
-    """Record text is inert already; secrets that slipped in before redaction are taken out."""
-    return redact(text)
+    """Inert (what the record reads back is already; an incident folded in memory may not be)
+    and without secrets (a record written before redaction on the way in)."""
+    return redact(inert(text))
 
 
 def incident_data(incident: Incident, config: Config, now: datetime) -> dict[str, Any]:
