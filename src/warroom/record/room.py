@@ -51,6 +51,7 @@ class Room:
         self.exchange = exchange if exchange is not None else config.db_path
         self.notes: list[str] = []  # what the caller should tell the user (an unreadable warroom.db)
         self._summaries: list[Summary] | None = None
+        self._shorts: tuple[list[Summary] | None, dict[str, str]] = (None, {})  # summaries -> id: short id
 
     @classmethod
     def open(
@@ -219,10 +220,11 @@ class Room:
         return incident
 
     def _short_id(self, incident_id: str) -> str:
-        for summary in self.summaries():
-            if summary.id == incident_id:
-                return summary.short_id
-        return short_ids([incident_id])[incident_id]
+        """Looked up, not searched: heads() asks once per incident (10k incidents, not 10k squared)."""
+        summaries = self.summaries()
+        if self._shorts[0] is not summaries:
+            self._shorts = (summaries, {summary.id: summary.short_id for summary in summaries})
+        return self._shorts[1].get(incident_id) or short_ids([incident_id])[incident_id]
 
     def timeline(
         self, incident_id: str, *, before: tuple[str, str, str] | None = None, limit: int = 200
