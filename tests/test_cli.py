@@ -106,7 +106,7 @@ def test_the_issue_scenario_end_to_end(tmp_path: Path):
     tokens = MarkdownIt("commonmark").enable("table").parse(doc)
     headings = [tokens[i + 1].content for i, t in enumerate(tokens) if t.type == "heading_open"]
     assert headings[0] == "Post-mortem: Checkout returns 500"
-    for heading in ("Summary", "Timeline (UTC)", "Root cause", "Impact", "Resolution", "Action items",
+    for heading in ("Summary", "Timeline", "Root cause", "Impact", "Resolution", "Action items",
                     "What went well", "What could be improved"):
         assert heading in headings
     assert "Rolled back deploy 4812 to 4811 (edited)" in doc

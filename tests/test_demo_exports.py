@@ -126,8 +126,9 @@ def test_the_consoles_toasts_name_the_folder_that_survives(started_here, capsys)
     run_demo(console=console)
     kept = (started_here / DEMO_EXPORTS).resolve()
     written = next(note for note in notes if "Post-mortem written" in note)
-    path = written.removeprefix("Post-mortem written to ")
+    path, data = written.removeprefix("Post-mortem written to ").split(" (and the incident as JSON: ")
     assert path.startswith(str(kept)) and os.path.isfile(path)
+    assert os.path.isfile(os.path.join(os.path.dirname(path), data.rstrip(")")))
     posted = next(note for note in notes if "Update posted" in note)
     assert f"(also in {kept}/" in posted and "-last-update.md)" in posted
     out = capsys.readouterr().out

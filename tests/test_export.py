@@ -17,7 +17,7 @@ from test_state import random_events
 
 from warroom import config as config_mod
 from warroom.paths import DATA_DIR
-from warroom.playbook import export
+from warroom.playbook import export, report
 from warroom.text.markdown import md_line
 from warroom.record.clock import FrozenClock
 from warroom.record.events import Event
@@ -27,9 +27,9 @@ from warroom.record.room import Room
 MD = MarkdownIt("commonmark").enable("table")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 CONFIG = config_mod.load(DATA_DIR / "demo" / "warroom.toml", environ={"DEMO_URL": "http://127.0.0.1:1"})
-SECTIONS = ["Summary", "Key times (UTC)", "Responders", "Timeline (UTC)", "Root cause", "Impact", "Resolution",
+SECTIONS = ["Summary", "Key times", "Responders", "Timeline", "Root cause", "Impact", "Resolution",
             "Status updates sent", "Action items", "Lessons learned", "What went well", "What could be improved",
-            "Lessons"]
+            "Lessons", "Appendix: every event", "Appendix: pinned log excerpts"]
 
 
 def inline_text(token) -> str:
@@ -140,19 +140,26 @@ def test_benign_export_has_every_section_and_is_commonmark():
     headings = [text for _, text in BENIGN_STRUCTURE["headings"]]
     assert headings[0] == "Post-mortem: benign title"
     assert headings[1:] == SECTIONS
-    # key times, responders, timeline, action items
-    assert len(BENIGN_STRUCTURE["tables"]) == 4
-    timeline_rows = BENIGN_STRUCTURE["tables"][2]
-    assert len(timeline_rows) == 1 + len(BENIGN_STATE.incidents[INC].timeline)
-    assert set(timeline_rows) == {4}
+    # key times, responders, the timeline's story, action items, every event (appendix)
+    assert len(BENIGN_STRUCTURE["tables"]) == 5
+    assert set(BENIGN_STRUCTURE["tables"][0]) == {3}  # milestone, UTC, after detection
+    assert len(BENIGN_STRUCTURE["tables"][0]) == 7  # header + six key times
+    story_rows = BENIGN_STRUCTURE["tables"][2]
+    # the field settings and the flip leave the story; the flip comes back as one summary row
+    assert len(story_rows) == 1 + len(BENIGN_STATE.incidents[INC].timeline) - 4 - 1 + 1
+    assert set(story_rows) == {4}
     assert BENIGN_STRUCTURE["tables"][3] == [5, 5]
+    every_event = BENIGN_STRUCTURE["tables"][4]
+    assert len(every_event) == 1 + len(BENIGN_STATE.incidents[INC].timeline)
+    assert set(every_event) == {4}
+    assert BENIGN_STRUCTURE["blocks"]["fence"] == 2  # the diagram, the pinned excerpt
     assert BENIGN_STRUCTURE["inline"] == Counter()
     assert "{{" not in BENIGN_DOC
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow],
           phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink])
-@given(st.fixed_dictionaries({key: nasty_required if key in ("title", "role", "author", "template")
+@given(st.fixed_dictionaries({key: nasty_required if key in ("title", "role", "author", "template", "source")
                               else nasty for key in KEYS}))
 @example(dict(BENIGN, title="Deploy #4812 broke checkout #", priority="| high |\n", role="Chef\n# x"))
 @example(dict(BENIGN, root_cause="1. bad deploy\n2) no canary\n\n---\n```\n<script>x</script>\n    code",
@@ -203,7 +210,7 @@ def test_placeholders_for_unknown_fields(room: Room, clock: FrozenClock):
         assert export.placeholder(what) in doc
     assert "- **Duration:** 35m" in doc  # detected 14:50, resolved 15:25
     assert "- **Time to acknowledge (MTTA):** 15m" in doc
-    assert "| Detected | 2026-11-24 14:50 UTC |" in doc
+    assert "| Detected | Tue 24 Nov 2026 14:50 |" in doc
     assert "{{" not in doc
     tokens = MD.parse(doc)
     assert any(t.type == "table_open" for t in tokens)
@@ -241,13 +248,15 @@ def test_report_metrics_by_severity(room: Room, clock: FrozenClock):
     room.declare("still open", "P3", detected_at=clock.now())
     # An hour before detection (now): a time in the future would be refused.
     room.set_field(room.incident(), "impact_started_at", "2026-11-25T03:00:00Z")
-    text = export.report(room.heads(), room.config)  # what `warroom report` reads: heads, no timelines
-    assert text == export.report(room.state, room.config)
+    text = report.report(room.heads(), room.config)  # what `warroom report` reads: heads, no timelines
+    assert text == report.report(room.state, room.config)
     assert start
     lines = text.splitlines()
     metrics = lines[lines.index("## Response metrics by severity") + 4:]
     p1 = next(line for line in metrics if line.startswith("| P1 "))
-    assert [c.strip() for c in p1.strip("|").split("|")] == ["P1", "2", "15m", "1h 30m", "n/a"]
+    # mean, median, p90 of 10m and 20m; of 1h and 2h (p90: 90% of the way from the first to the second)
+    assert [c.strip() for c in p1.strip("|").split("|")] == [
+        "P1", "2", "15m · 15m · 19m", "1h 30m · 1h 30m · 1h 54m", "n/a"]
     p3 = next(line for line in metrics if line.startswith("| P3 "))
     cells = [c.strip() for c in p3.strip("|").split("|")]
     assert cells[:2] == ["P3", "1"] and cells[3] == "n/a"
@@ -316,8 +325,9 @@ def test_any_record_exports_and_reports_without_crashing(events):
             # every placeholder filled (a record's own text may hold "{{": it is shown as written)
             assert not templates.unknown_placeholders(templates.load_template(name, CONFIG), values)
             assert templates.render(name, incident, CONFIG, NOW).strip()
-    report = export.report(state, CONFIG)
-    assert len(structure(report)["tables"]) >= 1
+    text = report.report(state, CONFIG)
+    assert len(structure(text)["tables"]) >= 1
+    assert len(structure(report.report(state, CONFIG, by="month"))["tables"]) >= 1
 
 
 def test_explicit_nulls_export():

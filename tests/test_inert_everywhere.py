@@ -173,7 +173,9 @@ def hostile_record(pick: Callable[[str], str], now: datetime) -> Hostile:
     b.event("role.assigned", a, {"role": "Tech Lead", "person": h("role.assigned", "person", "#tl")}, "#tl")
     b.event("role.assigned", a, {"role": "Incident Commander", "person": h("role.assigned", "person", "#ic")}, "#ic")
     logged = "entry.logged"
-    note = b.event(logged, a, {"text": h(logged, "text"), "type": "note", "source": h(logged, "source")})
+    note = b.event(logged, a, {"text": h(logged, "text"), "type": "note", "source": h(logged, "source"),
+                               "lines_before": h(logged, "lines_before") + "\n" + h(logged, "lines_before", "#2"),
+                               "lines_after": h(logged, "lines_after")})
     finding = b.event(logged, a, {"text": h(logged, "text", "#finding"), "type": "finding"}, "#finding")
     hidden = b.event(logged, a, {"text": h(logged, "text", "#hidden"), "type": "decision"}, "#hidden")
     b.event(logged, a, {"text": h(logged, "text", "#action") + "\n" + h(logged, "text", "#line2"),

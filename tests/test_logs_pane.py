@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from console_support import console_ready, open_room, story, wait_until
 
+from warroom.playbook import export
 from warroom.record.store import Store
 from warroom.ui.factory import make_app
 from warroom.ui.panes.logs import LogsPane
@@ -160,9 +161,19 @@ async def test_pin_writes_a_redacted_finding(console):
                 return [e for e in store.load().events if e.kind == "entry.logged" and e.body.get("source")]
 
         await wait_until(pilot, lambda: bool(pinned()))
+        # The five lines before and after it in its log stay with it, for the post-mortem's excerpt.
+        before = [line.text for line in hostile.shown[max(0, target - 5):target]]
+        after = [line.text for line in hostile.shown[target + 1:target + 6]]
     event = pinned()[0]
     assert event.body["source"] == "log:hostile" and event.body["type"] == "finding"
     assert "Authorization" in event.body["text"] and "eyJ" not in event.body["text"]
+    assert len(before) == 5 and len(after) == 5
+    assert event.body["lines_before"].split("\n") == before
+    assert event.body["lines_after"].split("\n") == after
+    assert "\x1b" not in event.body["lines_before"] + event.body["lines_after"]
+    doc = export.postmortem(room.full(event.incident), room.config, room.clock.now())
+    excerpt = doc.split("## Appendix: pinned log excerpts", 1)[1]
+    assert excerpt.count("\n▶ ") == 1 and excerpt.count("\n  ") >= 10
 
 
 async def test_a_crashing_source_says_so_in_its_tab(console):

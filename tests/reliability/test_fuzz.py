@@ -35,7 +35,7 @@ from rich.text import Text
 from warroom import config as config_mod
 from warroom.errors import ConfigError
 from warroom.paths import DATA_DIR
-from warroom.playbook import export
+from warroom.playbook import export, report
 from warroom.record.events import KINDS, SCHEMAS, Event, from_row, problem
 from warroom.record.fold import fold
 from warroom.record.model import update_countdown
@@ -216,7 +216,8 @@ def test_event_decoder_fold_and_views_never_raise(rows: list[dict]):
         level = CONFIG.severity.level(incident.severity)
         update_countdown(incident, level.update_every if level else 900, NOW)
         export.postmortem(incident, CONFIG, NOW)
-    export.report(state, CONFIG)
+    report.report(state, CONFIG)
+    report.report(state, CONFIG, by="month")
 
 
 # --- log lines ------------------------------------------------------------------------------

@@ -223,8 +223,26 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from warroom.playbook import export
+    from warroom.playbook.postmortem_timeline import reader_zone
 
+    if args.all and args.format != "json":
+        raise UsageError("--all exports every incident as JSON: add --format json")
+    if args.format == "json" and (args.template or args.no_diagrams or args.tz):
+        raise UsageError(
+            "--template, --tz and --no-diagrams shape the markdown post-mortem; leave them out with --format json"
+        )
+    zone = reader_zone(args.tz)
     with open_room(args) as room:
+        if args.format == "json":
+            from warroom.playbook.json_export import export_json
+
+            if args.all:
+                incidents = [room.full(summary.id) for summary in room.summaries()]
+            else:
+                incidents = [whole_incident(room, args)]
+            text = export_json(incidents, room.config, room.clock.now())
+            name = "incidents.json" if args.all else f"{incidents[0].short_id}.json"
+            return _write_export(args, room.config.root / "exports" / name, name, text, "JSON")
         incident = whole_incident(room, args)
         template = None
         if args.template:
@@ -234,36 +252,45 @@ def cmd_export(args: argparse.Namespace) -> int:
                 raise UsageError(f"--template {args.template}: cannot read ({exc.strerror or exc})") from None
             except (UnicodeDecodeError, ValueError):
                 raise UsageError(f"--template {args.template}: not a UTF-8 text file") from None
-        text = export.postmortem(incident, room.config, room.clock.now(), template)
-        if args.out == "-":
-            sys.stdout.write(text)
-            return 0
-        out = Path(args.out) if args.out else export.default_export_path(incident, room.config)
-        if args.out:
-            _check_out(args.out, out, f"{incident.short_id}-postmortem.md")
-        try:
-            export.write_atomic(out, text)
-        except OSError as exc:
-            if exc.errno in (
-                errno.EACCES,
-                errno.EPERM,
-                errno.EROFS,
-                errno.ENOTDIR,
-                errno.EISDIR,
-                errno.ENOENT,
-                errno.ENAMETOOLONG,
-            ):
-                raise UsageError(
-                    f"--out {out}: cannot write there ({exc.strerror}); choose another file with --out"
-                ) from None
-            # a full disk, an I/O error: not the user's mistake, and nothing half-written is left
-            print(
-                f"warroom: {out}: could not write the post-mortem ({exc.strerror or exc}); nothing was "
-                f"written. Free some space, or give --out elsewhere (--out - prints it).",
-                file=sys.stderr,
-            )
-            return 1
-        print(f"post-mortem for {incident.short_id} written to {out}")
+        text = export.postmortem(
+            incident, room.config, room.clock.now(), template, zone=zone, diagrams=not args.no_diagrams
+        )
+        default = export.default_export_path(incident, room.config)
+        return _write_export(args, default, default.name, text, f"post-mortem for {incident.short_id}")
+
+
+def _write_export(args: argparse.Namespace, default: Path, example: str, text: str, what: str) -> int:
+    from warroom.playbook import export
+
+    if args.out == "-":
+        sys.stdout.write(text)
+        return 0
+    out = Path(args.out) if args.out else default
+    if args.out:
+        _check_out(args.out, out, example)
+    try:
+        export.write_atomic(out, text)
+    except OSError as exc:
+        if exc.errno in (
+            errno.EACCES,
+            errno.EPERM,
+            errno.EROFS,
+            errno.ENOTDIR,
+            errno.EISDIR,
+            errno.ENOENT,
+            errno.ENAMETOOLONG,
+        ):
+            raise UsageError(
+                f"--out {out}: cannot write there ({exc.strerror}); choose another file with --out"
+            ) from None
+        # a full disk, an I/O error: not the user's mistake, and nothing half-written is left
+        print(
+            f"warroom: {out}: could not write the {what} ({exc.strerror or exc}); nothing was "
+            f"written. Free some space, or give --out elsewhere (--out - prints it).",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"{what} written to {out}")
     return 0
 
 
@@ -280,10 +307,17 @@ def _check_out(given: str, out: Path, example: str) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from warroom.playbook import export
+    from warroom.playbook.report import report
 
     with open_room(args) as room:
-        sys.stdout.write(export.report(room.heads(), room.config))
+        sys.stdout.write(report(room.heads(), room.config, by=args.by))
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from warroom.playbook.json_export import schema_text
+
+    sys.stdout.write(schema_text())
     return 0
 
 

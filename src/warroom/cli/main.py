@@ -26,6 +26,7 @@ from warroom.cli.commands import (
     cmd_quarantine,
     cmd_report,
     cmd_role,
+    cmd_schema,
     cmd_set,
     cmd_severity,
     cmd_show,
@@ -137,12 +138,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true")
     p = add("show", cmd_show, "show an incident and its timeline")
     p.add_argument("incident", nargs="?")
-    p = add("export", cmd_export, "write the post-mortem (markdown)")
+    p = add("export", cmd_export, "write the post-mortem (markdown), or the record as JSON (--format json)")
     p.add_argument("--incident", "-I")
     p.add_argument("--out", "-o", help="output file, or - for stdout (default: exports/INC-xxxx-postmortem.md)")
     p.add_argument("--template", help="a post-mortem template of your own ({{placeholders}})")
+    p.add_argument("--format", choices=["markdown", "json"], default="markdown")
+    p.add_argument("--all", action="store_true", help="every incident (JSON only)")
+    p.add_argument("--tz", help="the reader's time zone beside UTC, e.g. Europe/Berlin (default: this machine's)")
+    p.add_argument("--no-diagrams", action="store_true", help="leave the timeline's Mermaid diagram out")
     add_runbook_arguments(add("runbook", cmd_runbook, "runbooks: list, show NAME (numbered steps), run NAME STEP"))
-    add("report", cmd_report, "incident log and MTTA / MTTR / MTTD by severity")
+    add("schema", cmd_schema, "print the JSON Schema that `export --format json` follows")
+    p = add("report", cmd_report, "incident log; MTTA / MTTR / MTTD (mean, median, p90) by severity or month")
+    p.add_argument("--by", choices=["severity", "month"], default="severity", help="group the metrics by")
     add("check", cmd_check, "run every health check once and print a table (exit 1 if any is down)")
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
     p.add_argument("--keep", action="store_true", help="keep the temporary war room and print where")

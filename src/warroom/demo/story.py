@@ -219,6 +219,11 @@ def _write_open_incident(s: _Story) -> None:
         '"req_id":"req-7f3a9c21","url":"/api/checkout","status":500}',
         "finding",
         source="log:checkout",
+        # what the pin keeps around the line: the same log's five lines before and after
+        lines_before=[_pino(30, "request completed", f"req-7f3a9{n}", "/api/cart", 200) for n in range(0, 3)]
+        + [_pino(40, "retrying payment authorisation", f"req-7f3a9c2{n}", "/api/checkout", 0) for n in (0, 1)],
+        lines_after=[_pino(40, "retrying payment authorisation", "req-7f3a9c22", "/api/checkout", 0)]
+        + [_pino(30, "request completed", f"req-7f3aa{n}", "/api/products/SKU-1492", 200) for n in range(4)],
     )
     tickets = (
         s.at(-20).by("dan").log(inc, "Support reports customers charged but shown an error page; 14 tickets so far")
@@ -299,3 +304,9 @@ def _write_open_incident(s: _Story) -> None:
     s.at(-1.5).by("dan").edit(
         tickets.id, "Support reports customers charged but shown an error page; 17 tickets so far"
     )
+
+
+def _pino(level: int, msg: str, req_id: str, url: str, status: int) -> str:
+    """One line of the checkout log as the demo's stream writes it (pino-style JSON)."""
+    fields = f'"level":{level},"msg":"{msg}","req_id":"{req_id}","url":"{url}"'
+    return "{" + fields + (f',"status":{status}' if status else "") + "}"

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
-import statistics
 import tempfile
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +18,13 @@ from pathlib import Path
 
 from warroom.config import Config
 from warroom.paths import DATA_DIR
+from warroom.playbook import postmortem_timeline as story
+from warroom.playbook.mermaid import gantt
 from warroom.playbook.templates import fill, postmortem_due_at
-from warroom.record.events import gc_paused, parse_time
-from warroom.record.model import Incident, State, duration_seconds
+from warroom.record.events import format_time, gc_paused, parse_time
+from warroom.record.model import Incident, duration_seconds
 from warroom.text import durations
-from warroom.text.markdown import md_block, md_cell, md_inline, placeholder, table, table_row
+from warroom.text.markdown import md_block, md_cell, md_inline, placeholder, table
 
 
 def utc(at: str) -> str:
@@ -48,11 +50,6 @@ def incident_times(incident: Incident) -> Times:
     return Times(mtta, mttr, mttd)
 
 
-def _mean(values: list[float | None]) -> float | None:
-    known = [v for v in values if v is not None]
-    return statistics.fmean(known) if known else None
-
-
 def postmortem_due(incident: Incident, config: Config) -> str:
     level = config.severity.level(incident.severity)
     if level is None or level.postmortem == "optional":
@@ -62,37 +59,6 @@ def postmortem_due(incident: Incident, config: Config) -> str:
 
 
 # --- the post-mortem -------------------------------------------------------
-
-
-def _timeline_table(incident: Incident) -> str:
-    entries = incident.timeline
-    if not entries:
-        return placeholder("the timeline")
-    # The table of a 100k-event incident: rows written straight out, each author escaped once.
-    lines = [table_row(["Time (UTC)", "Who", "Kind", "Entry"]), "|---|---|---|---|"]
-    who: dict[str, str] = {}
-    flagged = False
-    for entry in entries:
-        kind = entry.type
-        if entry.auto:
-            kind += f" ({entry.auto})"
-        text = entry.text + (" (edited)" if len(entry.history) > 1 else "")
-        if entry.source:
-            text = f"[{entry.source}] {text}"
-        author = who.get(entry.author)
-        if author is None:
-            author = who[entry.author] = md_cell(entry.author) or " "
-        at = entry.at  # the fold let through only times as format_time writes them
-        early = " ⚠" if at < incident.declared_at else ""
-        flagged = flagged or bool(early)
-        lines.append(f"| {at[:10]} {at[11:19]}{early} | {author} | {kind} | {md_cell(text) or ' '} |")
-    if flagged:
-        lines += [
-            "",
-            "⚠ stamped before the incident was declared: backdated with an explicit date, or "
-            "by a clock that was wrong. Check these against other sources.",
-        ]
-    return "\n".join(lines)
 
 
 def _actions_table(incident: Incident) -> str:
@@ -111,11 +77,14 @@ def _actions_table(incident: Incident) -> str:
     return table(["Action", "Owner", "Due", "Priority", "Status"], rows)
 
 
-def _roles_table(incident: Incident) -> str:
+def _roles_table(incident: Incident, zone: story.Zone) -> str:
+    first_day = incident.declared_at[:10]
     rows = []
     for name, role in incident.roles.items():
         handovers = [h for h in role.history]
-        held = ", ".join(f"{md_cell(h.person or 'nobody')} from {utc(h.at)}" for h in handovers)
+        held = ", ".join(
+            f"{md_cell(h.person or 'nobody')} from {story.day_time(h.at, first_day, zone)}" for h in handovers
+        )
         rows.append([md_cell(name), held or "unassigned"])
     return table(["Role", "Held by"], rows)
 
@@ -129,7 +98,9 @@ def _updates_list(incident: Incident) -> str:
     )
 
 
-def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict[str, str]:
+def postmortem_values(
+    incident: Incident, config: Config, now: datetime, zone: story.Zone = story.UTC_ZONE, diagrams: bool = True
+) -> dict[str, str]:
     level = config.severity.level(incident.severity)
     times = incident_times(incident)
     start = incident.detected_at or incident.declared_at
@@ -155,8 +126,12 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
         "mitigated_at": utc(incident.mitigated_at) or "not yet",
         "resolved_at": utc(incident.resolved_at) or "not yet",
         "ic": md_inline(incident.holder("Incident Commander") or "unassigned"),
-        "roles_table": _roles_table(incident),
-        "timeline_table": _timeline_table(incident),
+        "roles_table": _roles_table(incident, zone),
+        "key_times_table": story.key_times_table(incident, zone),
+        "timeline_table": story.story_table(incident, zone, now=format_time(now)),
+        "timeline_diagram": gantt(incident, until=format_time(now)) if diagrams else "",
+        "events_table": story.appendix_table(incident, zone),
+        "log_excerpts": story.excerpts(incident, zone),
         "root_cause": field("root_cause", "the root cause and contributing factors"),
         "resolution": field("resolution", "what fixed it"),
         "action_items_table": _actions_table(incident),
@@ -175,11 +150,20 @@ def postmortem_values(incident: Incident, config: Config, now: datetime) -> dict
     }
 
 
-def postmortem(incident: Incident, config: Config, now: datetime, template: str | None = None) -> str:
+def postmortem(
+    incident: Incident,
+    config: Config,
+    now: datetime,
+    template: str | None = None,
+    zone: story.Zone = story.UTC_ZONE,
+    diagrams: bool = True,
+) -> str:
+    """The markdown post-mortem; times in UTC and in the reader's `zone`."""
     if template is None:
         template = (DATA_DIR / "postmortem.md").read_text(encoding="utf-8")
     with gc_paused():
-        return fill(template, postmortem_values(incident, config, now)).rstrip() + "\n"
+        text = fill(template, postmortem_values(incident, config, now, zone, diagrams))
+    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"  # no gap where a diagram was left out
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -235,82 +219,3 @@ def _umask() -> int:
 
 def default_export_path(incident: Incident, config: Config) -> Path:
     return config.root / "exports" / f"{incident.short_id}-postmortem.md"
-
-
-# --- the report ------------------------------------------------------------
-
-
-def report(state: State, config: Config) -> str:
-    incidents = state.ordered
-    rows = []
-    for incident in incidents:
-        times = incident_times(incident)
-        due = postmortem_due(incident, config)
-        rows.append(
-            [
-                parse_time(incident.declared_at).strftime("%Y-%m-%d"),
-                incident.short_id,
-                md_cell(incident.severity),
-                md_cell(incident.title),
-                durations.human(times.mttr) if times.mttr is not None else incident.status,
-                md_cell(incident.field("root_cause") or "unknown"),
-                ("due " + due if due and due[0].isdigit() else due) or "not required",
-            ]
-        )
-    out = ["# Incident log", ""]
-    out.append(
-        table(["Date", "Incident", "Severity", "Description", "Duration", "Root cause", "Post-mortem"], rows)
-        if rows
-        else "No incidents recorded."
-    )
-    out += ["", "## Response metrics by severity", ""]
-    metric_rows = []
-    for severity in sorted({i.severity for i in incidents}, key=config.severity.rank):
-        group = [i for i in incidents if i.severity == severity]
-        group_times = [incident_times(i) for i in group]
-
-        def cell(values: list[float | None]) -> str:
-            mean = _mean(values)
-            return durations.human(mean) if mean is not None else "n/a"
-
-        metric_rows.append(
-            [
-                md_cell(severity),
-                str(len(group)),
-                cell([t.mtta for t in group_times]),
-                cell([t.mttr for t in group_times]),
-                cell([t.mttd for t in group_times]),
-            ]
-        )
-    out.append(
-        table(["Severity", "Incidents", "MTTA", "MTTR", "MTTD"], metric_rows)
-        if metric_rows
-        else "No incidents, no metrics."
-    )
-    open_items = [(i, a) for i in incidents for a in i.actions if not a.done]
-    out += ["", "## Open action items", ""]
-    if open_items:
-        out.append(
-            table(
-                ["Incident", "Action", "Owner", "Due", "Priority", "Id"],
-                [
-                    [
-                        i.short_id,
-                        md_cell(a.text),
-                        md_cell(a.owner or "unassigned"),
-                        md_cell(a.due or "not set"),
-                        md_cell(a.priority),
-                        a.id[:8],
-                    ]
-                    for i, a in open_items
-                ],
-            )
-        )
-    else:
-        out.append("None.")
-    out += [
-        "",
-        "MTTA: detection to acknowledgement. MTTR: detection (or declaration) to resolution. "
-        "MTTD: impact start to detection, where both are recorded.",
-    ]
-    return "\n".join(out) + "\n"

@@ -76,7 +76,14 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
     "incident.field": {"field": (str, True), "value": (str, True)},
     "incident.acknowledged": {},
     "role.assigned": {"role": (str, True), "person": (str, True)},
-    "entry.logged": {"text": (str, True), "type": (str, True), "source": (str, False)},
+    # A pinned log line keeps its neighbours: lines_before / lines_after, one line each.
+    "entry.logged": {
+        "text": (str, True),
+        "type": (str, True),
+        "source": (str, False),
+        "lines_before": (str, False),
+        "lines_after": (str, False),
+    },
     "entry.edited": {"target": (str, True), "text": (str, True), "type": (str, False)},
     "entry.deleted": {"target": (str, True)},
     "entry.restored": {"target": (str, True)},

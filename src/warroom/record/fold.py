@@ -25,6 +25,7 @@ from warroom.record.events import (
 from warroom.record.model import (
     ActionItem,
     Entry,
+    Flip,
     Incident,
     Quarantine,
     Revision,
@@ -145,6 +146,10 @@ class IncidentFold:
             return None
         if kind in SELF_ENTRY_KINDS:
             incident.entries.append(self_entry(event))
+            if kind == "check.flipped":
+                body = event.body
+                flip = Flip(event.at, body["check"], body["previous"], body["current"], body.get("reason") or "")
+                incident.flips.append(flip)
             return None
         return apply_head(incident, event, self.actions_by_id)
 
@@ -191,7 +196,7 @@ def logged_entry(event: Event) -> Entry:
     body = event.body
     type, text, source = body.get("type") or "note", body["text"], body.get("source") or ""
     at, author, hlc = event.at, event.author, event.hlc
-    return Entry(
+    entry = Entry(
         event.id,
         at,
         author,
@@ -203,6 +208,10 @@ def logged_entry(event: Event) -> Entry:
         False,
         [Revision(hlc, author, at, text, type)],
     )
+    if source:
+        entry.lines_before = body.get("lines_before") or ""
+        entry.lines_after = body.get("lines_after") or ""
+    return entry
 
 
 def modify_entry(entry: Entry, event: Event) -> None:

@@ -65,10 +65,23 @@ class Entry:
     deleted: bool = False
     history: list[Revision] = field(default_factory=list)
     revisions: int = 0  # how many texts it has had, when read from the record's rows (no history)
+    lines_before: str = ""  # a pinned log line's neighbours in its log, one per line
+    lines_after: str = ""
 
     @property
     def edited(self) -> bool:
         return max(len(self.history), self.revisions) > 1
+
+
+@dataclass
+class Flip:
+    """A health check changing state, kept whole (the post-mortem draws and sums them)."""
+
+    at: str
+    check: str
+    previous: str
+    current: str
+    reason: str
 
 
 @dataclass
@@ -135,6 +148,7 @@ class Incident:
     snooze_reason: str = ""
     skipped_checklist: list[str] = field(default_factory=list)
     severity_history: list[tuple[str, str]] = field(default_factory=list)  # (at, severity)
+    flips: list[Flip] = field(default_factory=list)  # in the order applied; sort by `at` to read
     event_count: int = 0
 
     @property

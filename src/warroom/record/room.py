@@ -5,6 +5,7 @@ a typed line becomes an entry, what --at means), so the two faces agree.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +51,7 @@ class Room:
         self.exchange = exchange if exchange is not None else config.db_path
         self.notes: list[str] = []  # what the caller should tell the user (an unreadable warroom.db)
         self._summaries: list[Summary] | None = None
+        self._shorts: tuple[list[Summary] | None, dict[str, str]] = (None, {})  # summaries -> id: short id
 
     @classmethod
     def open(
@@ -218,10 +220,11 @@ class Room:
         return incident
 
     def _short_id(self, incident_id: str) -> str:
-        for summary in self.summaries():
-            if summary.id == incident_id:
-                return summary.short_id
-        return short_ids([incident_id])[incident_id]
+        """Looked up, not searched: heads() asks once per incident (10k incidents, not 10k squared)."""
+        summaries = self.summaries()
+        if self._shorts[0] is not summaries:
+            self._shorts = (summaries, {summary.id: summary.short_id for summary in summaries})
+        return self._shorts[1].get(incident_id) or short_ids([incident_id])[incident_id]
 
     def timeline(
         self, incident_id: str, *, before: tuple[str, str, str] | None = None, limit: int = 200
@@ -342,8 +345,16 @@ class Room:
         return self.append("incident.declared", None, body, at)
 
     def log(
-        self, incident: Incident, text: str, type: str = "note", at: datetime | None = None, source: str = ""
+        self,
+        incident: Incident,
+        text: str,
+        type: str = "note",
+        at: datetime | None = None,
+        source: str = "",
+        lines_before: Sequence[str] = (),
+        lines_after: Sequence[str] = (),
     ) -> Event:
+        """An entry; a pinned log line (`source`) keeps the lines around it in its log."""
         text = text.strip()
         if not text:
             raise UsageError("nothing to log: the entry is empty")
@@ -352,6 +363,10 @@ class Room:
         body = {"text": text, "type": type}
         if source:
             body["source"] = source
+            if lines_before:
+                body["lines_before"] = "\n".join(lines_before)
+            if lines_after:
+                body["lines_after"] = "\n".join(lines_after)
         return self.append("entry.logged", incident.id, body, at)
 
     def log_typed(self, incident: Incident, line: str) -> Event:

@@ -99,6 +99,14 @@ class EntryCommands(Host):
         line = event.line
         at = line.at if getattr(line, "at", None) else None
         self.record(
-            lambda room: room.log(incident, line.text, "finding", at=at, source=f"log:{line.source}"),
+            lambda room: room.log(
+                incident,
+                line.text,
+                "finding",
+                at=at,
+                source=f"log:{line.source}",
+                lines_before=event.before,
+                lines_after=event.after,
+            ),
             done=f"Pinned to the timeline from {line.source}.",
         )

@@ -309,18 +309,25 @@ class IncidentCommands(Host):
         """A whole incident folded in a thread of its own, on a connection of its own: a long
         timeline takes a second, and the recorder must stay free for the scribe's lines."""
         from warroom.playbook import export
+        from warroom.playbook.json_export import export_json
+        from warroom.playbook.postmortem_timeline import reader_zone
         from warroom.record.store import Store
 
         with Store(self.room.store.path, clock=self.clock, author=self.room.store.author) as store:
             incident = Room(self.config, store, self.clock).full(shown.id)
         path = export.default_export_path(incident, self.config)
+        data = path.with_name(f"{incident.short_id}.json")  # the record as data, for other tools
+        now = self.clock.now()
         try:
-            export.write_atomic(path, export.postmortem(incident, self.config, self.clock.now()))
+            # The responder reading it is at this machine: its zone beside UTC.
+            export.write_atomic(path, export.postmortem(incident, self.config, now, zone=reader_zone(None)))
+            export.write_atomic(data, export_json([incident], self.config, now))
         except OSError as exc:
             self.call_from_thread(self.notify, f"Export failed: {path}: {exc.strerror}", severity="error", markup=False)
             return
         # resolved: the folder it really lands in (the demo's exports/ points outside its room)
-        self.call_from_thread(self.notify, f"Post-mortem written to {path.resolve()}", timeout=10, markup=False)
+        said = f"Post-mortem written to {path.resolve()} (and the incident as JSON: {data.name})"
+        self.call_from_thread(self.notify, said, timeout=10, markup=False)
 
     def action_quit_console(self) -> None:
         """q: quits at once when no incident is open; with one open it asks first (y quits,

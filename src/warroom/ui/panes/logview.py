@@ -39,6 +39,7 @@ _NULL = Style.null()
 _DIM = Style.parse("dim")
 _CYAN = Style.parse("cyan")
 MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
+PIN_CONTEXT = 5  # lines kept before and after a pinned line
 
 
 class LogView(ScrollView, can_focus=True):
@@ -49,6 +50,8 @@ class LogView(ScrollView, can_focus=True):
     @dataclass
     class Pinned(Message):
         line: LogLine
+        before: list[str]  # the texts of up to PIN_CONTEXT lines of its log around it
+        after: list[str]
 
     @dataclass
     class Changed(Message):
@@ -248,7 +251,21 @@ class LogView(ScrollView, can_focus=True):
     def action_pin(self) -> None:
         line = self.selected_line()
         if line is not None:
-            self.post_message(self.Pinned(line))
+            before, after = self.neighbours(line)
+            self.post_message(self.Pinned(line, before, after))
+
+    def neighbours(self, line: LogLine, count: int = PIN_CONTEXT) -> tuple[list[str], list[str]]:
+        """The texts of the `count` lines of the same log before and after `line` in the buffer
+        (whatever the filter shows): the excerpt a post-mortem reader needs around a pinned line."""
+        buffered = self.buffer_lines
+        back = next((n for n, held in enumerate(reversed(buffered)) if held is line), None)
+        if back is None:
+            return [], []
+        index = len(buffered) - 1 - back
+        same = line.source
+        earlier = (held.text for held in islice(reversed(buffered), back + 1, None) if held.source == same)
+        later = (held.text for held in islice(buffered, index + 1, None) if held.source == same)
+        return list(islice(earlier, count))[::-1], list(islice(later, count))
 
     # --- drawing ---------------------------------------------------------------
 

@@ -1,0 +1,348 @@
+"""The post-mortem's times and timeline, written for a reader rather than a machine.
+
+Times read as "Tue 24 Nov 2026 14:05" in UTC and in the reader's stated zone; labels are
+words ("Status changed", not "note (status)"); the timeline keeps what people wrote and
+decided and the status, role and severity changes, and sums each check's flips into one
+row; every event stays in an appendix, and each pinned log line with its neighbours.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, tzinfo
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from warroom.errors import UsageError
+from warroom.record.events import TIME_FIELDS, parse_time
+from warroom.record.model import Entry, Flip, Incident, duration_seconds
+from warroom.text import durations
+from warroom.text.markdown import md_cell, md_inline, placeholder, table, table_row
+from warroom.text.sanitize import redact
+
+# --- the reader's zone -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Zone:
+    """The zone the reader stated (`--tz`), shown beside UTC; UTC alone when it is UTC."""
+
+    tz: tzinfo
+    name: str
+
+    @property
+    def is_utc(self) -> bool:
+        return self.name in ("UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z")
+
+
+UTC_ZONE = Zone(UTC, "UTC")
+
+
+def reader_zone(name: str | None, environ: dict[str, str] | None = None) -> Zone:
+    """`--tz NAME` (an IANA name such as Europe/Berlin), else this machine's zone, else UTC."""
+    if name:
+        try:
+            return Zone(ZoneInfo(name.strip()), name.strip())
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise UsageError(
+                f"--tz {name!r}: not a time zone this machine knows; give an IANA name such as "
+                f"Europe/Berlin or America/New_York, or UTC"
+            ) from None
+    env = os.environ if environ is None else environ
+    for candidate in (env.get("TZ", "").lstrip(":"), _system_zone_name()):
+        if candidate:
+            try:
+                return Zone(ZoneInfo(candidate), candidate)
+            except (ZoneInfoNotFoundError, ValueError, OSError):
+                continue
+    return UTC_ZONE
+
+
+def _system_zone_name() -> str:
+    """The IANA name /etc/localtime points at ("" when it cannot be told)."""
+    try:
+        target = str(Path("/etc/localtime").resolve())
+    except OSError:
+        return ""
+    marker = "/zoneinfo/"
+    return target.split(marker, 1)[1] if marker in target else ""
+
+
+def human_time(at: str, zone: Zone = UTC_ZONE) -> str:
+    """'Tue 24 Nov 2026 14:05 UTC (15:05 CET)': a time anyone can read and place."""
+    if not at:
+        return ""
+    when = parse_time(at)
+    text = when.strftime("%a %d %b %Y %H:%M UTC")
+    if not zone.is_utc:
+        local = when.astimezone(zone.tz)
+        day = "" if local.date() == when.date() else local.strftime("%a %d %b ")
+        text += f" ({day}{local.strftime('%H:%M %Z')})"
+    return text
+
+
+def day_time(at: str, first_day: str, zone: Zone = UTC_ZONE) -> str:
+    """'14:26 UTC (15:26 CET)', with the day in front when it is not `first_day` (UTC)."""
+    when = parse_time(at)
+    text = _clock(at, UTC, first_day) + " UTC"
+    if not zone.is_utc:
+        local_first = parse_time(first_day + "T12:00:00Z").astimezone(zone.tz).strftime("%Y-%m-%d")
+        text += f" ({_clock(at, zone.tz, local_first)} {when.astimezone(zone.tz).strftime('%Z')})"
+    return text
+
+
+def _clock(at: str, zone: tzinfo, first_day: str) -> str:
+    """HH:MM in `zone`, with the day in front when it is not the incident's first day."""
+    when = parse_time(at).astimezone(zone)
+    if when.strftime("%Y-%m-%d") == first_day:
+        return when.strftime("%H:%M")
+    return when.strftime("%d %b %H:%M")
+
+
+# --- key times -------------------------------------------------------------------------
+
+
+def key_times_table(incident: Incident, zone: Zone) -> str:
+    rows = [
+        ("Impact started", incident.field("impact_started_at"), "not recorded"),
+        ("Detected", incident.detected_at, "not recorded"),
+        ("Declared", incident.declared_at, "not recorded"),
+        ("Acknowledged", incident.acknowledged_at, "not recorded"),
+        ("Mitigated", incident.mitigated_at, "not yet"),
+        ("Resolved", incident.resolved_at, "not yet"),
+    ]
+    if incident.closed_at:
+        rows.append(("Closed", incident.closed_at, ""))
+    start = incident.detected_at or incident.declared_at
+    since_what = "After detection" if incident.detected_at else "After declaration"
+    out = []
+    for name, at, missing in rows:
+        since = duration_seconds(start, at) if at and at != start else None
+        after = ""
+        if since is not None:
+            after = f"+{durations.human(since)}" if since >= 0 else f"{durations.human(-since)} before"
+        if not at:
+            out.append([name, missing, *([missing] if not zone.is_utc else []), ""])
+            continue
+        when = parse_time(at)
+        cells = [name, when.strftime("%a %d %b %Y %H:%M")]
+        if not zone.is_utc:
+            cells.append(when.astimezone(zone.tz).strftime("%a %d %b %Y %H:%M %Z"))
+        out.append([*cells, after])
+    headers = ["Milestone", "UTC", *([md_cell(zone.name)] if not zone.is_utc else []), since_what]
+    return table(headers, out)
+
+
+# --- check flips, summed per check ---------------------------------------------------
+
+
+@dataclass
+class Span:
+    """A check away from "up": from the flip into `state` to the flip out of it ("" if never)."""
+
+    state: str
+    start: str
+    end: str = ""
+
+
+@dataclass
+class CheckStory:
+    check: str
+    first_at: str
+    flips: int = 0
+    spans: list[Span] = field(default_factory=list)
+
+
+def check_stories(flips: list[Flip]) -> list[CheckStory]:
+    """Each check's spans away from "up", in the order the checks first flipped."""
+    stories: dict[str, CheckStory] = {}
+    for flip in sorted(flips, key=lambda f: f.at):
+        story = stories.setdefault(flip.check, CheckStory(flip.check, flip.at))
+        story.flips += 1
+        open_span = story.spans[-1] if story.spans and not story.spans[-1].end else None
+        if open_span is not None and flip.current != open_span.state:
+            open_span.end = flip.at
+        if flip.current != "up" and (open_span is None or flip.current != open_span.state):
+            story.spans.append(Span(flip.current, flip.at))
+    return list(stories.values())
+
+
+def span_seconds(span: Span, until: str) -> float:
+    return max(0.0, duration_seconds(span.start, span.end or until) or 0.0)
+
+
+def _times(count: int) -> str:
+    return "once" if count == 1 else "twice" if count == 2 else f"{count} times"
+
+
+def story_sentence(story: CheckStory, until: str, resolved: bool = False) -> str:
+    """'checkout-api down 3 times, 14m in all; degraded once, 2m' (plain text)."""
+    parts = []
+    for state in dict.fromkeys(s.state for s in story.spans):
+        spans = [s for s in story.spans if s.state == state]
+        total = sum(span_seconds(s, until) for s in spans)
+        parts.append(f"{state} {_times(len(spans))}, {durations.human(total)} in all")
+    if not parts:
+        return f"{story.check} flipped {_times(story.flips)}, never away from up"
+    last = story.spans[-1]
+    if last.end:
+        tail = f", from {_hhmm(story.spans[0].start)} to {_hhmm(last.end)} UTC"
+    else:
+        tail = f"; still {last.state} {'when resolved' if resolved else 'at export'}"
+    return f"{story.check} " + "; ".join(parts) + tail
+
+
+def _hhmm(at: str) -> str:
+    return parse_time(at).strftime("%H:%M")
+
+
+# --- the timeline ----------------------------------------------------------------------
+
+TYPE_WORDS = {"note": "Note", "action": "Action taken", "decision": "Decision", "finding": "Finding"}
+AUTO_WORDS = {
+    "pin": "Log line pinned",
+    "declared": "Declared",
+    "status": "Status changed",
+    "severity": "Severity changed",
+    "role": "Role assigned",
+    "ack": "Acknowledged",
+    "update": "Update posted",
+    "action": "Action item",
+    "command": "Command run",
+    "check": "Check flipped",
+    "field": "Field set",
+    "snooze": "Reminder snoozed",
+}
+# What the story keeps: what people wrote and did, and the incident's own changes.
+STORY_AUTOS = frozenset({"", "pin", "declared", "status", "severity", "role", "ack", "update", "action", "command"})
+_TIME_FIELD_TEXT = re.compile(
+    "^(" + "|".join(re.escape(f.replace("_", " ").capitalize()) for f in TIME_FIELDS) + r"): (\S+)$"
+)
+
+
+def label(entry: Entry) -> str:
+    """What an entry is, in words."""
+    if entry.auto:
+        return AUTO_WORDS.get(entry.auto, entry.auto.replace("_", " ").capitalize())
+    return TYPE_WORDS.get(entry.type, entry.type.capitalize())
+
+
+# What the story's "What" column already says, taken off the front of the entry's text.
+_SAID = {
+    "status": (re.compile(r"^Status: "), ""),
+    "severity": (re.compile(r"^Severity: "), ""),
+    "update": (re.compile(r"^Status update posted \(([^)\n]*)\): "), r"\1: "),
+    "action": (re.compile(r"^Action item: "), ""),
+}
+
+
+def entry_text(entry: Entry, zone: Zone, first_line: bool = False, story: bool = False) -> str:
+    text = entry.text
+    if story and entry.auto in _SAID:
+        pattern, replacement = _SAID[entry.auto]
+        text = pattern.sub(replacement, text, count=1)
+    if entry.auto == "field":
+        match = _TIME_FIELD_TEXT.match(text)
+        if match:
+            try:
+                text = f"{match.group(1)}: {human_time(match.group(2), zone)}"
+            except ValueError:
+                pass
+    if first_line and "\n" in text:
+        head, rest = text.split("\n", 1)
+        more = rest.count("\n") + 1
+        text = f"{head} (+{more} line{'s' if more > 1 else ''} in the appendix)"
+    if entry.source:
+        text = f"[{entry.source}] {text}"
+    return text + (" (edited)" if entry.edited else "")
+
+
+def story_table(incident: Incident, zone: Zone, now: str) -> str:
+    """People's entries, status, role and severity changes; one row per flipping check. A check
+    still away from up is counted to the resolution, or to `now` while the incident is open."""
+    until = incident.resolved_at or now
+    rows: list[tuple[str, str, str, str]] = []  # (at, who, what, text): md already
+    for entry in incident.timeline:
+        if entry.auto in STORY_AUTOS:
+            text = entry_text(entry, zone, first_line=entry.auto == "command", story=True)
+            rows.append((entry.at, md_cell(entry.author) or " ", label(entry), md_cell(text) or " "))
+    for story in check_stories(incident.flips):
+        text = f"{story_sentence(story, until, bool(incident.resolved_at))} (each flip in the appendix)"
+        rows.append((story.first_at, "health checks", "Check summary", md_cell(text)))
+    if not rows:
+        return placeholder("the timeline")
+    rows.sort(key=lambda row: row[0])
+    first_day = parse_time(incident.declared_at).strftime("%Y-%m-%d")
+    local_first = parse_time(incident.declared_at).astimezone(zone.tz).strftime("%Y-%m-%d")
+    headers = ["UTC", *([md_cell(zone.name)] if not zone.is_utc else []), "Who", "What", "Entry"]
+    lines = [table_row(headers), "|" + "---|" * len(headers)]
+    for at, who, what, text in rows:
+        times = [_clock(at, UTC, first_day)]
+        if not zone.is_utc:
+            times.append(_clock(at, zone.tz, local_first))
+        lines.append(table_row([*times, who, what, text]))
+    return "\n".join(lines)
+
+
+def appendix_table(incident: Incident, zone: Zone) -> str:
+    """Every event on the timeline, to the second, in UTC: the record as it was kept."""
+    entries = incident.timeline
+    if not entries:
+        return placeholder("the timeline")
+    lines = [table_row(["Time (UTC)", "Who", "What", "Entry"]), "|---|---|---|---|"]
+    who: dict[str, str] = {}
+    flagged = False
+    for entry in entries:
+        author = who.get(entry.author)
+        if author is None:  # a 100k-event incident: each author escaped once
+            author = who[entry.author] = md_cell(entry.author) or " "
+        at = entry.at  # the fold let through only times as format_time writes them
+        early = " ⚠" if at < incident.declared_at else ""
+        flagged = flagged or bool(early)
+        text = md_cell(entry_text(entry, zone)) or " "
+        lines.append(f"| {at[:10]} {at[11:19]}{early} | {author} | {label(entry)} | {text} |")
+    if flagged:
+        lines += [
+            "",
+            "⚠ stamped before the incident was declared: backdated with an explicit date, or "
+            "by a clock that was wrong. Check these against other sources.",
+        ]
+    return "\n".join(lines)
+
+
+# --- pinned log excerpts ---------------------------------------------------------------
+
+
+def excerpts(incident: Incident, zone: Zone) -> str:
+    """Each pinned log line in a code block with the five lines before and after it."""
+    pins = [e for e in incident.timeline if e.auto == "pin"]
+    if not pins:
+        return "No log lines were pinned."
+    out = []
+    for pin in pins:
+        out.append(
+            f"**{md_inline(human_time(pin.at, zone))}**, {md_inline(pin.source)}, pinned by {md_inline(pin.author)}:"
+        )
+        lines = [f"  {line}" for line in _lines(pin.lines_before)]
+        lines += [f"▶ {line}" for line in _lines(pin.text)]
+        lines += [f"  {line}" for line in _lines(pin.lines_after)]
+        out.append(code_block(lines))
+    return "\n\n".join(out)
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in redact(text).replace("\r", "\n").split("\n") if line.strip()]
+
+
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_BACKTICKS = re.compile(r"`+")
+
+
+def code_block(lines: list[str]) -> str:
+    """A fenced block no line can close: the fence is longer than any run of backticks in it."""
+    body = [_CONTROLS.sub(" ", line) for line in lines]
+    longest = max((len(run) for line in body for run in _BACKTICKS.findall(line)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return "\n".join([f"{fence}text", *body, fence])
