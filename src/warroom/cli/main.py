@@ -33,6 +33,7 @@ from warroom.cli.commands import (
 )
 from warroom.cli.common import NOTES
 from warroom.cli.sharing import cmd_dump, cmd_git_setup, cmd_merge, cmd_sync
+from warroom.cli.statuspage import add_parser as add_statuspage
 from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WarroomError
 
 # --- the parser ----------------------------------------------------------------
@@ -122,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--incident", "-I")
     p.add_argument("--out", "-o", help="output file, or - for stdout (default: exports/INC-xxxx-postmortem.md)")
     p.add_argument("--template", help="a post-mortem template of your own ({{placeholders}})")
+    add_statuspage(sub)
     add("report", cmd_report, "incident log and MTTA / MTTR / MTTD by severity")
     add("check", cmd_check, "run every health check once and print a table (exit 1 if any is down)")
     p = add("demo", cmd_demo, "open the console on a demo war room (a temporary copy)")
