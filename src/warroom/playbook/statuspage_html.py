@@ -108,6 +108,7 @@ def page_html(page: Page) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f'<meta name="generator" content="warroom {esc(page.updated_at)}">',
         f"<title>{esc(page.name)}</title>",
         f'<link rel="alternate" type="application/atom+xml" title="{esc(page.name)}" href="history.atom">',
         f"<style>{STYLE}</style></head>",
