@@ -409,3 +409,27 @@ def test_a_browser_renders_the_page(tmp_path: Path):
     text = re.sub(r"<[^>]+>", "", dom)
     assert "Partial System Outage" in text and "Ongoing incidents" in text and "Past incidents" in text
     assert "Found it &lt;script&gt;" in dom and "<script>alert" not in dom  # shown as text, never run
+
+
+def test_the_demo_has_components_and_keeps_the_page_built_in_it(tmp_path: Path, monkeypatch, capsys):
+    from warroom.demo.run import DEMO_EXPORTS, run_demo
+
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setenv("DEMO_URL", "unset")
+    monkeypatch.setenv("PATH", os.environ.get("PATH", ""))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    seen: dict[str, statuspage.Page] = {}
+
+    def console(room: Room) -> int:  # what P does in the demo's console
+        seen["page"] = statuspage_site.build(room, room.config.root / "exports" / "statuspage", room.clock.now(), "S")
+        return 0
+
+    assert run_demo(console=console) == 0
+    page = seen["page"]
+    assert [c.name for c in page.components] == ["Checkout and payments", "Accounts and order history"]
+    assert len(page.incidents) == 1 and len(page.history) == 1 and page.indicator == "critical"
+    kept = here / DEMO_EXPORTS / "statuspage"
+    assert (kept / "index.html").is_file() and (kept / "api/v2/summary.json").is_file()
+    assert f"The demo's exports are kept in {(here / DEMO_EXPORTS).resolve()}: statuspage/" in capsys.readouterr().out
