@@ -339,6 +339,7 @@ def test_watch_rebuilds_when_the_record_changes(tmp_path: Path):
             time.sleep(0.05)
         assert "FRESH-NEWS &lt;b&gt;" in index.read_text()
         print(f"update to rebuilt page: {time.monotonic() - started:.2f} s")
+        time.sleep(0.5)  # the page is swapped in before the build says so: let it say so
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)

@@ -73,7 +73,7 @@ def write_site(target: Path, files: dict[str, str]) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
         os.chmod(fresh, 0o755)  # mkdtemp makes it 0700; a site is for serving
-        _swap_in(fresh, target, set(files) | {name.split("/")[0] for name in files})
+        old = _swap_in(fresh, target)
     except OSError as exc:
         shutil.rmtree(fresh, ignore_errors=True)
         raise WarroomError(
@@ -82,21 +82,38 @@ def write_site(target: Path, files: dict[str, str]) -> None:
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
+    if old is not None:
+        _carry_over(old, target, set(files) | {name.split("/")[0] for name in files})
 
 
-def _swap_in(fresh: Path, target: Path, produced: set[str]) -> None:
+def _swap_in(fresh: Path, target: Path) -> Path | None:
+    """Put `fresh` at `target`; returns where the previous build now is (None: there was none)."""
     if not target.exists():
         os.rename(fresh, target)
-        return
+        return None
     if _exchange(fresh, target):
-        old = fresh  # after the exchange the old build sits where the new one was made
-    else:
-        old = target.with_name(f"{fresh.name}.old")
-        os.rename(target, old)
-        os.rename(fresh, target)
-    for entry in old.iterdir():  # what the build does not make stays: .git, CNAME, ...
-        if entry.name not in produced:
-            os.rename(entry, target / entry.name)
+        return fresh  # after the exchange the old build sits where the new one was made
+    old = target.with_name(f"{fresh.name}.old")
+    os.rename(target, old)
+    os.rename(fresh, target)
+    return old
+
+
+def _carry_over(old: Path, target: Path, produced: set[str]) -> None:
+    """What the build does not make (.git, CNAME, ...) moves into the new build; the old build
+    goes only once nothing of that is left in it."""
+    try:
+        for entry in old.iterdir():
+            if entry.name not in produced and not (target / entry.name).exists():
+                os.rename(entry, target / entry.name)
+        left = [entry.name for entry in old.iterdir() if entry.name not in produced]
+    except OSError as exc:
+        raise WarroomError(
+            f"{target}: the new page is in place, but the files it does not make could not be moved over "
+            f"({exc.strerror or exc}); they are in {old}"
+        ) from None
+    if left:
+        raise WarroomError(f"{target}: the new page is in place; {', '.join(left)} stayed behind in {old}")
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -128,7 +145,13 @@ def watch(rebuild: Callable[[], None], files: list[Path], stop: Callable[[], boo
         return str(Path(path).resolve()) in names
 
     for _changes in watch_paths(
-        *folders, watch_filter=relevant, debounce=200, step=50, yield_on_timeout=True, rust_timeout=1000
+        *folders,
+        watch_filter=relevant,
+        debounce=200,
+        step=50,
+        yield_on_timeout=True,
+        rust_timeout=1000,
+        recursive=False,  # the war room's folder holds .git, exports/, maybe the site itself
     ):
         if stop is not None and stop():
             return
