@@ -186,7 +186,7 @@ async def test_a_prompt_names_its_missing_field_and_keeps_what_is_typed_next(app
         assert isinstance(screen, PromptScreen)
         assert static_text(screen, "#prompt-error") == "Still needed: Who takes it."
         await type_fast(pilot, *"quinn", "enter")
-        assert stack(app) == ["Screen"]
+        assert stack(app) == ["Screen", "ComposerScreen"]  # carol handed over: the brief is offered
     assigned = events(room_dir / "warroom.db", "role.assigned")
     assert len(assigned) == before + 1
     assert (assigned[-1].body["role"], assigned[-1].body["person"]) == ("Scribe", "quinn")

@@ -550,12 +550,17 @@ async def walk_the_console(room, clock: FrozenClock, hostile: Hostile, folder: P
             await _closes(pilot)
         else:
             picker.highlighted = hostile_roles[0]
+            handed_over = bool(app.incident.holder(picker.get_option_at_index(hostile_roles[0]).id))
             await _opens(pilot, "enter", "PromptScreen")
             check_console(app, "who takes the hostile role")
             notes = len(app._notifications)
             await pilot.press(*"zed", "enter")
             await wait_until(pilot, lambda: len(app._notifications) > notes)
             check_console(app, "the toast after the role")
+            if handed_over:  # the newcomer is offered the brief, filled from the hostile record
+                await wait_until(pilot, lambda: type(app.screen).__name__ == "ComposerScreen")
+                check_console(app, "the handover brief")
+                await _closes(pilot)
 
         # The composer, its templates filled from the record; posting copies and writes the update.
         await _opens(pilot, "u", "ComposerScreen")

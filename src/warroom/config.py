@@ -133,6 +133,15 @@ class Contact:
 
 
 @dataclass(frozen=True)
+class Component:
+    """A part of the service as customers know it (the status page's rows), made of checks."""
+
+    name: str
+    description: str = ""
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     root: Path
@@ -142,6 +151,7 @@ class Config:
     logs: tuple[LogConfig, ...] = ()
     escalation: tuple[EscalationLevel, ...] = ()
     contacts: tuple[Contact, ...] = ()
+    components: tuple[Component, ...] = ()
     checklist: tuple[str, ...] = DEFAULT_CHECKLIST
     db_path: Path = Path("warroom.db")
     runbooks_dir: Path = Path("runbooks")
@@ -380,6 +390,7 @@ _TOP_KEYS = {
     "log",
     "escalation",
     "contact",
+    "component",
     "paths",
     "sync_every",
     "max_clock_drift",
@@ -430,6 +441,9 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
                 reach=reader.string(f"{k}.reach", raw.get("reach", ""), env=False, limit=500),
             )
         )
+    raw_components = enumerate(reader.array_of_tables("component", data.get("component", [])))
+    components = tuple(_component(reader, i, raw, {c.name for c in checks}) for i, raw in raw_components)
+    _unique(reader, "component", [c.name for c in components])
     paths = reader.table("paths", data.get("paths", {}), {"db", "runbooks", "templates"})
     return Config(
         path=file,
@@ -440,6 +454,7 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         logs=logs,
         escalation=tuple(sorted(escalation, key=lambda e: e.after)),
         contacts=tuple(contacts),
+        components=components,
         checklist=checklist,
         db_path=root / reader.path("paths.db", paths.get("db", "warroom.db"), env=False),
         runbooks_dir=root / reader.path("paths.runbooks", paths.get("runbooks", "runbooks"), env=False),
@@ -448,6 +463,18 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         sync_every=reader.duration("sync_every", data.get("sync_every", "15s")),
         max_clock_drift=reader.duration("max_clock_drift", data.get("max_clock_drift", "24h")),
     )
+
+
+def _component(reader: Reader, index: int, raw: Any, check_names: set[str]) -> Component:
+    k = f"component[{index}]"
+    reader.table(k, raw, {"name", "description", "checks"}, {"name"})
+    checks = reader.names(f"{k}.checks", raw.get("checks", []))
+    for check in checks:
+        if check not in check_names:
+            known = ", ".join(sorted(check_names)) or "none: add a [[check]] first"
+            raise reader.fail(f"{k}.checks", f"no check named {show_value(check)}; the checks are: {known}")
+    description = reader.string(f"{k}.description", raw.get("description", ""), env=False, limit=500)
+    return Component(reader.name(f"{k}.name", raw["name"]), description, checks)
 
 
 def _unique(reader: Reader, key: str, names: list[str]) -> None:

@@ -37,6 +37,9 @@ from warroom.cli.common import NOTES
 from warroom.cli.runbook import add_arguments as add_runbook_arguments
 from warroom.cli.runbook import cmd_runbook
 from warroom.cli.sharing import cmd_dump, cmd_git_setup, cmd_merge, cmd_sync
+from warroom.cli.statuspage import HELP as STATUSPAGE_HELP
+from warroom.cli.statuspage import add_arguments as add_statuspage_arguments
+from warroom.cli.statuspage import cmd_statuspage
 from warroom.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, WarroomError
 
 # --- the parser ----------------------------------------------------------------
@@ -147,6 +150,7 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--tz", help="the reader's time zone beside UTC, e.g. Europe/Berlin (default: this machine's)")
     p.add_argument("--no-diagrams", action="store_true", help="leave the timeline's Mermaid diagram out")
     add_runbook_arguments(add("runbook", cmd_runbook, "runbooks: list, show NAME (numbered steps), run NAME STEP"))
+    add_statuspage_arguments(add("statuspage", cmd_statuspage, STATUSPAGE_HELP))
     add("schema", cmd_schema, "print the JSON Schema that `export --format json` follows")
     p = add("report", cmd_report, "incident log; MTTA / MTTR / MTTD (mean, median, p90) by severity or month")
     p.add_argument("--by", choices=["severity", "month"], default="severity", help="group the metrics by")

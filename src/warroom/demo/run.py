@@ -59,7 +59,7 @@ def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
     during this run, or nothing when none was (the folder is then removed if it was made for
     this run and is empty)."""
     had_files = any(target.iterdir())
-    before = {p.name: p.stat().st_mtime_ns for p in target.iterdir() if p.is_file()}
+    before = {p.name: p.stat().st_mtime_ns for p in target.iterdir()}
     exports = room_folder / "exports"
     try:
         exports.symlink_to(target, target_is_directory=True)
@@ -73,10 +73,14 @@ def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
                 for path in exports.iterdir():
                     if path.is_file() and not path.name.startswith("."):
                         shutil.copy2(path, target / path.name)
+                    elif path.is_dir() and not path.name.startswith("."):  # the status page (P)
+                        shutil.copytree(path, target / path.name, dirs_exist_ok=True)
             written = sorted(
-                p.name
+                p.name + ("/" if p.is_dir() else "")
                 for p in target.iterdir()
-                if p.is_file() and not p.name.startswith(".") and before.get(p.name) != p.stat().st_mtime_ns
+                if (p.is_file() or p.is_dir())
+                and not p.name.startswith(".")
+                and before.get(p.name) != p.stat().st_mtime_ns
             )
         except OSError as exc:
             return f"The demo's exports could not be kept in {target}: {exc}"

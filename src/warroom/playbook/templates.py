@@ -28,7 +28,9 @@ TEMPLATE_NAMES = (
     "email-resolved",
     "all-clear",
     "handoff",
+    "handover-brief",
 )
+HANDOVER_BRIEF = "handover-brief"  # offered on a role handover, not among the status updates
 PHASE_TEMPLATE = {
     "investigating": "statuspage-investigating",
     "identified": "statuspage-identified",
@@ -84,6 +86,9 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     due = postmortem_due_at(incident, level)
     postmortem_due = due.strftime("%Y-%m-%d %H:%M UTC") if due else ""
     roles = [f"{name}: {role.person or 'unassigned'}" for name, role in incident.roles.items()]
+    open_actions = [
+        f"{a.text} ({a.owner or 'no owner'}, due {a.due or 'no date'})" for a in incident.actions if not a.done
+    ]
     return {
         "incident_id": incident.short_id,
         "title": incident.title,
@@ -101,6 +106,7 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
         "roles": _bullets(roles, "no roles assigned"),
         "latest_actions": _bullets(actions, "none recorded yet"),
         "latest_findings": _bullets(findings, "none recorded yet"),
+        "open_actions": _bullets(open_actions, "none open"),
         "next_update_at": next_update or "when there is news",
         "eta": incident.field("eta") or "not yet known",
         "now": hhmm(now),

@@ -177,6 +177,10 @@ class Reads:
         ).fetchone()
         return str(row[0]) if row else None
 
+    def flips(self) -> list[Event]:
+        """Every recorded check flip, whatever incident it was recorded on (the status page)."""
+        return self.events("where kind = 'check.flipped'")
+
     def entry_count(self, incident_id: str) -> int:
         return int(
             self.conn.execute(

@@ -36,6 +36,7 @@ from warroom.ui.controllers.incident import IncidentCommands
 from warroom.ui.controllers.keygate import KeyGate
 from warroom.ui.controllers.live import LiveSources
 from warroom.ui.controllers.recorder import Delta, Job, Recorder
+from warroom.ui.controllers.statuspage import StatusPageCommands
 from warroom.ui.controllers.steps import StepRunner
 from warroom.ui.deferred import Deferred
 from warroom.ui.panes.countdown import CountdownPane
@@ -58,6 +59,7 @@ WORKER_JOBS = {
     "export": "The export",
     "steps": "A runbook step",
     "watch": "Watching the record",
+    "statuspage": "The status page build",
 }
 
 
@@ -70,7 +72,9 @@ class RecordChanged(Message):
         return isinstance(message, RecordChanged)
 
 
-class WarroomApp(startup.QuickStyles, IncidentCommands, EntryCommands, StepRunner, LiveSources, App[int]):
+class WarroomApp(
+    startup.QuickStyles, IncidentCommands, EntryCommands, StatusPageCommands, StepRunner, LiveSources, App[int]
+):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
     BINDINGS = keys.bindings("app")  # the key table: ui/keys.py

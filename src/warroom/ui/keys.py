@@ -55,6 +55,9 @@ KEYS: tuple[Key, ...] = (
         palette="Switch incident", palette_help="Show another incident"),
     Key("Incident", "E", "export the post-mortem", "E", "export", "Export", "app",
         palette="Export post-mortem", palette_help="Write the markdown post-mortem"),
+    Key("Incident", "P", "build the public status page (exports/statuspage/)", "P", "statuspage", "Status page",
+        "app", show=False, palette="Build status page",
+        palette_help="HTML, Atom feed and status API JSON from the record, into exports/statuspage/"),
     Key("Incident", "ctrl+p", "command palette: every action, themes"),
     # --- Timeline -----------------------------------------------------------------------
     # Priority: the input takes focus when the app reads `n`, before the keys typed behind
@@ -156,6 +159,7 @@ _PALETTE_ORDER = (
     "add_action",
     "switch_incident",
     "export",
+    "statuspage",
     "runbooks",
     "",
     "help",

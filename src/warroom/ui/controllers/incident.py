@@ -139,10 +139,18 @@ class IncidentCommands(Host):
             if not role:
                 return
             current = incident.holder(role)
+
+            def assign(person: str) -> None:
+                self.record(lambda room: room.assign(incident, role, person), done=f"{role}: {person}")
+                if current and current != person:  # a handover: the newcomer gets a brief
+                    from warroom.ui.controllers.handover import offer_brief
+
+                    offer_brief(self, incident, role, person)
+
             self.ask_one(
                 f"{role}" + (f" (now {current})" if current else " (unassigned)"),
                 ("person", "Who takes it:", "", "name"),
-                lambda person: self.record(lambda room: room.assign(incident, role, person), done=f"{role}: {person}"),
+                assign,
             )
 
         self.push_screen(
@@ -223,6 +231,8 @@ class IncidentCommands(Host):
             now = self.clock.now()
             filled: dict[str, str] = {}
             for name in templates.available(self.config):
+                if name == templates.HANDOVER_BRIEF:  # offered on a handover (r), not an update
+                    continue
                 try:
                     filled[name] = templates.render(name, incident, self.config, now, room.store.author)
                 except OSError:
@@ -268,11 +278,11 @@ class IncidentCommands(Host):
 
         self.push_screen(ComposerScreen(f"{incident.short_id} ({incident.status})", filled, selected), posted)
 
-    def write_update_file(self, incident: Incident, text: str) -> str:
-        """The clipboard fallback: the last update as a file, for terminals without OSC 52."""
+    def write_update_file(self, incident: Incident, text: str, suffix: str = "last-update") -> str:
+        """The clipboard fallback: the last update (or brief) as a file, for terminals without OSC 52."""
         from warroom.playbook.export import write_atomic
 
-        path = self.config.root / "exports" / f"{incident.short_id}-last-update.md"
+        path = self.config.root / "exports" / f"{incident.short_id}-{suffix}.md"
         try:
             write_atomic(path, text + "\n")
         except OSError as exc:

@@ -23,26 +23,34 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
         Binding("ctrl+t", "focus_templates", "Templates"),
     ]
 
-    def __init__(self, incident_label: str, templates: dict[str, str], selected: str) -> None:
-        """templates: name -> text already filled from the state."""
+    POST_HELP = "ctrl+s: post (records it, restarts the countdown, copies it)    ctrl+t: templates    Esc: cancel"
+
+    def __init__(
+        self,
+        incident_label: str,
+        templates: dict[str, str],
+        selected: str,
+        *,
+        title: str = "Status update",
+        help_text: str = POST_HELP,
+    ) -> None:
+        """templates: name -> text already filled from the state. The handover brief uses it
+        with its own title and help (ctrl+s then copies without recording)."""
         super().__init__()
         self.incident_label = incident_label
+        self.title_text = title
+        self.help_text = help_text
         self.templates = templates
         self.selected = selected if selected in templates else next(iter(templates), "")
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="composer"):
-            yield Label(Text(f"Status update for {self.incident_label}"), classes="dialog-title")
+            yield Label(Text(f"{self.title_text} for {self.incident_label}"), classes="dialog-title")
             with Horizontal():
                 yield OptionList(*[Option(Text(name), id=name) for name in self.templates], id="composer-templates")
                 yield TextArea(self.templates.get(self.selected, ""), id="composer-text", soft_wrap=True)
             yield Static("", id="composer-error", classes="dialog-error")
-            yield Static(
-                Text(
-                    "ctrl+s: post (records it, restarts the countdown, copies it)    ctrl+t: templates    Esc: cancel"
-                ),
-                classes="dialog-help",
-            )
+            yield Static(Text(self.help_text), classes="dialog-help")
 
     def on_mount(self) -> None:
         names = list(self.templates)
