@@ -14,6 +14,7 @@ from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
 from warroom.record.model import Incident, update_countdown
+from warroom.record.writeup import WRITTEN_FIELDS, not_written
 from warroom.text import durations
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -28,7 +29,19 @@ TEMPLATE_NAMES = (
     "email-resolved",
     "all-clear",
     "handoff",
+    "oncall-handoff",
 )
+# Templates about the rota, not one incident: `warroom handoff` fills them, the composer skips them.
+NOT_INCIDENT_TEMPLATES = frozenset({"oncall-handoff"})
+# What an update says for a field nobody wrote yet, where a plain default is true; every other
+# written field shows its not-written prompt, which the composer and `warroom update` warn about.
+FIELD_DEFAULTS = {
+    "root_cause": "under investigation",
+    "resolution": "in progress",
+    "workaround": "none known yet",
+    "help_needed": "none right now",
+}
+NO_WAR_ROOM_LINK = "(no war_room_link in warroom.toml)"
 PHASE_TEMPLATE = {
     "investigating": "statuspage-investigating",
     "identified": "statuspage-identified",
@@ -48,6 +61,41 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 def unknown_placeholders(text: str, values: dict[str, str]) -> list[str]:
     return sorted({m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) not in values})
+
+
+def unfilled(text: str) -> list[str]:
+    """What a message about to be posted still lacks: `{{placeholders}}` left as written (unknown
+    names, typos) and written fields still showing their not-written prompt. Read from the final
+    text, so an edit in the composer that fills one in counts."""
+    found = [f"{{{{{m.group(1)}}}}}" for m in PLACEHOLDER.finditer(text)]
+    found += [written.name for written in WRITTEN_FIELDS if not_written(written) in text]
+    if NO_WAR_ROOM_LINK in text:
+        found.append("war_room_link")
+    return list(dict.fromkeys(found))
+
+
+def unfilled_hint(missing: list[str]) -> str:
+    """One line saying what is not filled in and how to fill it: the composer and `update` say the same."""
+    how = "`warroom set FIELD VALUE` (or P in the console) writes a field"
+    if "war_room_link" in missing:
+        how += "; war_room_link is a key of warroom.toml"
+    if any(name.startswith("{{") for name in missing):
+        how += "; a {{name}} left as written is not a placeholder warroom knows"
+    return f"not filled in yet: {', '.join(missing)}. {how}"
+
+
+def written_values(incident: Incident) -> dict[str, str]:
+    """Every written field as a placeholder's value (record/writeup.py); a list as bullets."""
+    values: dict[str, str] = {}
+    for written in WRITTEN_FIELDS:
+        if written.is_list:
+            items = incident.items(written.name)
+            text = "\n".join(f"- {item}" for item in items)
+        else:
+            text = incident.field(written.name)
+        values[written.name] = text or FIELD_DEFAULTS.get(written.name) or not_written(written)
+    values["affected_users"] = values["users_affected"]  # the older placeholder's name
+    return values
 
 
 def hhmm(at: str | datetime) -> str:
@@ -84,7 +132,7 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     due = postmortem_due_at(incident, level)
     postmortem_due = due.strftime("%Y-%m-%d %H:%M UTC") if due else ""
     roles = [f"{name}: {role.person or 'unassigned'}" for name, role in incident.roles.items()]
-    return {
+    return written_values(incident) | {
         "incident_id": incident.short_id,
         "title": incident.title,
         "severity": incident.severity,
@@ -106,8 +154,7 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
         "now": hhmm(now),
         "author": author,
         "runbook": incident.field("runbook") or "none",
-        "root_cause": incident.field("root_cause") or "under investigation",
-        "resolution": incident.field("resolution") or "in progress",
+        "war_room_link": config.war_room_link or NO_WAR_ROOM_LINK,
         "postmortem_due": postmortem_due or "not scheduled",
     }
 
@@ -126,7 +173,8 @@ def available(config: Config | None) -> list[str]:
     for folder in template_dirs(config):
         if folder.is_dir():
             for path in sorted(folder.glob("*.md")):
-                names.setdefault(path.stem, None)
+                if path.stem not in NOT_INCIDENT_TEMPLATES:
+                    names.setdefault(path.stem, None)
     return list(names)
 
 
