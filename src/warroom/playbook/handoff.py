@@ -31,7 +31,7 @@ def handoff_values(state: State, config: Config, now: datetime, since: float) ->
     notable = [i for i in recent if config.severity.rank(i.severity) < NOTABLE_LEVELS or i.status != "closed"]
     open_actions = [(incident, item) for incident in state.ordered for item in incident.actions if not item.done]
     today = now.strftime("%Y-%m-%d")
-    watch = [f"{i.short_id} is still {i.status}: {i.title}" for i in unfinished]
+    watch = [f"{i.short_id} ({i.status}, not closed yet): {i.title}" for i in unfinished]
     watch += [
         f"overdue since {item.due}: {item.text} ({incident.short_id}, {item.owner or 'no owner'})"
         for incident, item in open_actions
