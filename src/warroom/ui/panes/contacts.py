@@ -18,16 +18,15 @@ class ContactsPane(DataTable):
         self.contacts = contacts
 
     def on_mount(self) -> None:
+        # One column, two lines a contact: the pane is narrow and an address must not be cut.
         self.border_title = "Contacts"
-        self.add_column(Text("role"), key="role")
-        self.add_column(Text("name"), key="name")
-        self.add_column(Text("reach"), key="reach")
+        self.add_column(Text("contact"), key="contact")
         if not self.contacts:
-            self.add_row(Text("none", style="dim"), Text("add [[contact]] to warroom.toml", style="dim"), Text(""))
+            self.add_row(Text("No contacts: add [[contact]] to warroom.toml", style="dim"))
         for index, contact in enumerate(self.contacts):
-            self.add_row(
-                inert(contact.role, limit=100),
-                inert(contact.name, limit=100),
-                inert(contact.reach or "-", style="" if contact.reach else "dim", limit=200),
-                key=f"contact-{index}",
-            )
+            cell = inert(contact.role, style="bold", limit=100)
+            cell.append(": ")
+            cell.append_text(inert(contact.name, limit=100))
+            cell.append("\n  ")
+            cell.append_text(inert(contact.reach or "no way to reach them given", style="" if contact.reach else "dim"))
+            self.add_row(cell, key=f"contact-{index}", height=2)
