@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from warroom.config import Config
-from warroom.playbook.templates import NO_WAR_ROOM_LINK, fill, load_template, strip_comment
+from warroom.playbook.templates import NO_WAR_ROOM_LINK, bullets, fill, load_template, strip_comment
 from warroom.record.events import parse_time
 from warroom.record.model import Incident, State, duration_seconds
 from warroom.text import durations
@@ -43,16 +43,16 @@ def handoff_values(state: State, config: Config, now: datetime, since: float) ->
         "now": now.strftime("%Y-%m-%d %H:%M UTC"),
         "incident_count": str(len(recent)),
         "incidents_by_severity": by_severity or "none",
-        "notable": _bullets([_incident_line(i) for i in notable], "nothing notable"),
-        "open_actions": _bullets(
+        "notable": bullets([_incident_line(i) for i in notable], "nothing notable"),
+        "open_actions": bullets(
             [
                 f"{item.text} ({incident.short_id}; {item.owner or 'no owner'}; due {item.due or 'not set'})"
                 for incident, item in open_actions
             ],
             "none open",
         ),
-        "watch_items": _bullets(watch, "nothing carried over"),
-        "contacts": _bullets(
+        "watch_items": bullets(watch, "nothing carried over"),
+        "contacts": bullets(
             [f"{c.role}: {c.name}" + (f" ({c.reach})" if c.reach else "") for c in config.contacts],
             "no contacts in warroom.toml",
         ),
@@ -68,10 +68,6 @@ def _incident_line(incident: Incident) -> str:
     if cause:
         line += f"; cause: {cause.splitlines()[0]}"
     return line
-
-
-def _bullets(lines: list[str], empty: str) -> str:
-    return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
 
 
 def handoff(state: State, config: Config, now: datetime, since: float) -> str:

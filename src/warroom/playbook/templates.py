@@ -105,7 +105,7 @@ def hhmm(at: str | datetime) -> str:
     return when.strftime("%H:%M UTC")
 
 
-def _bullets(lines: list[str], empty: str) -> str:
+def bullets(lines: list[str], empty: str) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
 
 
@@ -146,9 +146,9 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
         "tech_lead": incident.holder("Tech Lead") or "unassigned",
         "comms_lead": incident.holder("Communications Lead") or "unassigned",
         "scribe": incident.holder("Scribe") or "unassigned",
-        "roles": _bullets(roles, "no roles assigned"),
-        "latest_actions": _bullets(actions, "none recorded yet"),
-        "latest_findings": _bullets(findings, "none recorded yet"),
+        "roles": bullets(roles, "no roles assigned"),
+        "latest_actions": bullets(actions, "none recorded yet"),
+        "latest_findings": bullets(findings, "none recorded yet"),
         "next_update_at": next_update or "when there is news",
         "eta": incident.field("eta") or "not yet known",
         "now": hhmm(now),
