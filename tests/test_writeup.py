@@ -220,7 +220,7 @@ def test_handoff_from_the_cli_is_inert_and_checks_since(room_dir: Path):
     run_cli("declare", HOSTILE.replace("\n", " "), "--severity", "P1", cwd=room_dir).ok()
     out = run_cli("handoff", "--since", "2d", cwd=room_dir).ok().out
     assert "\x1b" not in out
-    assert "ON-CALL HANDOFF: the 2d since" in out
+    assert "ON-CALL HANDOFF: the last 2d, from " in out
     assert "Engineering Manager: Lee (lee@example.test)" in out
     assert "War room: https://meet.example/war-room" in out
     assert_user_error(run_cli("handoff", "--since", "soon", cwd=room_dir), "--since soon")
