@@ -112,7 +112,7 @@ def test_the_issue_scenario_end_to_end(tmp_path: Path):
     assert "Rolled back deploy 4812 to 4811 (edited)" in doc
     assert "A deploy removed the connection pool limit" in doc
     assert re.search(r"\| Add a canary stage \| bob \| 2026-12-01 \| medium \| done \|", doc)
-    assert "*To be written: what fixed it.*" in doc
+    assert "*(not written yet: what fixed it)*" in doc
     assert "EU shoppers cannot pay" in doc
 
     report = cli("report").ok().out

@@ -23,13 +23,19 @@ from warroom.record.clock import FrozenClock
 from warroom.record.events import Event
 from warroom.record.fold import fold
 from warroom.record.room import Room
+from warroom.record.writeup import BY_NAME
 
 MD = MarkdownIt("commonmark").enable("table")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 CONFIG = config_mod.load(DATA_DIR / "demo" / "warroom.toml", environ={"DEMO_URL": "http://127.0.0.1:1"})
-SECTIONS = ["Summary", "Key times", "Responders", "Timeline", "Root cause", "Impact", "Resolution",
-            "Status updates sent", "Action items", "Lessons learned", "What went well", "What could be improved",
-            "Lessons", "Appendix: every event", "Appendix: pinned log excerpts"]
+SECTIONS = ["Summary", "Key times", "Responders", "Timeline", "Detection", "Impact", "Users affected",
+            "Requests failed", "Business impact", "Root cause", "Contributing factors", "Resolution", "Prevention",
+            "Contacts", "Status updates sent", "Action items", "Lessons learned", "What went well",
+            "What could be improved", "Other lessons", "Appendix: every event", "Appendix: pinned log excerpts"]
+# The written fields (record/writeup.py) each hypothesis example fills with its own text.
+WRITTEN = ["summary", "detection", "requests_failed", "business_impact", "contributing_factors", "prevention",
+           "could_improve", "lessons"]
+LISTS = ["contributing_factors"]
 
 
 def inline_text(token) -> str:
@@ -109,6 +115,10 @@ def incident_with(t: dict[str, str]):
         make("incident.field", {"field": "resolution", "value": t["resolution"]}),
         make("incident.field", {"field": "went_well", "value": t["went_well"]}),
         make("incident.field", {"field": "affected_users", "value": t["affected_users"]}),
+        *[make("incident.field", {"field": name, "value": t[name]}) for name in WRITTEN if name not in LISTS],
+        # two factors, each with visible text of its own: an empty value would clear the list
+        make("incident.field", {"field": "contributing_factors", "value": "one: " + t["contributing_factors"]}),
+        make("incident.field", {"field": "contributing_factors", "value": "two: " + t["contributing_factors"]}),
         make("update.posted", {"text": t["update"], "template": t["template"]}),
         make("action.added", {"text": t["action"], "owner": t["owner"], "due": t["due"],
                               "priority": t["priority"]}),
@@ -122,7 +132,7 @@ def incident_with(t: dict[str, str]):
 
 
 KEYS = ["title", "impact", "role", "person", "entry", "source", "author", "root_cause", "resolution", "went_well",
-        "affected_users", "update", "template", "action", "owner", "due", "priority"]
+        "affected_users", "update", "template", "action", "owner", "due", "priority", *WRITTEN]
 BENIGN = {key: f"benign {key}" for key in KEYS}
 BENIGN_STATE = incident_with(BENIGN)
 BENIGN_DOC = export.postmortem(BENIGN_STATE.incidents[INC], CONFIG, NOW)
@@ -140,16 +150,21 @@ def test_benign_export_has_every_section_and_is_commonmark():
     headings = [text for _, text in BENIGN_STRUCTURE["headings"]]
     assert headings[0] == "Post-mortem: benign title"
     assert headings[1:] == SECTIONS
-    # key times, responders, the timeline's story, action items, every event (appendix)
-    assert len(BENIGN_STRUCTURE["tables"]) == 5
+    # key times, responders, the timeline's story, contacts (the demo's warroom.toml has some),
+    # action items, every event (appendix)
+    assert len(BENIGN_STRUCTURE["tables"]) == 6
     assert set(BENIGN_STRUCTURE["tables"][0]) == {3}  # milestone, UTC, after detection
     assert len(BENIGN_STRUCTURE["tables"][0]) == 7  # header + six key times
     story_rows = BENIGN_STRUCTURE["tables"][2]
     # the field settings and the flip leave the story; the flip comes back as one summary row
-    assert len(story_rows) == 1 + len(BENIGN_STATE.incidents[INC].timeline) - 4 - 1 + 1
+    timeline = BENIGN_STATE.incidents[INC].timeline
+    settings = sum(1 for entry in timeline if entry.auto == "field")
+    assert settings >= 4
+    assert len(story_rows) == 1 + len(timeline) - settings - 1 + 1
     assert set(story_rows) == {4}
-    assert BENIGN_STRUCTURE["tables"][3] == [5, 5]
-    every_event = BENIGN_STRUCTURE["tables"][4]
+    assert BENIGN_STRUCTURE["tables"][3] == [3] * (1 + len(CONFIG.contacts))
+    assert BENIGN_STRUCTURE["tables"][4] == [5, 5]
+    every_event = BENIGN_STRUCTURE["tables"][5]
     assert len(every_event) == 1 + len(BENIGN_STATE.incidents[INC].timeline)
     assert set(every_event) == {4}
     assert BENIGN_STRUCTURE["blocks"]["fence"] == 2  # the diagram, the pinned excerpt
@@ -178,10 +193,10 @@ def test_record_text_cannot_break_the_structure(texts):
     assert got["blocks"] == BENIGN_STRUCTURE["blocks"]
     assert got["inline"] == Counter()
     # Free text reads back as written (whitespace aside), escapes and all.
-    root = section(doc, "Root cause")[:-1]
-    expected = norm(texts["root_cause"])
-    assert norm(" ".join(root)) == (expected or norm(export.placeholder("the root cause and contributing factors")
-                                                     .strip("*")))
+    for heading, key in (("Root cause", "root_cause"), ("Detection", "detection"), ("Prevention", "prevention")):
+        written = section(doc, heading)
+        expected = norm(texts[key])
+        assert norm(" ".join(written)) == (expected or norm(export.placeholder(BY_NAME[key].asks).strip("*")))
 
 
 @settings(max_examples=300, deadline=None)
@@ -205,8 +220,9 @@ def scenario_room(room: Room, clock: FrozenClock) -> None:
 def test_placeholders_for_unknown_fields(room: Room, clock: FrozenClock):
     scenario_room(room, clock)
     doc = export.postmortem(room.state.ordered[0], room.config, NOW)
-    for what in ("the root cause and contributing factors", "what fixed it", "what went well",
-                 "what could be improved", "action items, each with an owner and a due date", "how many users"):
+    for what in ("why it happened", "what fixed it", "what helped the response", "how the incident was found: an "
+                 "alert, a customer, a teammate", "action items, each with an owner and a due date",
+                 "how many users, and which ones"):
         assert export.placeholder(what) in doc
     assert "- **Duration:** 35m" in doc  # detected 14:50, resolved 15:25
     assert "- **Time to acknowledge (MTTA):** 15m" in doc
@@ -217,13 +233,13 @@ def test_placeholders_for_unknown_fields(room: Room, clock: FrozenClock):
     room.set_field(room.state.ordered[0], "root_cause", "A config push removed the DB pool limit")
     doc = export.postmortem(room.state.ordered[0], room.config, NOW)
     assert section(doc, "Root cause")[0] == "A config push removed the DB pool limit"
-    assert export.placeholder("the root cause and contributing factors") not in doc
+    assert export.placeholder("why it happened") not in doc
 
 
 def test_invisible_field_text_gets_the_placeholder():
     texts = dict(BENIGN, root_cause="\x01\x02")
     doc = export.postmortem(incident_with(texts).incidents[INC], CONFIG, NOW)
-    assert export.placeholder("the root cause and contributing factors") in doc
+    assert export.placeholder("why it happened") in doc
 
 
 def test_own_template_and_unknown_placeholder_left_visible(room: Room, clock: FrozenClock):

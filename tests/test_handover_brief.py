@@ -45,6 +45,10 @@ async def test_a_handover_offers_a_brief_filled_from_the_record_and_copies_it(ap
         assert "Already finished" not in brief and "\x1b" not in brief and "{{title}}" in brief  # never re-expanded
         assert option_ids(app.screen.query_one(OptionList)) == ["handover-brief"]
         await pilot.press("ctrl+s")
+        # the hostile action item holds "{{title}}": the composer warns once before it copies
+        await wait_until(pilot, lambda: "{{title}}" in str(app.screen.query_one("#composer-error").render()))
+        assert app.clipboard != brief.strip()
+        await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: app.clipboard == brief.strip())
         written = app_room.config.root / "exports" / f"{incident.short_id}-handover-brief.md"
         await wait_until(pilot, written.is_file)
@@ -79,7 +83,7 @@ async def test_P_builds_the_status_page_and_says_where(app_room, clock):
     index = app_room.config.root / "exports" / "statuspage" / "index.html"
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
-        await pilot.press("P")
+        await pilot.press("W")
         await wait_until(pilot, lambda: any("Status page written to" in s for s in said))
     assert index.is_file() and "We are investigating failed payments." in index.read_text()
     assert any(str(index.resolve()) in s for s in said)

@@ -569,6 +569,9 @@ async def walk_the_console(room, clock: FrozenClock, hostile: Hostile, folder: P
         for name, text in composer.templates.items():
             assert_inert(text, f"the composer's {name} template, filled")
         await pilot.press("ctrl+s")
+        if app.screen is composer:  # it warned about what is not filled in: a second ctrl+s posts
+            check_console(app, "the composer's warning")
+            await pilot.press("ctrl+s")
         update = folder / "exports"
         await wait_until(pilot, lambda: app.clipboard != "" and any(update.glob("*-last-update.md")))
         await pilot.press("E")

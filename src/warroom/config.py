@@ -160,6 +160,7 @@ class Config:
     secrets: tuple[str, ...] = field(default=(), repr=False)
     sync_every: float = 15.0  # seconds between the console's background syncs
     max_clock_drift: float = 86400.0  # a pulled stamp further ahead of our clock is quarantined
+    war_room_link: str = ""  # where responders meet (a call or chat link), for the templates
 
     @property
     def record_path(self) -> Path:
@@ -175,6 +176,16 @@ class Config:
             if role.lower() == wanted or role.lower().replace(" ", "-") == wanted:
                 return role
         return None
+
+    def contacts_for(self, to: str) -> tuple[Contact, ...]:
+        """The contacts an escalation rung or a role names: by their role, else by their name
+        (case and blank space ignored), in the order warroom.toml lists them."""
+        wanted = " ".join(to.split()).lower()
+        for attribute in ("role", "name"):
+            found = tuple(c for c in self.contacts if " ".join(getattr(c, attribute).split()).lower() == wanted)
+            if found:
+                return found
+        return ()
 
 
 def bundled_profiles() -> list[str]:
@@ -394,6 +405,7 @@ _TOP_KEYS = {
     "paths",
     "sync_every",
     "max_clock_drift",
+    "war_room_link",
 }
 
 
@@ -462,6 +474,7 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         secrets=tuple(dict.fromkeys(reader.secrets)),
         sync_every=reader.duration("sync_every", data.get("sync_every", "15s")),
         max_clock_drift=reader.duration("max_clock_drift", data.get("max_clock_drift", "24h")),
+        war_room_link=reader.string("war_room_link", data.get("war_room_link", ""), env=False, limit=500),
     )
 
 

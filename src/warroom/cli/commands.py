@@ -11,6 +11,7 @@ from pathlib import Path
 
 from warroom.cli.common import clean, incident_meant, open_room, whole_incident
 from warroom.errors import UsageError
+from warroom.record.model import Incident
 from warroom.record.room import Room
 
 # --- commands ----------------------------------------------------------------
@@ -111,10 +112,20 @@ def cmd_severity(args: argparse.Namespace) -> int:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    from warroom.record.events import LIST_FIELDS
+
+    name = args.field.replace("-", "_").lower()
+    value = " ".join(args.value)
+    if args.value == ["-"]:
+        value = sys.stdin.read()
     with open_room(args) as room:
         incident = incident_meant(room, args, latest=True)
-        room.set_field(incident, args.field.replace("-", "_"), " ".join(args.value))
-        print(f"{incident.short_id}: {args.field} set")
+        room.set_field(incident, name, value)
+        if name in LIST_FIELDS:
+            count = len(room.head(incident.id).items(name))
+            print(f"{incident.short_id}: {name} now holds {count} item{'s' if count != 1 else ''}")
+        else:
+            print(f"{incident.short_id}: {name} {'set' if value.strip() else 'cleared'}")
     return 0
 
 
@@ -147,11 +158,29 @@ def cmd_update(args: argparse.Namespace) -> int:
             )
         except OSError as exc:
             raise UsageError(f"--template {name}: cannot read ({exc.strerror or exc})") from None
+        missing = templates.unfilled(text)
+        if missing:  # said before anything is recorded: a literal {{name}} must not go out unseen
+            print(clean(f"warning: {templates.unfilled_hint(missing)}"), file=sys.stderr)
         if args.dry_run:
             print(clean(text), end="")
             return 0
         room.post_update(incident, text, template=name)
         print(f"{incident.short_id}: update recorded ({name}); the countdown restarts")
+    return 0
+
+
+def cmd_handoff(args: argparse.Namespace) -> int:
+    from warroom.playbook.handoff import handoff
+    from warroom.toml_reader import parse_duration
+
+    try:
+        since = parse_duration(args.since)
+    except ValueError as exc:
+        raise UsageError(f"--since {args.since}: {exc}") from None
+    if not 0 < since <= 366 * 86400:
+        raise UsageError(f"--since {args.since}: give a span from 1m to 366d, like 7d")
+    with open_room(args) as room:
+        sys.stdout.write(clean(handoff(room.heads(), room.config, room.clock.now(), since)))
     return 0
 
 
@@ -210,6 +239,9 @@ def cmd_show(args: argparse.Namespace) -> int:
             "roles: "
             + ", ".join(f"{name} {clean(role.person) or '(unassigned)'}" for name, role in incident.roles.items())
         )
+        _show_written(incident)
+        for contact in room.config.contacts:
+            print(clean(f"contact: {contact.role}: {contact.name}" + (f", {contact.reach}" if contact.reach else "")))
         print()
         today = room.clock.now().strftime("%Y-%m-%d")
         for entry in incident.timeline:
@@ -219,6 +251,28 @@ def cmd_show(args: argparse.Namespace) -> int:
             print(f"{when:11} {entry.id[:8]} {marker}{entry.type:8} {clean(entry.author)[:10]:10} {text}")
         _report_quarantine(room)
     return 0
+
+
+def _show_written(incident: Incident) -> None:
+    """The written fields (record/writeup.py) that hold something, then the post-mortem
+    sections still to write: `show` tells the scribe what is left."""
+    from warroom.record.writeup import POSTMORTEM_FIELDS, WRITTEN_FIELDS
+
+    for written in WRITTEN_FIELDS:
+        lines = [f"- {item}" for item in incident.items(written.name)] if written.is_list else []
+        value = "\n".join(lines) if written.is_list else incident.field(written.name)
+        if not value.strip():
+            continue
+        text = clean(value)
+        if "\n" in text or written.is_list:
+            print(f"{written.label.lower()}:\n  " + text.replace("\n", "\n  "))
+        else:
+            print(f"{written.label.lower()}: {text}")
+    missing = [
+        w.name for w in POSTMORTEM_FIELDS if not (incident.items(w.name) if w.is_list else incident.field(w.name))
+    ]
+    if missing:
+        print(f"not written yet: {', '.join(missing)} (`warroom set FIELD VALUE`)")
 
 
 def cmd_export(args: argparse.Namespace) -> int:

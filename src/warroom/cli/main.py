@@ -20,6 +20,7 @@ from warroom.cli.commands import (
     cmd_demo,
     cmd_edit,
     cmd_export,
+    cmd_handoff,
     cmd_init,
     cmd_list,
     cmd_log,
@@ -112,12 +113,13 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p = add(
         "set",
         cmd_set,
-        "set a field: root_cause, resolution, eta, impact, affected_users, went_well, "
-        "could_improve, lessons, runbook, title",
+        "set a field: summary, detection, users_affected, requests_failed, business_impact, root_cause, "
+        "contributing_factors (one per call, adds to the list), resolution, prevention, went_well, "
+        "could_improve, lessons, workaround, next_steps, help_needed, eta, impact, runbook, title",
         incident=True,
     )
     p.add_argument("field")
-    p.add_argument("value", nargs="+")
+    p.add_argument("value", nargs="+", help='the text; "-" reads it from standard input (a stack trace)')
     p = add("role", cmd_role, "assign or hand over a role (ic, tl, comms, scribe, or a configured role)", incident=True)
     p.add_argument("role")
     p.add_argument("person")
@@ -125,6 +127,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("text", nargs="*")
     p.add_argument("--template", "-t")
     p.add_argument("--dry-run", action="store_true", help="print the filled template, record nothing")
+    p = add("handoff", cmd_handoff, "print the on-call handoff message: incidents, open action items, watch items")
+    p.add_argument("--since", default="7d", help="how far back to look (default 7d; 12h, 14d, ...)")
     p = add("action", cmd_action, "action items: add, done, list")
     action_sub = p.add_subparsers(dest="action_command", metavar="add|done|list")
     a = action_sub.add_parser("add", help="add an action item")

@@ -73,7 +73,7 @@ def keep_exports(room_folder: Path, target: Path) -> Callable[[], str]:
                 for path in exports.iterdir():
                     if path.is_file() and not path.name.startswith("."):
                         shutil.copy2(path, target / path.name)
-                    elif path.is_dir() and not path.name.startswith("."):  # the status page (P)
+                    elif path.is_dir() and not path.name.startswith("."):  # the status page (W)
                         shutil.copytree(path, target / path.name, dirs_exist_ok=True)
             written = sorted(
                 p.name + ("/" if p.is_dir() else "")

@@ -23,6 +23,7 @@ from warroom.playbook.mermaid import gantt
 from warroom.playbook.templates import fill, postmortem_due_at
 from warroom.record.events import format_time, gc_paused, parse_time
 from warroom.record.model import Incident, duration_seconds
+from warroom.record.writeup import POSTMORTEM_FIELDS
 from warroom.text import durations
 from warroom.text.markdown import md_block, md_cell, md_inline, placeholder, table
 
@@ -110,7 +111,7 @@ def postmortem_values(
     def field(name: str, what: str) -> str:
         return md_block(incident.field(name)) or placeholder(what)  # "" when nothing visible
 
-    return {
+    return written_values(incident, config) | {
         "incident_id": incident.short_id,
         "title": md_inline(incident.title),
         "date": parse_time(incident.declared_at).strftime("%Y-%m-%d"),
@@ -119,7 +120,6 @@ def postmortem_values(
         "severity_label": md_inline(level.label if level else "unknown level"),
         "status": incident.status.capitalize(),
         "impact": md_inline(incident.impact) if incident.impact.strip() else placeholder("who was affected and how"),
-        "affected_users": md_inline(incident.field("affected_users")) or placeholder("how many users"),
         "detected_at": utc(incident.detected_at) or "not recorded",
         "declared_at": utc(incident.declared_at),
         "acknowledged_at": utc(incident.acknowledged_at) or "not recorded",
@@ -132,22 +132,46 @@ def postmortem_values(
         "timeline_diagram": gantt(incident, until=format_time(now)) if diagrams else "",
         "events_table": story.appendix_table(incident, zone),
         "log_excerpts": story.excerpts(incident, zone),
-        "root_cause": field("root_cause", "the root cause and contributing factors"),
-        "resolution": field("resolution", "what fixed it"),
         "action_items_table": _actions_table(incident),
-        "went_well": field("went_well", "what went well"),
-        "could_improve": field("could_improve", "what could be improved"),
         "lessons": field("lessons", "lessons learned"),
         "postmortem_due": (
             due
             if due and due[0].isdigit()
             else (f"{due} (deadline set once resolved)" if due else "not required for this severity")
         ),
+        "mttd": durations.human(times.mttd) if times.mttd is not None else "not known (no impact start recorded)",
         "mtta": durations.human(times.mtta) if times.mtta is not None else "not known",
         "mttr": durations.human(times.mttr) if times.mttr is not None else "not resolved yet",
         "updates_list": _updates_list(incident),
         "generated_at": now.strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+# --- the written sections and the contacts ------------------------------------
+
+
+def written_values(incident: Incident, config: Config) -> dict[str, str]:
+    """The post-mortem's written sections (record/writeup.py), escaped, and the war room's
+    contacts: a field nobody wrote yet is a visible prompt saying what belongs there."""
+    values: dict[str, str] = {}
+    for written in POSTMORTEM_FIELDS:
+        if written.is_list:
+            items = [md_inline(item) for item in incident.items(written.name)]
+            text = "\n".join(f"- {item}" for item in items if item)
+        else:
+            text = md_block(incident.field(written.name))
+        values[written.name] = text or placeholder(written.asks)
+    values["affected_users"] = values["users_affected"]  # the older placeholder's name
+    values["contacts_table"] = contacts_table(config)
+    return values
+
+
+def contacts_table(config: Config) -> str:
+    """Who to call, from the local warroom.toml: text escaped like any other (it is shared)."""
+    if not config.contacts:
+        return "No contacts in warroom.toml ([[contact]] with role, name and reach)."
+    rows = [[md_cell(c.role), md_cell(c.name), md_cell(c.reach or "not given")] for c in config.contacts]
+    return table(["Role", "Name", "How to reach"], rows)
 
 
 def postmortem(

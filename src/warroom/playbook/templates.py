@@ -14,6 +14,7 @@ from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
 from warroom.record.model import Incident, update_countdown
+from warroom.record.writeup import WRITTEN_FIELDS, not_written
 from warroom.text import durations
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -29,8 +30,20 @@ TEMPLATE_NAMES = (
     "all-clear",
     "handoff",
     "handover-brief",
+    "oncall-handoff",
 )
 HANDOVER_BRIEF = "handover-brief"  # offered on a role handover, not among the status updates
+# Templates about the rota, not one incident: `warroom handoff` fills them, the composer skips them.
+NOT_INCIDENT_TEMPLATES = frozenset({"oncall-handoff"})
+# What an update says for a field nobody wrote yet, where a plain default is true; every other
+# written field shows its not-written prompt, which the composer and `warroom update` warn about.
+FIELD_DEFAULTS = {
+    "root_cause": "under investigation",
+    "resolution": "in progress",
+    "workaround": "none known yet",
+    "help_needed": "none right now",
+}
+NO_WAR_ROOM_LINK = "(no war_room_link in warroom.toml)"
 PHASE_TEMPLATE = {
     "investigating": "statuspage-investigating",
     "identified": "statuspage-identified",
@@ -52,6 +65,41 @@ def unknown_placeholders(text: str, values: dict[str, str]) -> list[str]:
     return sorted({m.group(1) for m in PLACEHOLDER.finditer(text) if m.group(1) not in values})
 
 
+def unfilled(text: str) -> list[str]:
+    """What a message about to be posted still lacks: `{{placeholders}}` left as written (unknown
+    names, typos) and written fields still showing their not-written prompt. Read from the final
+    text, so an edit in the composer that fills one in counts."""
+    found = [f"{{{{{m.group(1)}}}}}" for m in PLACEHOLDER.finditer(text)]
+    found += [written.name for written in WRITTEN_FIELDS if not_written(written) in text]
+    if NO_WAR_ROOM_LINK in text:
+        found.append("war_room_link")
+    return list(dict.fromkeys(found))
+
+
+def unfilled_hint(missing: list[str]) -> str:
+    """One line saying what is not filled in and how to fill it: the composer and `update` say the same."""
+    how = "`warroom set FIELD VALUE` (or P in the console) writes a field"
+    if "war_room_link" in missing:
+        how += "; war_room_link is a key of warroom.toml"
+    if any(name.startswith("{{") for name in missing):
+        how += "; a {{name}} left as written is not a placeholder warroom knows"
+    return f"not filled in yet: {', '.join(missing)}. {how}"
+
+
+def written_values(incident: Incident) -> dict[str, str]:
+    """Every written field as a placeholder's value (record/writeup.py); a list as bullets."""
+    values: dict[str, str] = {}
+    for written in WRITTEN_FIELDS:
+        if written.is_list:
+            items = incident.items(written.name)
+            text = "\n".join(f"- {item}" for item in items)
+        else:
+            text = incident.field(written.name)
+        values[written.name] = text or FIELD_DEFAULTS.get(written.name) or not_written(written)
+    values["affected_users"] = values["users_affected"]  # the older placeholder's name
+    return values
+
+
 def hhmm(at: str | datetime) -> str:
     if not at:
         return ""
@@ -59,7 +107,7 @@ def hhmm(at: str | datetime) -> str:
     return when.strftime("%H:%M UTC")
 
 
-def _bullets(lines: list[str], empty: str) -> str:
+def bullets(lines: list[str], empty: str) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else f"- {empty}"
 
 
@@ -89,7 +137,7 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     open_actions = [
         f"{a.text} ({a.owner or 'no owner'}, due {a.due or 'no date'})" for a in incident.actions if not a.done
     ]
-    return {
+    return written_values(incident) | {
         "incident_id": incident.short_id,
         "title": incident.title,
         "severity": incident.severity,
@@ -103,17 +151,16 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
         "tech_lead": incident.holder("Tech Lead") or "unassigned",
         "comms_lead": incident.holder("Communications Lead") or "unassigned",
         "scribe": incident.holder("Scribe") or "unassigned",
-        "roles": _bullets(roles, "no roles assigned"),
-        "latest_actions": _bullets(actions, "none recorded yet"),
-        "latest_findings": _bullets(findings, "none recorded yet"),
-        "open_actions": _bullets(open_actions, "none open"),
+        "roles": bullets(roles, "no roles assigned"),
+        "latest_actions": bullets(actions, "none recorded yet"),
+        "latest_findings": bullets(findings, "none recorded yet"),
+        "open_actions": bullets(open_actions, "none open"),
         "next_update_at": next_update or "when there is news",
         "eta": incident.field("eta") or "not yet known",
         "now": hhmm(now),
         "author": author,
         "runbook": incident.field("runbook") or "none",
-        "root_cause": incident.field("root_cause") or "under investigation",
-        "resolution": incident.field("resolution") or "in progress",
+        "war_room_link": config.war_room_link or NO_WAR_ROOM_LINK,
         "postmortem_due": postmortem_due or "not scheduled",
     }
 
@@ -132,7 +179,8 @@ def available(config: Config | None) -> list[str]:
     for folder in template_dirs(config):
         if folder.is_dir():
             for path in sorted(folder.glob("*.md")):
-                names.setdefault(path.stem, None)
+                if path.stem not in NOT_INCIDENT_TEMPLATES:
+                    names.setdefault(path.stem, None)
     return list(names)
 
 

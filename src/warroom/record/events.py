@@ -38,7 +38,21 @@ INCIDENT_FIELDS = (
     "detected_at",
     "impact_started_at",
     "lessons",
+    # the post-mortem's sections and the guides' update fields (record/writeup.py says what each is)
+    "detection",
+    "users_affected",
+    "requests_failed",
+    "business_impact",
+    "contributing_factors",
+    "prevention",
+    "workaround",
+    "next_steps",
+    "help_needed",
 )
+# Fields that hold a list: each event adds one item, an empty value clears the list.
+LIST_FIELDS = ("contributing_factors",)
+# Older names the fold still reads, as the field they became.
+FIELD_ALIASES = {"affected_users": "users_affected"}
 TIME_FIELDS = ("detected_at", "impact_started_at")  # incident fields holding a stored time
 PRIORITIES = ("high", "medium", "low")
 

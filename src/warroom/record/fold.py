@@ -13,6 +13,8 @@ from typing import Any
 
 from warroom.config import DEFAULT_ROLES
 from warroom.record.events import (
+    FIELD_ALIASES,
+    LIST_FIELDS,
     MODIFIER_KINDS,
     SELF_ENTRY_KINDS,
     STATUSES,
@@ -319,9 +321,22 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
             incident.impact = value
         elif name == "detected_at":
             incident.detected_at = value
+        elif name in LIST_FIELDS:  # one item per event; an empty value clears the list
+            items = incident.lists.setdefault(name, [])
+            if value.strip():
+                items.append(value)
+            else:
+                items.clear()
         else:
-            incident.fields[name] = value
-        _auto(incident, event, "field", f"{name.replace('_', ' ').capitalize()}: {value}")
+            incident.fields[FIELD_ALIASES.get(name, name)] = value
+        label = FIELD_ALIASES.get(name, name).replace("_", " ").capitalize()
+        if not value.strip():
+            text = f"{label} cleared"
+        elif name in LIST_FIELDS:
+            text = f"{label.removesuffix('s')} added: {value}"
+        else:
+            text = f"{label}: {value}"
+        _auto(incident, event, "field", text)
     elif kind == "incident.acknowledged":
         if not incident.acknowledged_at or event.at < incident.acknowledged_at:
             incident.acknowledged_at = event.at

@@ -10,9 +10,7 @@ from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Protocol, TypeVar
 
-from warroom.record.events import (
-    parse_time,
-)
+from warroom.record.events import FIELD_ALIASES, parse_time
 
 
 class _HasId(Protocol):
@@ -140,6 +138,7 @@ class Incident:
     resolved_at: str = ""
     closed_at: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+    lists: dict[str, list[str]] = field(default_factory=dict)  # LIST_FIELDS: contributing factors
     roles: dict[str, Role] = field(default_factory=dict)
     entries: list[Entry] = field(default_factory=list)
     updates: list[Update] = field(default_factory=list)
@@ -165,7 +164,11 @@ class Incident:
         return max((u.at for u in self.updates), default="")
 
     def field(self, name: str) -> str:
-        return self.fields.get(name, "")
+        return self.fields.get(FIELD_ALIASES.get(name, name), "")
+
+    def items(self, name: str) -> list[str]:
+        """The items of a list field (contributing factors), oldest first."""
+        return self.lists.get(name, [])
 
     def holder(self, role: str) -> str:
         held = self.roles.get(role)

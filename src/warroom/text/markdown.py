@@ -96,7 +96,8 @@ def md_block(text: str) -> str:
 
 
 def placeholder(what: str) -> str:
-    return f"*To be written: {what}.*"
+    """A section nobody has written yet: a visible prompt saying what belongs there."""
+    return f"*(not written yet: {what})*"
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:

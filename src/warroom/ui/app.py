@@ -38,6 +38,7 @@ from warroom.ui.controllers.live import LiveSources
 from warroom.ui.controllers.recorder import Delta, Job, Recorder
 from warroom.ui.controllers.statuspage import StatusPageCommands
 from warroom.ui.controllers.steps import StepRunner
+from warroom.ui.controllers.writeup import WriteupCommands
 from warroom.ui.deferred import Deferred
 from warroom.ui.panes.countdown import CountdownPane
 from warroom.ui.panes.header import IncidentHeader
@@ -73,7 +74,14 @@ class RecordChanged(Message):
 
 
 class WarroomApp(
-    startup.QuickStyles, IncidentCommands, EntryCommands, StatusPageCommands, StepRunner, LiveSources, App[int]
+    startup.QuickStyles,
+    IncidentCommands,
+    WriteupCommands,
+    EntryCommands,
+    StatusPageCommands,
+    StepRunner,
+    LiveSources,
+    App[int],
 ):
     CSS_PATH = "warroom.tcss"
     TITLE = "warroom"
@@ -141,12 +149,16 @@ class WarroomApp(
         from textual.widgets import TabbedContent, TabPane
 
         from warroom.ui.panes.actions import ActionsPane
+        from warroom.ui.panes.contacts import ContactsPane
         from warroom.ui.panes.roster import RosterPane
 
         people = TabbedContent(id="people")
         people.compose_add_child(TabPane("Roster", RosterPane(id="roster").data_bind(WarroomApp.view), id="tab-roster"))
         people.compose_add_child(
             TabPane("Actions", ActionsPane(id="actions").data_bind(WarroomApp.view), id="tab-actions")
+        )
+        people.compose_add_child(
+            TabPane("Contacts", ContactsPane(self.config.contacts, id="contacts"), id="tab-contacts")
         )
         return people
 

@@ -1,4 +1,4 @@
-"""P: build the public status page from the record into the war room's exports/statuspage/
+"""W: build the public status page from the record into the war room's exports/statuspage/
 and say where it is (the same site `warroom statuspage build` writes)."""
 
 from __future__ import annotations

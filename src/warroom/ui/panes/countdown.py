@@ -17,6 +17,7 @@ from warroom.record.clock import Clock
 from warroom.record.events import parse_time
 from warroom.record.model import update_countdown
 from warroom.text import durations
+from warroom.text.sanitize import sanitize
 from warroom.ui.view import ConsoleView, set_phase, show
 
 
@@ -97,8 +98,18 @@ class CountdownPane(Static, can_focus=False):
         for step in levels:
             due = declared + timedelta(seconds=step.after)
             if due > now:
-                return f"escalate to {step.to} at {due.strftime('%H:%M')}"
+                return f"escalate to {step.to}{self._reach(view, step.to)} at {due.strftime('%H:%M')}"
         if levels:
             last = levels[-1]
-            return f"ESCALATION DUE: {last.to} (after {durations.config_form(last.after)})"
+            return f"ESCALATION DUE: {last.to}{self._reach(view, last.to)} (after {durations.config_form(last.after)})"
         return ""
+
+    @staticmethod
+    def _reach(view: ConsoleView, to: str) -> str:
+        """Who the rung names and how to reach them, from the contacts (by role, else name);
+        plain text: the line is a Text, never markup."""
+        found = view.config.contacts_for(to)
+        if not found:
+            return ""
+        named = "; ".join(c.name + (f", {c.reach}" if c.reach else "") for c in found if c.name != to)
+        return f" ({sanitize(named, limit=200)})" if named else ""

@@ -15,6 +15,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from warroom.playbook.templates import unfilled, unfilled_hint
+
 
 class ComposerScreen(ModalScreen[dict[str, str] | None]):
     BINDINGS = [
@@ -42,6 +44,7 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
         self.help_text = help_text
         self.templates = templates
         self.selected = selected if selected in templates else next(iter(templates), "")
+        self.warned_for = ""  # the text the unfilled-placeholder warning was shown for
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="composer"):
@@ -73,12 +76,21 @@ class ComposerScreen(ModalScreen[dict[str, str] | None]):
         area = self.query_one(TextArea)
         text = area.text.strip()
         if not text:  # nothing to post: say so rather than ignore the key
-            error = self.query_one("#composer-error", Static)
-            error.update(Text("Still needed: the update's text (write it, or ctrl+t to pick a template)."))
-            error.add_class("-shown")
+            self._say("Still needed: the update's text (write it, or ctrl+t to pick a template).")
+            area.focus()
+            return
+        missing = unfilled(text)
+        if missing and text != self.warned_for:  # a second ctrl+s on the same text posts it as it is
+            self.warned_for = text
+            self._say(f"Before posting: {unfilled_hint(missing)}. ctrl+s again posts it as it is.")
             area.focus()
             return
         self.dismiss({"text": text, "template": self.selected})
+
+    def _say(self, message: str) -> None:
+        error = self.query_one("#composer-error", Static)
+        error.update(Text(message))
+        error.add_class("-shown")
 
     def action_cancel(self) -> None:
         self.dismiss(None)
