@@ -36,7 +36,11 @@ class IncidentCommands(Host):
                 self.recorder.shown = event.id  # the new incident goes on screen
                 return event
 
-            self.record(operation, done=f"Declared {values['severity']}: {values['title']}")
+            from warroom.profiles import notify_line
+
+            level = self.config.severity.level(values["severity"])
+            notify = f" Now {notify_line(level)}." if level is not None and level.notify else ""
+            self.record(operation, done=f"Declared {values['severity']}: {values['title']}.{notify}")
 
         self.push_screen(DeclareScreen(self.config.severity), declared)
 
