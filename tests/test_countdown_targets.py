@@ -85,3 +85,25 @@ async def test_due_rungs_resolution_target_and_optional_roles(room_dir, clock):
             assert "no update countdown" in str(app.query_one("#hdr-next").render())
     finally:
         room.close()
+
+
+async def test_x_records_the_call_of_the_rung_due(room_dir, clock):
+    (room_dir / "warroom.toml").write_text(CONFIG)
+    room = open_room(room_dir, clock)
+    room.declare("Application down", "SEV1", "")
+    app = make_app(room, clock, start_sources=False, watch=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.incident is not None)
+            assert "X records who was called in" in pane_text(app)
+            await pilot.press("X")
+            await wait_until(pilot, lambda: bool(app.screen.query("Input")))
+            field = app.screen.query_one("Input")
+            assert field.value == "Engineering manager"  # the rung due, offered
+            field.value = "\x1b[31mEngineering manager"  # a pasted escape is dropped
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.incident.escalated != [])
+            assert app.incident.escalated[0][1] == "Engineering manager"
+            await wait_until(pilot, lambda: "ESCALATE NOW" not in pane_text(app))
+    finally:
+        room.close()

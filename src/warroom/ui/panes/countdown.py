@@ -94,6 +94,8 @@ class CountdownPane(Static, can_focus=False):
         assert incident is not None  # only asked while an incident is on screen
         rungs = escalation_rungs(incident, view.config.escalation_for(incident.severity), now)
         shown = [(rung.describe(), True) for rung in rungs if rung.state == "due"]
+        if shown:
+            shown.append(("X records who was called in", False))
         later = [rung for rung in rungs if rung.state == "later"]
         if later:
             shown.append((later[0].describe(), False))
