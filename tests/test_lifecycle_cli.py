@@ -98,7 +98,7 @@ def test_declare_says_the_targets_and_who_to_notify(cli, room_dir: Path):
     (room_dir / "warroom.toml").write_text('severity_profile = "P0-P3"\n[severity.P0]\nnotify = ["pager", "status page"]\n')
     out = cli("declare", "Site down", "--severity", "p0").ok().out
     assert "notify for P0: pager, status page" in out
-    assert "acknowledge within 15m" in out and "resolve within 1h" in out and "escalate at once" in out
+    assert "acknowledge within 15m" in out and "resolve within 1h" in out and "escalate: at once" in out
     out = cli("severity", "P2").ok().out
     assert "updates: none asked" in out and "no escalation" in out
 

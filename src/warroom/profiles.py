@@ -94,8 +94,8 @@ def target_form(seconds: float | None) -> str:
     return IMMEDIATE if seconds == 0 else durations.config_form(seconds)
 
 
-def targets_line(level: SeverityLevel) -> str:
-    """A level's targets in one line, as `declare` says them."""
+def targets_line(level: SeverityLevel, rungs: list[tuple[float, str]]) -> str:
+    """A level's targets and its escalation rungs (after, to) in one line, as `declare` says them."""
     parts = [
         f"acknowledge {_within(level.acknowledge_within)}",
         "updates: none asked"
@@ -103,10 +103,8 @@ def targets_line(level: SeverityLevel) -> str:
         else ("first update at once" if level.update_every == 0 else f"update every {target_form(level.update_every)}"),
         f"resolve {_within(level.resolve_within)}",
     ]
-    if level.never_escalates:
-        parts.append("no escalation")
-    elif level.escalate_after is not None:
-        parts.append(f"escalate {_within(level.escalate_after).replace('within', 'after')}")
+    named = [(f"{to} " if to else "") + _within(after).replace("within", "after") for after, to in rungs]
+    parts.append("escalate: " + ", ".join(named) if named else "no escalation")
     return ", ".join(parts)
 
 

@@ -69,7 +69,7 @@ def test_classic_roles_half_hour_updates_and_the_closure_checklist(tmp_path: Pat
         assert checked.code == 1 and "cache stats  http  DOWN    503" in checked.out
 
         out = cli(room, "declare", "Sign-in fails for everyone", "--severity", "P0", "--at", ago(40)).out
-        assert "P0 Critical: acknowledge within 15m, update every 30m" in out and "escalate at once" in out
+        assert "P0 Critical: acknowledge within 15m, update every 30m" in out and "escalate: All hands at once" in out
         assert "notify for P0" in out
         assert "ESCALATE NOW: All hands" in cli(room, "escalate").out
         for role, person in (("tl", "bob"), ("comms", "carol"), ("scribe", "dan")):

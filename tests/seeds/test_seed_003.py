@@ -67,11 +67,11 @@ def test_print_shop_levels_notifications_and_no_escalation_for_minor(tmp_path: P
 
         # P1 overrides: answered within the hour, hourly updates, escalated after two hours.
         out = cli(room, "severity", "P1").out
-        assert "acknowledge within 1h, update every 1h" in out and "escalate after 2h" in out
+        assert "acknowledge within 1h, update every 1h" in out and "escalate: after 2h" in out
 
         out = cli(room, "declare", "Backend returns 500 for every request", "--severity", "P0").out
         p0 = out.split()[1].rstrip(":")
-        assert "notify for P0: email, SMS, phone, status page" in out and "escalate at once" in out
+        assert "notify for P0: email, SMS, phone, status page" in out and "escalate: at once" in out
         assert "ESCALATE NOW" in cli(room, "escalate").out
 
         seen = glance(room, "worker", "mockup render failed")

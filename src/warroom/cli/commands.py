@@ -71,7 +71,8 @@ def _say_targets(room: Room, severity: str) -> None:
 
     level = room.config.severity.level(severity)
     if level is not None:
-        print(f"{level.id} {clean(level.label)}: {clean(targets_line(level))}")
+        rungs = [(rung.after, rung.to) for rung in room.config.escalation_for(level.id)]
+        print(f"{level.id} {clean(level.label)}: {clean(targets_line(level, rungs))}")
         if level.notify:
             print(clean(notify_line(level)))
 

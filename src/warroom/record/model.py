@@ -267,7 +267,7 @@ class Rung:
         after = f"after {durations.config_form(self.after)}" if self.after else "at declaration"
         when = f"{self.due_at.strftime('%H:%M')} ({after})"
         if self.state == "due":
-            return f"ESCALATE NOW: {who}, due {when}"
+            return f"ESCALATE NOW: {who} (due {self.due_at.strftime('%H:%M')})"
         if self.state == "escalated":
             return f"escalated: {who}"
         return f"{who} at {when}"
