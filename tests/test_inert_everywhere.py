@@ -159,7 +159,7 @@ def hostile_record(pick: Callable[[str], str], now: datetime) -> Hostile:
     h = b.h
     declared = "incident.declared"
     a = b.event(declared, None, {"title": h(declared, "title"), "severity": h(declared, "severity"),
-                                 "impact": h(declared, "impact"), "ic": h(declared, "ic"),
+                                 "impact": h(declared, "impact"), "ic": h(declared, "ic"), "role": h(declared, "role"),
                                  "detected_at": format_time(b.start)})
     b.out.open_id = a
     b.event("incident.acknowledged", a, {})

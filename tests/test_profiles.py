@@ -186,3 +186,15 @@ def test_resolution_target_met_or_missed(room: Room, clock):
 def test_bundled_profiles_in_any_case_from_a_config(tmp_path: Path):
     for name in config.bundled_profiles():
         assert load(write(tmp_path, f'severity_profile = "{name.lower()}"\n'), environ={}).severity.name == name
+
+
+def test_the_lead_role_is_the_records_word_so_every_view_folds_the_same(tmp_path: Path):
+    write(tmp_path, '[[role]]\nname = "On-call"\n[[role]]\nname = "Backup"\noptional = true\n')
+    with Room.open(tmp_path / "warroom.toml", clock=FrozenClock("2026-11-24T15:00:00+00:00"), author="sam") as room:
+        event = room.declare("Site down", "P1")
+        assert event.body["role"] == "On-call"
+        room.assign(room.head(event.id), "on-call", "kim")
+        derived = [e.text for e in room.timeline(event.id)]  # the store's rows, as the console reads them
+        whole = [e.text for e in room.full(event.id).timeline]  # the fold, as the export reads it
+        assert derived == whole
+        assert whole[0].endswith("; On-call sam") and whole[1] == "On-call: kim (handed over from sam)"

@@ -69,6 +69,7 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
         "severity": (str, True),
         "impact": (str, False),
         "ic": (str, False),
+        "role": (str, False),  # the role the one named in ic takes (default: Incident Commander)
         "detected_at": (str, False),
     },
     "incident.status": {"status": (str, True), "skipped": (list, False), "note": (str, False)},

@@ -165,7 +165,9 @@ def declare(event: Event, roles: tuple[str, ...]) -> Incident:
     for role in roles:
         incident.roles[role] = Role(role)
     ic = body.get("ic") or event.author
-    _set_role(incident, roles[0] if roles else "Incident Commander", ic, event)
+    # The role is the record's word, not this machine's config: every copy folds the same.
+    lead = body.get("role") or "Incident Commander"
+    _set_role(incident, lead, ic, event)
     incident.severity_history.append((event.at, incident.severity))
     incident.event_count = 1
     _auto(
@@ -174,7 +176,7 @@ def declare(event: Event, roles: tuple[str, ...]) -> Incident:
         "declared",
         f"Declared {incident.severity}: {incident.title}"
         + (f" (impact: {incident.impact})" if incident.impact else "")
-        + f"; IC {ic}",
+        + f"; {'IC' if lead == 'Incident Commander' else lead} {ic}",
     )
     return incident
 

@@ -330,6 +330,8 @@ class Room:
         body: dict[str, Any] = {"title": title, "severity": self.severity_id(severity), "impact": impact.strip()}
         if ic:
             body["ic"] = ic
+        if self.config.lead_role != "Incident Commander":  # a team's own roles: the first is the lead
+            body["role"] = self.config.lead_role
         if detected_at:
             body["detected_at"] = format_time(detected_at)
         return self.append("incident.declared", None, body, at)
