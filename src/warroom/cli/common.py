@@ -62,4 +62,6 @@ def whole_incident(room: Room, args: argparse.Namespace) -> Incident:
     """--incident (open or not), else the incident meant, else the newest closed one;
     folded whole, timeline included (show, export)."""
     found = room.incident(args.incident, or_closed=True)
+    if not args.incident:
+        _say_meant(room, found)
     return room.full(found.id)
