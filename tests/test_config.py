@@ -75,12 +75,17 @@ def test_bundled_profiles_load(tmp_path: Path, name: str, first: str, count: int
     assert profile.ids[0] == first and len(profile.levels) == count
     for level in profile.levels:
         assert level.label and level.description
-        assert level.acknowledge_within > 0 and level.update_every > 0 and level.escalate_after > 0
+        # a target is a duration, 0 (immediate) or None (none): never negative
+        for target in (level.acknowledge_within, level.update_every, level.escalate_after, level.resolve_within):
+            assert target is None or target >= 0
         assert level.postmortem in ("required", "recommended", "optional")
     top = profile.levels[0]
     assert top.postmortem == "required" and top.postmortem_within
-    # The most severe level answers fastest.
-    assert top.acknowledge_within <= profile.levels[-1].acknowledge_within
+    # The most severe level answers fastest, updates and escalates, and has a resolution target.
+    assert top.acknowledge_within is not None and top.update_every and top.escalate_after is not None
+    assert top.resolve_within and top.notify or top.deadlines
+    last = profile.levels[-1].acknowledge_within
+    assert last is None or top.acknowledge_within <= last
     assert profile.level(first.lower()) is top and profile.rank(first) == 0
     assert sorted(config.bundled_profiles()) == ["P0-P3", "P1-P4", "SEV1-SEV4"]
 
@@ -195,7 +200,7 @@ def test_unknown_check_kind(tmp_path: Path):
 
 def test_unknown_severity_in_escalation(tmp_path: Path):
     error = error_for(write(tmp_path, '[[escalation]]\nafter = "1h"\nto = "boss"\nseverities = ["P9"]\n'))
-    assert error.key == "escalation[0].severities" and "P9" in error.message
+    assert error.key == "escalation[0].severities[0]" and "P9" in error.message and "P1, P2, P3, P4" in error.message
 
 
 def test_unknown_profile_lists_the_bundled_ones(tmp_path: Path):

@@ -193,20 +193,23 @@ async def test_export_writes_the_postmortem(app_room, clock):
 
 
 async def test_switch_incident(app_room, clock):
+    first = app_room.incident()
+    clock.advance(60)
     other = app_room.declare("Search is slow", "P3", "")
     app = make_app(app_room, clock, start_sources=False, watch=False)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         await wait_until(pilot, lambda: app.incident is not None)
-        assert app.incident.title == "Checkout returns 500"  # the most severe open incident first
+        # The one rule (Room.meant), as in the commands: the newest incident not closed.
+        assert app.incident.id == other.id
         await pilot.press("I")
         await pilot.pause()
         option_list = app.screen.query_one("OptionList")
         ids = [option_list.get_option_at_index(i).id for i in range(option_list.option_count)]
-        option_list.highlighted = ids.index(other.id)
+        option_list.highlighted = ids.index(first.id)
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.incident.id == other.id)
-        assert "Search is slow" in str(app.query_one("#hdr-title").render())
+        await wait_until(pilot, lambda: app.incident.id == first.id)
+        assert "Checkout returns 500" in str(app.query_one("#hdr-title").render())
 
 
 async def test_hostile_text_is_shown_literally(app_room, clock):

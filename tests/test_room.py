@@ -158,28 +158,28 @@ def test_unknown_severity_lists_the_profile(room: Room):
 
 
 def test_which_incident(room: Room, clock: FrozenClock):
-    with pytest.raises(UsageError, match="no open incident"):
+    with pytest.raises(UsageError, match="no incidents in this war room yet"):
         room.incident()
     first = room.declare("first", "P1")
     clock.advance(1)
     second = room.declare("second", "P2")
-    with pytest.raises(UsageError) as caught:
-        room.incident()
-    message = str(caught.value)
-    assert "--incident" in message and "first" in message and "second" in message
+    # The one rule: the newest incident that is not closed, unless one is named.
+    assert room.incident().id == second.id
+    assert [s.id for s in room.others_open(second.id)] == [first.id]
     short = room.state.incidents[second.id].short_id
-    assert short in message
     assert room.incident(short).id == second.id
     assert room.incident(second.id).id == second.id
     assert room.incident(first.id[:6]).id == first.id
     with pytest.raises(UsageError, match="no incident 'INC-zzzz'"):
         room.incident("INC-zzzz")
     room.set_status(room.incident(short), "resolved")
+    assert room.incident().id == second.id  # resolved still counts
+    room.set_status(room.incident(short), "closed")
     assert room.incident().id == first.id
-    # latest(): the one open incident, else the newest declared.
-    assert room.latest().id == first.id
     room.set_status(room.incident(first.id), "closed")
-    assert room.latest().id == second.id
+    with pytest.raises(UsageError, match="every incident here is closed"):
+        room.incident()
+    assert room.incident(or_closed=True).id == second.id  # show and export: the newest closed one
     assert [s.id for s in room.summaries()] == [first.id, second.id]
     assert [s.open for s in room.summaries()] == [False, False]
 

@@ -84,7 +84,7 @@ def test_every_field_set_from_the_cli_reaches_show_templates_and_export(room_dir
     assert "not written yet" not in doc.split("## Status updates sent")[0]
     # the structure holds: no heading, list or table came from the hostile text
     headings = [t for t in MarkdownIt("commonmark").enable("table").parse(doc) if t.type == "heading_open"]
-    assert len(headings) == 1 + 20  # the title and the template's sections
+    assert len(headings) == 1 + 22  # the title, the template's sections and its two appendices
     assert "| Primary On-Call | Dana" in doc and "\\<b\\>now\\</b\\> \\| +1 555 0100" in doc
 
 

@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from warroom.errors import CONTROL, ConfigError
-from warroom.paths import DATA_DIR, record_path
+from warroom.errors import CONTROL
+from warroom.paths import record_path
+from warroom.profiles import (
+    Deadline,
+    SeverityLevel,
+    SeverityProfile,
+    bundled_profiles,
+    load_profile,
+)
 from warroom.toml_reader import (
     MAX_DEPTH,
     MAX_ITEMS,
@@ -22,6 +29,8 @@ from warroom.toml_reader import (
     show_value,
     unset_names,
 )
+
+__all__ = ["Config", "Deadline", "SeverityLevel", "SeverityProfile", "bundled_profiles", "load", "load_profile"]
 
 CONFIG_NAME = "warroom.toml"
 DEFAULT_ROLES = ("Incident Commander", "Tech Lead", "Communications Lead", "Scribe")
@@ -48,43 +57,6 @@ CHECK_KINDS = ("http", "metrics", "statuspage", "command")
 
 
 # --- the dataclasses -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SeverityLevel:
-    id: str
-    label: str
-    description: str
-    examples: str
-    acknowledge_within: float
-    update_every: float
-    escalate_after: float
-    postmortem: str  # required | recommended | optional
-    postmortem_within: float | None
-
-
-@dataclass(frozen=True)
-class SeverityProfile:
-    name: str
-    description: str
-    levels: tuple[SeverityLevel, ...]
-
-    def level(self, severity_id: str) -> SeverityLevel | None:
-        for level in self.levels:
-            if level.id.lower() == severity_id.lower():
-                return level
-        return None
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(level.id for level in self.levels)
-
-    def rank(self, severity_id: str) -> int:
-        """0 for the most severe level; unknown ids sort last."""
-        for index, level in enumerate(self.levels):
-            if level.id.lower() == severity_id.lower():
-                return index
-        return len(self.levels)
 
 
 @dataclass(frozen=True)
@@ -146,7 +118,8 @@ class Config:
     path: Path
     root: Path
     severity: SeverityProfile
-    roles: tuple[str, ...] = DEFAULT_ROLES
+    roles: tuple[str, ...] = DEFAULT_ROLES  # the first is the lead: the declarer holds it
+    optional_roles: frozenset[str] = frozenset()  # left unassigned without a warning
     checks: tuple[CheckConfig, ...] = ()
     logs: tuple[LogConfig, ...] = ()
     escalation: tuple[EscalationLevel, ...] = ()
@@ -163,6 +136,26 @@ class Config:
     war_room_link: str = ""  # where responders meet (a call or chat link), for the templates
 
     @property
+    def lead_role(self) -> str:
+        """The role the one who declares holds: the first configured."""
+        return self.roles[0]
+
+    def escalation_for(self, severity: str) -> tuple[EscalationLevel, ...]:
+        """The rungs of an incident of `severity`, earliest first: the [[escalation]] rungs for
+        it (a rung naming no severities is for every level whose escalate_after is not
+        "none"), else the level's own escalate_after. None at all when neither says so."""
+        level = self.severity.level(severity)
+        rungs = tuple(
+            rung
+            for rung in self.escalation
+            if (level is not None and level.id in rung.severities)
+            or (not rung.severities and not (level is not None and level.never_escalates))
+        )
+        if rungs or level is None or level.escalate_after is None:
+            return rungs
+        return (EscalationLevel(after=level.escalate_after, to=""),)
+
+    @property
     def record_path(self) -> Path:
         """The record this war room's console and commands write: out of git's reach."""
         return record_path(self.root)
@@ -170,7 +163,7 @@ class Config:
     def role_name(self, text: str) -> str | None:
         """'ic', 'IC', 'incident commander' -> 'Incident Commander'; None if unknown."""
         wanted = text.strip().lower()
-        if wanted in ROLE_ALIASES:
+        if ROLE_ALIASES.get(wanted) in self.roles:
             return ROLE_ALIASES[wanted]
         for role in self.roles:
             if role.lower() == wanted or role.lower().replace(" ", "-") == wanted:
@@ -186,78 +179,6 @@ class Config:
             if found:
                 return found
         return ()
-
-
-def bundled_profiles() -> list[str]:
-    return sorted(p.stem for p in (DATA_DIR / "severity").glob("*.toml"))
-
-
-def load_profile(name_or_path: str, relative_to: Path, key: str = "severity_profile") -> SeverityProfile:
-    bundled = DATA_DIR / "severity" / f"{name_or_path}.toml"
-    try:
-        file = bundled if bundled.is_file() else (relative_to / name_or_path).resolve()
-        found = file.is_file()
-    except (OSError, ValueError):  # a name no path can have: too long, a NUL byte
-        found = False
-    if not found:
-        raise ConfigError(
-            relative_to / "warroom.toml",
-            key,
-            f"no severity profile {show_value(name_or_path)}: use one of "
-            f"{', '.join(bundled_profiles())} or a path to a profile file",
-        )
-    data = read_toml(file)
-    reader = Reader(file, {})
-    reader.table("", data, {"name", "description", "level"}, {"level"})
-    levels: list[SeverityLevel] = []
-    for index, raw in enumerate(reader.array_of_tables("level", data["level"])):
-        k = f"level[{index}]"
-        reader.table(
-            k,
-            raw,
-            {
-                "id",
-                "label",
-                "description",
-                "examples",
-                "acknowledge_within",
-                "update_every",
-                "escalate_after",
-                "postmortem",
-                "postmortem_within",
-            },
-            {"id", "label", "acknowledge_within", "update_every"},
-        )
-        postmortem = raw.get("postmortem", "optional")
-        if postmortem not in ("required", "recommended", "optional"):
-            raise reader.fail(f"{k}.postmortem", "expected required, recommended or optional")
-        level_id = reader.name(f"{k}.id", raw["id"], limit=20)
-        if any(level.id.lower() == level_id.lower() for level in levels):
-            raise reader.fail(f"{k}.id", f"duplicate level {level_id!r}: ids must be unique")
-        levels.append(
-            SeverityLevel(
-                id=level_id,
-                label=reader.name(f"{k}.label", raw["label"]),
-                description=reader.string(f"{k}.description", raw.get("description", ""), env=False),
-                examples=reader.string(f"{k}.examples", raw.get("examples", ""), env=False),
-                acknowledge_within=reader.duration(f"{k}.acknowledge_within", raw["acknowledge_within"]),
-                update_every=reader.duration(f"{k}.update_every", raw["update_every"]),
-                escalate_after=reader.duration(f"{k}.escalate_after", raw.get("escalate_after", "1h")),
-                postmortem=postmortem,
-                postmortem_within=(
-                    reader.duration(f"{k}.postmortem_within", raw["postmortem_within"])
-                    if "postmortem_within" in raw
-                    else None
-                ),
-            )
-        )
-    if not levels:
-        raise reader.fail("level", "a profile needs at least one [[level]]")
-    return SeverityProfile(
-        name=reader.string("name", data.get("name", file.stem), env=False),
-        description=reader.string("description", data.get("description", ""), env=False),
-        levels=tuple(levels),
-    )
 
 
 _CHECK_KEYS = {
@@ -396,6 +317,8 @@ def _log(reader: Reader, index: int, raw: Any) -> LogConfig:
 _TOP_KEYS = {
     "severity_profile",
     "roles",
+    "role",
+    "severity",
     "checklist",
     "check",
     "log",
@@ -415,9 +338,13 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
     reader = Reader(file, dict(os.environ) if environ is None else environ)
     reader.table("", data, _TOP_KEYS)
     root = file.parent
-    profile = load_profile(reader.path("severity_profile", data.get("severity_profile", "P1-P4"), env=False), root)
-    extra_roles = reader.names("roles", data.get("roles", []))
-    roles = DEFAULT_ROLES + tuple(dict.fromkeys(r for r in extra_roles if r not in DEFAULT_ROLES))
+    profile = load_profile(
+        reader.path("severity_profile", data.get("severity_profile", "P1-P4"), env=False),
+        root,
+        overrides=data.get("severity"),
+        override_reader=reader,
+    )
+    roles, optional_roles = _roles(reader, data)
     checklist = reader.names("checklist", data["checklist"], limit=500) if "checklist" in data else DEFAULT_CHECKLIST
     checks = tuple(
         _check(reader, i, raw) for i, raw in enumerate(reader.array_of_tables("check", data.get("check", [])))
@@ -429,17 +356,20 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
     for i, raw in enumerate(reader.array_of_tables("escalation", data.get("escalation", []))):
         k = f"escalation[{i}]"
         reader.table(k, raw, {"after", "to", "severities"}, {"after", "to"})
-        severities = reader.names(f"{k}.severities", raw.get("severities", []))
-        for sev in severities:
-            if profile.level(sev) is None:
+        severities = []
+        for j, sev in enumerate(reader.names(f"{k}.severities", raw.get("severities", []))):
+            level = profile.level(sev)
+            if level is None:
                 raise reader.fail(
-                    f"{k}.severities", f"unknown severity {sev!r} (the profile has {', '.join(profile.ids)})"
+                    f"{k}.severities[{j}]",
+                    f"unknown severity {show_value(sev)}: the profile {profile.name} has {', '.join(profile.ids)}",
                 )
+            severities.append(level.id)  # as the profile spells it: "p1" means P1
         escalation.append(
             EscalationLevel(
                 after=reader.duration(f"{k}.after", raw["after"]),
                 to=reader.name(f"{k}.to", raw["to"]),
-                severities=severities,
+                severities=tuple(severities),
             )
         )
     contacts = []
@@ -462,6 +392,7 @@ def load(file: Path | str, environ: dict[str, str] | None = None) -> Config:
         root=root,
         severity=profile,
         roles=roles,
+        optional_roles=optional_roles,
         checks=checks,
         logs=logs,
         escalation=tuple(sorted(escalation, key=lambda e: e.after)),
@@ -488,6 +419,32 @@ def _component(reader: Reader, index: int, raw: Any, check_names: set[str]) -> C
             raise reader.fail(f"{k}.checks", f"no check named {show_value(check)}; the checks are: {known}")
     description = reader.string(f"{k}.description", raw.get("description", ""), env=False, limit=500)
     return Component(reader.name(f"{k}.name", raw["name"]), description, checks)
+
+
+def _roles(reader: Reader, data: dict[str, Any]) -> tuple[tuple[str, ...], frozenset[str]]:
+    """`roles = [...]` adds to the built-in four; `[[role]]` tables replace them (a solo
+    on-call has just one), each optionally `optional` (no warning while unassigned)."""
+    if "role" not in data:
+        extra = reader.names("roles", data.get("roles", []))
+        return DEFAULT_ROLES + tuple(dict.fromkeys(r for r in extra if r not in DEFAULT_ROLES)), frozenset()
+    if "roles" in data:
+        raise reader.fail("roles", "give either roles (added to the built-in ones) or [[role]] tables (the whole set)")
+    names: list[str] = []
+    optional: set[str] = set()
+    for i, raw in enumerate(reader.array_of_tables("role", data["role"])):
+        k = f"role[{i}]"
+        reader.table(k, raw, {"name", "optional"}, {"name"})
+        name = reader.name(f"{k}.name", raw["name"])
+        if name.lower() in (known.lower() for known in names):
+            raise reader.fail(f"{k}.name", f"duplicate role {show_value(name)}: names must be unique")
+        if not isinstance(raw.get("optional", False), bool):
+            raise reader.fail(f"{k}.optional", "expected true or false")
+        names.append(name)
+        if raw.get("optional", False):
+            optional.add(name)
+    if not names:
+        raise reader.fail("role", "needs at least one [[role]]: the first is the one who declares")
+    return tuple(names), frozenset(optional)
 
 
 def _unique(reader: Reader, key: str, names: list[str]) -> None:

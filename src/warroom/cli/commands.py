@@ -24,7 +24,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder}: is a file, not a folder; give a new or empty folder to `warroom init`")
     try:
-        init(folder)
+        init(folder, args.profile)
     except OSError as exc:
         raise UsageError(
             f"{exc.filename or folder}: cannot create the war room there ({exc.strerror or exc}); "
@@ -38,7 +38,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     except ImportError:
         pass
     print(f"war room created in {folder}: warroom.toml, warroom.db, runbooks/, templates/, .gitattributes")
-    print(f'next: cd {folder} && warroom declare "What is broken" --severity P1')
+    from warroom.config import load_profile
+    from warroom.paths import DATA_DIR
+
+    profile = load_profile(args.profile, DATA_DIR)
+    top = profile.ids[0]
+    print(f"severity profile {profile.name}; warroom.toml holds a commented example of every key")
+    print(f'next: cd {folder} && warroom declare "What is broken" --severity {top}')
     return 0
 
 
@@ -52,11 +58,24 @@ def cmd_declare(args: argparse.Namespace) -> int:
         if started:
             room.set_field(room.head(event.id), "impact_started_at", _iso(started))
         incident = room.head(event.id)
+        lead = room.config.lead_role
         print(
             f"declared {incident.short_id}: {incident.severity} {clean(incident.title)}; "
-            f"IC {clean(incident.holder('Incident Commander'))}"
+            f"{'IC' if lead == 'Incident Commander' else lead} {clean(incident.holder(lead))}"
         )
+        _say_targets(room, incident.severity)
     return 0
+
+
+def _say_targets(room: Room, severity: str) -> None:
+    from warroom.profiles import notify_line, targets_line
+
+    level = room.config.severity.level(severity)
+    if level is not None:
+        rungs = [(rung.after, rung.to) for rung in room.config.escalation_for(level.id)]
+        print(f"{level.id} {clean(level.label)}: {clean(targets_line(level, rungs))}")
+        if level.notify:
+            print(clean(notify_line(level)))
 
 
 def _iso(at) -> str:
@@ -87,14 +106,6 @@ def cmd_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_status(args: argparse.Namespace) -> int:
-    with open_room(args) as room:
-        incident = incident_meant(room, args, latest=True)
-        room.set_status(incident, args.status, at=room.at(args.at, incident))
-        print(f"{incident.short_id} is now {args.status.lower()}")
-    return 0
-
-
 def cmd_ack(args: argparse.Namespace) -> int:
     with open_room(args) as room:
         incident = incident_meant(room, args)
@@ -108,6 +119,7 @@ def cmd_severity(args: argparse.Namespace) -> int:
         incident = incident_meant(room, args, latest=True)
         room.set_severity(incident, args.severity)
         print(f"{incident.short_id} is now {room.severity_id(args.severity)}")
+        _say_targets(room, room.severity_id(args.severity))
     return 0
 
 

@@ -34,21 +34,34 @@ def open_room(args: argparse.Namespace) -> Room:
 
 
 def incident_meant(room: Room, args: argparse.Namespace, say: bool = True, latest: bool = False):
-    """--incident, else the one open incident; with `latest`, else the last declared one
-    (closing, post-mortem fields and action items come after resolution)."""
+    """--incident, else the newest incident not closed (Room.meant: the one rule). Says which
+    it took, and which others are still open, once the command has worked. (`latest` is
+    kept for callers that still pass it: the rule already covers resolved incidents.)"""
     ref = getattr(args, "incident", None)
-    incident = room.latest() if latest and not ref else room.incident(ref)
-    if say and not getattr(args, "incident", None):
-        # Said once the command has worked: a failure prints its one error line only.
-        NOTES.append(f"on {incident.short_id} ({clean(incident.title)})")
+    incident = room.incident(ref)
+    if say and not ref:
+        _say_meant(room, incident)
     return incident
+
+
+def _say_meant(room: Room, incident: Incident) -> None:
+    # Said once the command has worked: a failure prints its one error line only.
+    note = f"on {incident.short_id} ({clean(incident.title)})"
+    others = room.others_open(incident.id)
+    if others:
+        named = "; ".join(f"{s.short_id} {clean(s.severity)} {clean(s.title)}" for s in others[-3:])
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        note += f"; also not closed: {named}{more} (--incident picks another)"
+    NOTES.append(note)
 
 
 NOTES: list[str] = []
 
 
 def whole_incident(room: Room, args: argparse.Namespace) -> Incident:
-    """--incident (open or not), else the one open incident or the last declared; folded
-    whole, timeline included (show, export)."""
-    found = room.incident(args.incident, open_only=False) if args.incident else room.latest()
+    """--incident (open or not), else the incident meant, else the newest closed one;
+    folded whole, timeline included (show, export)."""
+    found = room.incident(args.incident, or_closed=True)
+    if not args.incident:
+        _say_meant(room, found)
     return room.full(found.id)

@@ -31,10 +31,10 @@ from warroom.cli.commands import (
     cmd_set,
     cmd_severity,
     cmd_show,
-    cmd_status,
     cmd_update,
 )
 from warroom.cli.common import NOTES
+from warroom.cli.lifecycle import cmd_escalate, cmd_profile, cmd_status
 from warroom.cli.runbook import add_arguments as add_runbook_arguments
 from warroom.cli.runbook import cmd_runbook
 from warroom.cli.sharing import cmd_dump, cmd_git_setup, cmd_merge, cmd_sync
@@ -77,11 +77,12 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help, description=help)
         p.set_defaults(func=func)
         if incident:
-            p.add_argument("--incident", "-I", help="incident id (default: the one open incident)")
+            p.add_argument("--incident", "-I", help="incident id (default: the newest one not closed)")
         return p
 
     p = add("init", cmd_init, "create a war room folder")
     p.add_argument("folder", nargs="?", default=".")
+    p.add_argument("--profile", default="P1-P4", help="the severity profile to start from (`warroom profile list`)")
     p = add("declare", cmd_declare, "declare an incident")
     p.add_argument("title")
     p.add_argument("--severity", "-s", required=True)
@@ -106,6 +107,18 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     )
     p.add_argument("status")
     p.add_argument("--at")
+    p.add_argument(
+        "--checked",
+        metavar="N,N",
+        help="closing: the checklist items ticked, by number (default: asked on a terminal; the rest are skipped)",
+    )
+    p = add("escalate", cmd_escalate, "record who was called in (no name: list the escalation path)", incident=True)
+    p.add_argument("to", nargs="*", help="the rung or person called in")
+    p = add("profile", cmd_profile, "the bundled severity profiles: list, show NAME (as TOML)")
+    profile_sub = p.add_subparsers(dest="profile_command", metavar="list|show")
+    profile_sub.add_parser("list", help="the bundled profiles and their levels")
+    a = profile_sub.add_parser("show", help="print a bundled profile as TOML, to start your own from")
+    a.add_argument("name")
     p = add("ack", cmd_ack, "record that the incident was acknowledged", incident=True)
     p.add_argument("--at")
     p = add("severity", cmd_severity, "change the severity", incident=True)
@@ -221,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         args.func = cmd_console
+    if args.command == "profile" and not getattr(args, "profile_command", None):
+        args.profile_command = "list"
     if args.command == "action" and not getattr(args, "action_command", None):
         args.action_command = "list"
         args.all = False

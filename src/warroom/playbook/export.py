@@ -13,16 +13,17 @@ import re
 import stat
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from warroom.config import Config
+from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.playbook import postmortem_timeline as story
 from warroom.playbook.mermaid import gantt
 from warroom.playbook.templates import fill, postmortem_due_at
+from warroom.profiles import target_form
 from warroom.record.events import format_time, gc_paused, parse_time
-from warroom.record.model import Incident, duration_seconds
+from warroom.record.model import Incident, duration_seconds, target_countdown, target_met
 from warroom.record.writeup import POSTMORTEM_FIELDS
 from warroom.text import durations
 from warroom.text.markdown import md_block, md_cell, md_inline, placeholder, table
@@ -99,6 +100,35 @@ def _updates_list(incident: Incident) -> str:
     )
 
 
+def resolve_target(incident: Incident, level: SeverityLevel | None, now: datetime) -> str:
+    """The level's resolve_within, and whether it was met: `1h: met (resolved in 42m)`."""
+    if level is None or level.resolve_within is None:
+        return "none for this severity"
+    target = target_form(level.resolve_within)
+    met = target_met(incident, level.resolve_within, incident.resolved_at)
+    taken = duration_seconds(incident.declared_at, incident.resolved_at or format_time(now))
+    if met is None:
+        left = target_countdown(incident, level.resolve_within, "", now)
+        due = f"due {utc(format_time(left.due_at))}" if left else ""
+        return f"{target}: not resolved yet, {due}".rstrip(", ")
+    return f"{target}: {'met' if met else 'missed'} (resolved {durations.human(taken)} after declaration)"
+
+
+def deadlines_list(incident: Incident, level: SeverityLevel | None) -> str:
+    """The level's post-incident deadlines, each dated from the resolution once there is one."""
+    if level is None or not level.deadlines:
+        return ""
+    lines = ["Deadlines after resolution:", ""]
+    for deadline in level.deadlines:
+        within = durations.config_form(deadline.within)
+        if incident.resolved_at:
+            due = parse_time(incident.resolved_at) + timedelta(seconds=deadline.within)
+            lines.append(f"- {md_inline(deadline.name)}: by {due.strftime('%Y-%m-%d %H:%M UTC')} ({within})")
+        else:
+            lines.append(f"- {md_inline(deadline.name)}: {within} after resolution")
+    return "\n".join(lines)
+
+
 def postmortem_values(
     incident: Incident, config: Config, now: datetime, zone: story.Zone = story.UTC_ZONE, diagrams: bool = True
 ) -> dict[str, str]:
@@ -134,6 +164,8 @@ def postmortem_values(
         "log_excerpts": story.excerpts(incident, zone),
         "action_items_table": _actions_table(incident),
         "lessons": field("lessons", "lessons learned"),
+        "resolve_target": resolve_target(incident, level, now),
+        "deadlines_list": deadlines_list(incident, level),
         "postmortem_due": (
             due
             if due and due[0].isdigit()

@@ -13,7 +13,7 @@ from pathlib import Path
 from warroom.config import Config, SeverityLevel
 from warroom.paths import DATA_DIR
 from warroom.record.events import parse_time
-from warroom.record.model import Incident, update_countdown
+from warroom.record.model import Incident, next_update_due
 from warroom.record.writeup import WRITTEN_FIELDS, not_written
 from warroom.text import durations
 
@@ -129,8 +129,8 @@ def values_for(incident: Incident, config: Config, now: datetime, author: str = 
     actions = [e.text for e in timeline if e.type == "action" and not e.auto][-3:]
     findings = [(e.text.splitlines() or [""])[0] for e in timeline if e.type == "finding"][-3:]
     next_update = ""
-    if level and incident.open:
-        next_update = hhmm(update_countdown(incident, level.update_every, now).due_at)
+    if level and level.update_every and incident.open:  # written for posting now: one cadence on
+        next_update = hhmm(next_update_due(now, level.update_every))
     due = postmortem_due_at(incident, level)
     postmortem_due = due.strftime("%Y-%m-%d %H:%M UTC") if due else ""
     roles = [f"{name}: {role.person or 'unassigned'}" for name, role in incident.roles.items()]

@@ -83,12 +83,14 @@ SCHEMAS: dict[str, dict[str, tuple[type, bool]]] = {
         "severity": (str, True),
         "impact": (str, False),
         "ic": (str, False),
+        "role": (str, False),  # the role the one named in ic takes (default: Incident Commander)
         "detected_at": (str, False),
     },
     "incident.status": {"status": (str, True), "skipped": (list, False), "note": (str, False)},
     "incident.severity": {"severity": (str, True)},
     "incident.field": {"field": (str, True), "value": (str, True)},
     "incident.acknowledged": {},
+    "incident.escalated": {"to": (str, True)},
     "role.assigned": {"role": (str, True), "person": (str, True)},
     # A pinned log line keeps its neighbours: lines_before / lines_after, one line each.
     "entry.logged": {
@@ -125,6 +127,7 @@ HEAD_KINDS = frozenset(
         "incident.severity",
         "incident.field",
         "incident.acknowledged",
+        "incident.escalated",
         "role.assigned",
         "update.posted",
         "update.snoozed",

@@ -173,7 +173,9 @@ def declare(event: Event, roles: tuple[str, ...]) -> Incident:
     for role in roles:
         incident.roles[role] = Role(role)
     ic = body.get("ic") or event.author
-    _set_role(incident, "Incident Commander", ic, event)
+    # The role is the record's word, not this machine's config: every copy folds the same.
+    lead = body.get("role") or "Incident Commander"
+    _set_role(incident, lead, ic, event)
     incident.severity_history.append((event.at, incident.severity))
     incident.event_count = 1
     _auto(
@@ -182,7 +184,7 @@ def declare(event: Event, roles: tuple[str, ...]) -> Incident:
         "declared",
         f"Declared {incident.severity}: {incident.title}"
         + (f" (impact: {incident.impact})" if incident.impact else "")
-        + f"; IC {ic}",
+        + f"; {'IC' if lead == 'Incident Commander' else lead} {ic}",
     )
     return incident
 
@@ -359,6 +361,7 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         )
         incident.updates.append(update)
         incident.snoozed_until = ""
+        incident.snoozes = []
         label = update.template or update.channel or "status update"
         _auto(incident, event, "update", f"Status update posted ({label}): {_first_line(update.text)}")
     elif kind == "update.snoozed":
@@ -366,7 +369,11 @@ def apply_head(incident: Incident, event: Event, actions_by_id: dict[str, Action
         until = parse_time(event.at) + timedelta(minutes=minutes)
         incident.snoozed_until = format_time(until)
         incident.snooze_reason = body["reason"]
+        incident.snoozes.append((event.at, minutes))
         _auto(incident, event, "snooze", f"Update reminder snoozed {minutes}m: {body['reason']}")
+    elif kind == "incident.escalated":
+        incident.escalated.append((event.at, body["to"], event.author))
+        _auto(incident, event, "escalated", f"Escalated to {body['to']}")
     elif kind == "action.added":
         item = ActionItem(
             id=event.id,

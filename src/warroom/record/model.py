@@ -4,13 +4,15 @@ its own."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 from typing import Protocol, TypeVar
 
+from warroom.config import EscalationLevel
 from warroom.record.events import FIELD_ALIASES, parse_time
+from warroom.text import durations
 
 
 class _HasId(Protocol):
@@ -145,6 +147,8 @@ class Incident:
     actions: list[ActionItem] = field(default_factory=list)
     snoozed_until: str = ""
     snooze_reason: str = ""
+    snoozes: list[tuple[str, int]] = field(default_factory=list)  # (at, minutes) since the last update
+    escalated: list[tuple[str, str, str]] = field(default_factory=list)  # (at, to, author)
     skipped_checklist: list[str] = field(default_factory=list)
     severity_history: list[tuple[str, str]] = field(default_factory=list)  # (at, severity)
     flips: list[Flip] = field(default_factory=list)  # in the order applied; sort by `at` to read
@@ -158,6 +162,10 @@ class Incident:
     def timeline(self) -> list[Entry]:
         """Entries in the order they happened (their wall time), deleted ones left out."""
         return [e for e in sorted(self.entries, key=_TIMELINE_ORDER) if not e.deleted]
+
+    def escalated_to(self, to: str) -> bool:
+        """Whether someone recorded calling in `to` (whatever its case)."""
+        return any(name.strip().lower() == to.strip().lower() for _at, name, _author in self.escalated)
 
     @property
     def last_update_at(self) -> str:
@@ -210,18 +218,95 @@ class Countdown:
     snoozed: bool
 
 
-def update_countdown(incident: Incident, cadence_seconds: float, now: datetime, warn_seconds: float = 300) -> Countdown:
-    """Time left until the next status update: recomputed from the record, never decremented."""
-    last = incident.last_update_at or incident.declared_at
-    due = parse_time(last) + timedelta(seconds=cadence_seconds)
+def update_countdown(
+    incident: Incident, cadence_seconds: float | None, now: datetime, warn_seconds: float = 300
+) -> Countdown | None:
+    """Time left until the next status update, recomputed from the record, never decremented:
+    one cadence after the last update posted (after the declaration before the first). A
+    cadence of None asks for no updates (None back); 0 (`immediate`) asks for the first at
+    once and then none. Each snooze moves the deadline on from the later of its own time
+    and the deadline it found, so snoozing early never shortens the time left."""
+    if cadence_seconds is None:
+        return None
+    last = incident.last_update_at
+    if cadence_seconds == 0:
+        if last:
+            return None
+        due = parse_time(incident.declared_at)
+    else:
+        due = next_update_due(parse_time(last or incident.declared_at), cadence_seconds)
     snoozed = False
-    if incident.snoozed_until:
-        until = parse_time(incident.snoozed_until)
-        if until > due:
-            due, snoozed = until, True
+    for at, minutes in incident.snoozes:
+        due, snoozed = max(parse_time(at), due) + timedelta(minutes=minutes), True
+    return _countdown(due, now, warn_seconds, snoozed)
+
+
+def next_update_due(posted: datetime, cadence_seconds: float) -> datetime:
+    """An update posted at `posted` asks for the next one cadence later: what the update
+    being written says ("next update by ..."), and what the countdown then counts to."""
+    return posted + timedelta(seconds=cadence_seconds)
+
+
+def _countdown(due: datetime, now: datetime, warn_seconds: float, snoozed: bool = False) -> Countdown:
     remaining = (due - now).total_seconds()
     phase = "overdue" if remaining < 0 else "soon" if remaining <= warn_seconds else "ok"
     return Countdown(due, remaining, phase, snoozed)
+
+
+def target_countdown(
+    incident: Incident, within: float | None, done_at: str, now: datetime, warn_seconds: float = 300
+) -> Countdown | None:
+    """A target counted from the declaration (acknowledge within, resolve within): None when
+    there is no target or it was met (done_at is set)."""
+    if within is None or done_at:
+        return None
+    return _countdown(parse_time(incident.declared_at) + timedelta(seconds=within), now, warn_seconds)
+
+
+def target_met(incident: Incident, within: float | None, done_at: str) -> bool | None:
+    """Was the target met? None while it cannot be said (no target, or not done yet)."""
+    if within is None or not done_at:
+        return None
+    return parse_time(done_at) <= parse_time(incident.declared_at) + timedelta(seconds=within)
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One rung of an incident's escalation path, as of now."""
+
+    to: str  # "" for a level's own escalate_after (no one named)
+    after: float
+    due_at: datetime
+    state: str  # due (flagged until someone records the call) | escalated | later
+
+    def describe(self) -> str:
+        who = self.to or "escalate"
+        after = f"after {durations.config_form(self.after)}" if self.after else "at declaration"
+        when = f"{self.due_at.strftime('%H:%M')} ({after})"
+        if self.state == "due":
+            return f"ESCALATE NOW: {who} (due {self.due_at.strftime('%H:%M')})"
+        if self.state == "escalated":
+            return f"escalated: {who}"
+        return f"{who} at {when}"
+
+
+def escalation_rungs(incident: Incident, rungs: Iterable[EscalationLevel], now: datetime) -> list[Rung]:
+    """Every rung of the path: each one due stays flagged until someone records that it was
+    called in (`warroom escalate TO`), not only the next; one not yet due is `later`. Only
+    while the incident is open: a resolved incident escalates no further."""
+    declared = parse_time(incident.declared_at)
+    result = []
+    for rung in rungs:
+        due = declared + timedelta(seconds=rung.after)
+        # The level's own escalate_after names no one: any call recorded answers it.
+        if incident.escalated_to(rung.to) if rung.to else bool(incident.escalated):
+            state = "escalated"
+        elif due <= now and incident.open:
+            state = "due"
+        else:
+            state = "later"
+        result.append(Rung(rung.to, rung.after, due, state))
+    return result
 
 
 def duration_seconds(start: str, end: str) -> float | None:

@@ -24,7 +24,6 @@ from warroom.record.events import (
     TIME_FIELDS,
     Event,
     format_time,
-    parse_time,
     valid_time,
 )
 from warroom.record.fold import fold, short_ids
@@ -152,9 +151,10 @@ class Room:
         """Incidents matching a full id, a short id (INC-3f2a) or a unique prefix."""
         return matching(ref, self.summaries())
 
-    def incident(self, ref: str | None = None, *, open_only: bool = True) -> Incident:
-        """The incident meant: `ref` (short id, prefix or UUID), else the one open incident.
-        Its head: everything but the timeline (see `full` and `timeline`)."""
+    def incident(self, ref: str | None = None, *, or_closed: bool = False) -> Incident:
+        """The incident meant: `ref` (short id, prefix or UUID, closed or not), else the one
+        `meant` picks. Its head: everything but the timeline (see `full` and `timeline`).
+        With `or_closed` (reading: show, export), the newest closed one when none is open."""
         if ref:
             found = self.find(ref)
             if not found:
@@ -164,38 +164,31 @@ class Room:
                 raise UsageError(f"{ref!r} matches several incidents: {names}; give more of the id")
             return self.head(found[0].id)
         summaries = self.summaries()
-        candidates = [s for s in summaries if s.open] if open_only else summaries
-        if not candidates:
+        meant = self.meant(summaries)
+        if meant is None and or_closed and summaries:
+            meant = summaries[-1].id
+        if meant is None:
             raise UsageError(
-                f"no open incident; declare one with `warroom declare TITLE --severity {self.config.severity.ids[0]}`"
+                ("every incident here is closed; " if summaries else "no incidents in this war room yet; ")
+                + f"declare one with `warroom declare TITLE --severity {self.config.severity.ids[0]}` "
+                "or name one with --incident"
             )
-        if len(candidates) > 1:
-            names = "; ".join(f"{i.short_id} {i.severity} {i.title}" for i in candidates)
-            which = "open incidents" if open_only else "incidents"
-            raise UsageError(f"several {which}, pick one with --incident: {names}")
-        return self.head(candidates[0].id)
+        return self.head(meant)
 
-    def latest(self) -> Incident:
-        """The one open incident, else the most recently declared one (closing, post-mortem
-        fields and action items come after resolution)."""
-        summaries = self.summaries()
-        opened = [s for s in summaries if s.open]
-        if len(opened) > 1:
-            return self.incident(None)  # raises: several open, asks for --incident
-        if opened:
-            return self.head(opened[0].id)
-        if not summaries:
-            raise UsageError("no incidents in this war room yet")
-        return self.head(summaries[-1].id)
-
-    def most_urgent(self, summaries: list[Summary]) -> str | None:
-        """The incident the console shows when none is chosen: the most severe open one,
-        newest first (None when none is open)."""
-        candidates = [s for s in summaries if s.open]
+    @staticmethod
+    def meant(summaries: list[Summary]) -> str | None:
+        """The one rule for the incident meant when none is named, in the commands, the console
+        and here alike: the newest incident that is not closed (a resolved one still is:
+        its post-mortem fields, action items and last update come after resolution)."""
+        candidates = [s for s in summaries if s.status != "closed"]
         if not candidates:
             return None
-        rank = self.config.severity.rank
-        return sorted(candidates, key=lambda s: (rank(s.severity), -parse_time(s.declared_at).timestamp()))[0].id
+        return max(candidates, key=lambda s: (s.declared_at, s.id)).id
+
+    def others_open(self, incident_id: str) -> list[Summary]:
+        """The other incidents that are not closed: said beside the one meant, so nobody
+        writes into the wrong one unawares."""
+        return [s for s in self.summaries() if s.status != "closed" and s.id != incident_id]
 
     def head(self, incident_id: str) -> Incident:
         """One incident's head, folded from its head events: status, severity, roles, fields,
@@ -340,6 +333,8 @@ class Room:
         body: dict[str, Any] = {"title": title, "severity": self.severity_id(severity), "impact": impact.strip()}
         if ic:
             body["ic"] = ic
+        if self.config.lead_role != "Incident Commander":  # a team's own roles: the first is the lead
+            body["role"] = self.config.lead_role
         if detected_at:
             body["detected_at"] = format_time(detected_at)
         return self.append("incident.declared", None, body, at)
@@ -426,6 +421,13 @@ class Room:
             value = format_time(parse_at(value, self.clock.now(), option=name))  # HH:MM or ISO, as --at
         return self.append("incident.field", incident.id, {"field": name, "value": value})
 
+    def escalate(self, incident: Incident, to: str, at: datetime | None = None) -> Event:
+        """Record that `to` (a rung of the escalation path, or anyone) was called in: the rung
+        stops being flagged as due."""
+        if not to.strip():
+            raise UsageError('say who was called in, e.g. `warroom escalate "Senior engineer"`')
+        return self.append("incident.escalated", incident.id, {"to": to.strip()}, at)
+
     def acknowledge(self, incident: Incident, at: datetime | None = None) -> Event:
         return self.append("incident.acknowledged", incident.id, {}, at)
 
@@ -433,7 +435,8 @@ class Room:
         name = self.config.role_name(role)
         if name is None:
             raise UsageError(
-                f"unknown role {role!r}; roles here: {', '.join(self.config.roles)} (short: ic, tl, comms, scribe)"
+                f"unknown role {role!r}; roles here: {', '.join(self.config.roles)}"
+                + (" (short: ic, tl, comms, scribe)" if "Tech Lead" in self.config.roles else "")
             )
         return self.append("role.assigned", incident.id, {"role": name, "person": person.strip()})
 

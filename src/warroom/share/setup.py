@@ -13,51 +13,34 @@ from warroom.record.dbfile import create_record
 from warroom.share import exchange
 from warroom.share.git import ensure_lines
 
-STARTER_CONFIG = """\
-# warroom.toml: this war room's checks, log sources, severities and roles.
-# Durations are written 90s, 15m, 1h. ${NAME} is read from the environment at start
-# (never stored); an unset variable is an error that names it.
 
-# A bundled profile (P0-P3, P1-P4, SEV1-SEV4) or a path to your own profile file.
-severity_profile = "P1-P4"
+def starter_config(profile: str = "P1-P4") -> str:
+    """The warroom.toml `warroom init` writes: the bundled profile `profile` (any case) and
+    a commented example of every key, the examples' severities taken from that profile."""
+    from warroom.profiles import bundled_file, bundled_profiles, load_profile
 
-# Roles beyond Incident Commander, Tech Lead, Communications Lead and Scribe.
-roles = []
+    file = bundled_file(profile)
+    if file is None:
+        raise UsageError(f"--profile {profile}: no such bundled profile; use one of {', '.join(bundled_profiles())}")
+    ids = load_profile(file.stem, DATA_DIR).ids
+    text = (DATA_DIR / "starter.toml").read_text(encoding="utf-8")
+    return text.replace("@PROFILE@", file.stem).replace("@TOP@", ids[0]).replace("@SECOND@", ids[min(1, len(ids) - 1)])
 
-# Health checks (kind: http, metrics, statuspage, command).
-# [[check]]
-# name = "api"
-# kind = "http"
-# url = "https://api.example.com/health"
-# every = "10s"
-# timeout = "3s"
-# headers = { Authorization = "Bearer ${ADMIN_TOKEN}" }
-
-# Log sources: a command to run (argv, no shell) or a file to follow.
-# [[log]]
-# name = "worker"
-# command = ["wrangler", "tail", "--format", "json"]
-# restart = true
-
-# Escalation path: who is called in, and after how long unresolved.
-# [[escalation]]
-# after = "30m"
-# to = "Senior engineer"
-"""
 
 GITATTRIBUTES = "warroom.db merge=warroom diff=warroom\n"
 
 
-def init(folder: Path) -> list[Path]:
+def init(folder: Path, profile: str = "P1-P4") -> list[Path]:
     """Create a war room folder; refuses to touch an existing one. Returns what it wrote."""
     folder = Path(folder)
+    starter = starter_config(profile)  # an unknown profile is refused before anything is made
     if (folder / config_mod.CONFIG_NAME).exists():
         raise UsageError(f"{folder / config_mod.CONFIG_NAME}: already a war room; nothing changed")
     if (folder / "warroom.db").exists():
         raise UsageError(f"{folder / 'warroom.db'}: already exists; nothing changed")
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in ((config_mod.CONFIG_NAME, STARTER_CONFIG), (".gitattributes", GITATTRIBUTES)):
+    for name, text in ((config_mod.CONFIG_NAME, starter), (".gitattributes", GITATTRIBUTES)):
         path = folder / name
         path.write_text(text)
         written.append(path)

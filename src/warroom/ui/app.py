@@ -107,7 +107,7 @@ class WarroomApp(
         self.watch_file = watch
         self.summaries: tuple[Summary, ...] = ()
         self.last_deleted: str | None = None
-        self.recorder = Recorder(room, self._delta_from_thread, self._error_from_thread, room.most_urgent)
+        self.recorder = Recorder(room, self._delta_from_thread, self._error_from_thread, room.meant)
         self._ui_loop: asyncio.AbstractEventLoop | None = None
         self._delta_lock = threading.Lock()
         self._pending_delta: Delta | None = None

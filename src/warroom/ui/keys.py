@@ -49,6 +49,8 @@ KEYS: tuple[Key, ...] = (
         palette="Snooze update reminder", palette_help="15 or 30 minutes, with a reason"),
     Key("Incident", "r", "assign or hand over a role", "r", "role", "Role", "app",
         palette="Assign role", palette_help="Assign or hand over IC, tech lead, comms, scribe"),
+    Key("Incident", "X", "record an escalation call (the rung due is offered)", "X", "escalate", "Escalate", "app",
+        show=False, palette="Record escalation", palette_help="Who was called in: the rung due, or anyone"),
     Key("Incident", "a", "add an action item", "a", "add_action", "Action item", "app", show=False,
         palette="Add action item", palette_help="With owner, due date and priority"),
     Key("Incident", "I", "switch incident", "I", "switch_incident", "Incident", "app", show=False,

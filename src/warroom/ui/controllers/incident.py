@@ -36,7 +36,11 @@ class IncidentCommands(Host):
                 self.recorder.shown = event.id  # the new incident goes on screen
                 return event
 
-            self.record(operation, done=f"Declared {values['severity']}: {values['title']}")
+            from warroom.profiles import notify_line
+
+            level = self.config.severity.level(values["severity"])
+            notify = f" Now {notify_line(level)}." if level is not None and level.notify else ""
+            self.record(operation, done=f"Declared {values['severity']}: {values['title']}.{notify}")
 
         self.push_screen(DeclareScreen(self.config.severity), declared)
 
@@ -180,6 +184,21 @@ class IncidentCommands(Host):
             )
 
         self.push_screen(PickScreen("Snooze the update reminder", [("15", "15 minutes"), ("30", "30 minutes")]), chosen)
+
+    def action_escalate(self) -> None:
+        """Record who was called in: the first rung due is offered, anyone can be typed."""
+        from warroom.record.model import escalation_rungs
+
+        incident = self.need_incident()
+        if incident is None:
+            return
+        rungs = escalation_rungs(incident, self.config.escalation_for(incident.severity), self.clock.now())
+        due = [rung.to for rung in rungs if rung.state == "due" and rung.to]
+        self.ask_one(
+            f"Escalation of {incident.short_id}: who was called in? (goes on the timeline)",
+            ("to", "Called in:", due[0] if due else "", "e.g. Senior engineer"),
+            lambda to: self.record(lambda room: room.escalate(incident, to), done=f"Escalated to {to}."),
+        )
 
     def action_add_action(self) -> None:
         from warroom.ui.screens.prompt import PromptScreen

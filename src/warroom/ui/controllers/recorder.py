@@ -89,7 +89,7 @@ class Recorder:
         self.room = room
         self.on_delta = on_delta
         self.on_error = on_error
-        self.pick = pick  # which incident to show when none is (the app's rule)
+        self.pick = pick  # which incident to show when none is: Room.meant, the one rule
         self.shown: str | None = None
         self._queue: queue.Queue[Job | object] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="warroom-recorder", daemon=True)

@@ -1,4 +1,5 @@
-"""Time to the next status update, the acknowledge deadline and the next escalation.
+"""Time to the next status update, the acknowledge and resolution targets, and the
+escalation path (every rung due, flagged, and the next).
 
 Recomputed from the clock and the record on every tick, never decremented, so it
 cannot drift; tests freeze the clock.
@@ -6,16 +7,14 @@ cannot drift; tests freeze the clock.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from warroom.profiles import target_form
 from warroom.record.clock import Clock
-from warroom.record.events import parse_time
-from warroom.record.model import update_countdown
+from warroom.record.model import Countdown, escalation_rungs, target_countdown, update_countdown
 from warroom.text import durations
 from warroom.text.sanitize import sanitize
 from warroom.ui.view import ConsoleView, set_phase, show
@@ -58,51 +57,50 @@ class CountdownPane(Static, can_focus=False):
             return
         now = self.clock.now()
         countdown = update_countdown(incident, level.update_every, now)
-        set_phase(self, countdown.phase)
+        set_phase(self, countdown.phase if countdown else None)
         lines = Text()
-        if countdown.phase == "overdue":
-            lines.append(f"OVERDUE +{durations.clock(-countdown.remaining)}\n", style="bold")
-            key = (incident.id, countdown.due_at.isoformat())
-            if key not in self._rung_for:
-                self._rung_for.add(key)
-                self.post_message(self.Overdue(incident.id, key[1]))
+        if countdown is None:
+            lines.append("no update countdown\n", style="bold")
+            lines.append(f"{level.id}: updates when there is news (update_every {target_form(level.update_every)})\n")
         else:
-            lines.append(f"{durations.clock(countdown.remaining)}\n", style="bold")
-        lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, every {durations.config_form(level.update_every)}")
-        if countdown.snoozed:
-            lines.append(" (snoozed)")
-        lines.append("\n")
-        declared = parse_time(incident.declared_at)
-        if not incident.acknowledged_at:
-            ack_due = declared + timedelta(seconds=level.acknowledge_within)
-            left = (ack_due - now).total_seconds()
-            lines.append(
-                f"ack {'OVERDUE' if left < 0 else 'due'} {ack_due.strftime('%H:%M')} "
-                f"({durations.clock(left)}), A to ack\n",
-                style="bold" if left < 0 else "",
-            )
-        escalation = self._next_escalation(view, declared, now)
-        if escalation:
-            lines.append(escalation)
+            if countdown.phase == "overdue":
+                lines.append(f"OVERDUE +{durations.clock(-countdown.remaining)}\n", style="bold")
+                key = (incident.id, countdown.due_at.isoformat())
+                if key not in self._rung_for:
+                    self._rung_for.add(key)
+                    self.post_message(self.Overdue(incident.id, key[1]))
+            else:
+                lines.append(f"{durations.clock(countdown.remaining)}\n", style="bold")
+            every = "first at once" if level.update_every == 0 else f"every {target_form(level.update_every)}"
+            lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, {every}")
+            if countdown.snoozed:
+                lines.append(" (snoozed)")
+            lines.append("\n")
+        ack = target_countdown(incident, level.acknowledge_within, incident.acknowledged_at, now)
+        if ack is not None and level.acknowledge_within == 0:  # immediate: wanted from the first second
+            lines.append(f"ack AT ONCE (waiting {durations.clock(-ack.remaining)}), A to ack\n", style="bold")
+        elif ack is not None:
+            _target_line(lines, ack, ("ack due", "ack OVERDUE"), ", A to ack")
+        resolve = target_countdown(incident, level.resolve_within, incident.resolved_at, now)
+        if resolve is not None:
+            _target_line(lines, resolve, ("resolve by", "resolve target MISSED"))
+        for line, flagged in self._escalation(view, now):
+            lines.append(line + "\n", style="bold" if flagged else "")
+        lines.rstrip()
         show(self, lines)
 
-    def _next_escalation(self, view: ConsoleView, declared, now) -> str:
+    def _escalation(self, view: ConsoleView, now) -> list[tuple[str, bool]]:
+        """Every rung due and not yet called in (flagged), then the next one to come."""
         incident = view.incident
         assert incident is not None  # only asked while an incident is on screen
-        levels = [e for e in view.config.escalation if not e.severities or incident.severity in e.severities]
-        level = view.config.severity.level(incident.severity)
-        if not levels and level is not None:
-            due = declared + timedelta(seconds=level.escalate_after)
-            state = "DUE" if due <= now else "at"
-            return f"escalate {state} {due.strftime('%H:%M')} (after {durations.config_form(level.escalate_after)})"
-        for step in levels:
-            due = declared + timedelta(seconds=step.after)
-            if due > now:
-                return f"escalate to {step.to}{self._reach(view, step.to)} at {due.strftime('%H:%M')}"
-        if levels:
-            last = levels[-1]
-            return f"ESCALATION DUE: {last.to}{self._reach(view, last.to)} (after {durations.config_form(last.after)})"
-        return ""
+        rungs = escalation_rungs(incident, view.config.escalation_for(incident.severity), now)
+        shown = [(rung.describe() + self._reach(view, rung.to), True) for rung in rungs if rung.state == "due"]
+        if shown:
+            shown.append(("X records who was called in", False))
+        later = [rung for rung in rungs if rung.state == "later"]
+        if later:
+            shown.append((later[0].describe() + self._reach(view, later[0].to), False))
+        return shown
 
     @staticmethod
     def _reach(view: ConsoleView, to: str) -> str:
@@ -113,3 +111,12 @@ class CountdownPane(Static, can_focus=False):
             return ""
         named = "; ".join(c.name + (f", {c.reach}" if c.reach else "") for c in found if c.name != to)
         return f" ({sanitize(named, limit=200)})" if named else ""
+
+
+def _target_line(lines: Text, countdown: Countdown, words: tuple[str, str], hint: str = "") -> None:
+    """`ack due 15:15 (04:10)`, or bold once missed: `ack OVERDUE 15:15 (-01:00)`."""
+    late = countdown.phase == "overdue"
+    lines.append(
+        f"{words[late]} {countdown.due_at.strftime('%H:%M')} ({durations.clock(countdown.remaining)}){hint}\n",
+        style="bold" if late else "",
+    )

@@ -96,6 +96,10 @@ class IncidentHeader(Horizontal):
             set_phase(nxt, None)
             return
         countdown = update_countdown(incident, level.update_every, now)
+        if countdown is None:
+            nxt.update(Text("no update countdown"))
+            set_phase(nxt, None)
+            return
         if countdown.phase == "overdue":
             show(nxt, Text(f"UPDATE OVERDUE {durations.clock(-countdown.remaining)}"))
         else:

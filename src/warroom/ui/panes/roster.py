@@ -1,4 +1,4 @@
-"""Who holds each role and since when; an unclaimed role is flagged."""
+"""Who holds each role and since when; an unclaimed role is flagged, unless it is optional."""
 
 from __future__ import annotations
 
@@ -47,6 +47,8 @@ class RosterPane(DataTable):
                 since = Text(role.since[11:16], style="dim")
                 if len(role.history) > 1:
                     since.append(f" ({len(role.history) - 1} handover{'s' if len(role.history) > 2 else ''})")
+            elif name in view.config.optional_roles:
+                who, since = Text("(optional)", style="dim"), Text("")
             else:
                 who = Text("⚠ unassigned", style="bold yellow")
                 since = Text("")

@@ -22,7 +22,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from warroom.config import SeverityProfile
-from warroom.text import durations
+from warroom.profiles import target_form
 from warroom.ui.screens.prompt import clear_missing
 
 HELP = "Enter: next field, declares from the last    ctrl+s: declare    Tab: move    Esc: cancel"
@@ -50,8 +50,8 @@ class DeclareScreen(ModalScreen[dict[str, str] | None]):
                     f"{level.label}: ",
                     shorten(level.description, 70, placeholder="…"),
                     (
-                        f"  ack {durations.config_form(level.acknowledge_within)}, "
-                        f"updates every {durations.config_form(level.update_every)}",
+                        f"  ack {target_form(level.acknowledge_within)}, "
+                        f"updates {'every ' if level.update_every else ''}{target_form(level.update_every)}",
                         "dim",
                     ),
                 )

@@ -1,0 +1,109 @@
+"""The countdown pane with a team's profile, on a frozen clock: every escalation rung due is
+flagged until its call is recorded, the resolution target counts down beside the update
+cadence, a level without a cadence shows none, and an optional role raises no warning."""
+
+from __future__ import annotations
+
+import pytest
+from console_support import open_room, wait_until
+
+from warroom.ui.factory import make_app
+from warroom.ui.panes.countdown import CountdownPane
+from warroom.ui.panes.header import IncidentHeader
+
+pytestmark = pytest.mark.anyio
+
+CONFIG = """\
+severity_profile = "SEV1-SEV4"
+
+[severity.sev4]
+update_every = "none"
+
+[[role]]
+name = "On-call"
+[[role]]
+name = "Backup"
+optional = true
+
+[[escalation]]
+after = "0m"
+to = "Engineering manager"
+severities = ["sev1"]
+[[escalation]]
+after = "30m"
+to = "Senior engineer"
+[[escalation]]
+after = "2h"
+to = "Head of engineering"
+"""
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pane_text(app) -> str:
+    pane = app.query_one(CountdownPane)
+    pane.tick()
+    return str(pane.render())
+
+
+async def test_due_rungs_resolution_target_and_optional_roles(room_dir, clock):
+    (room_dir / "warroom.toml").write_text(CONFIG)
+    room = open_room(room_dir, clock)
+    incident = room.head(room.declare("Application down", "SEV1", "every page 502").id)
+    app = make_app(room, clock, start_sources=False, watch=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.incident is not None)
+            text = pane_text(app)
+            assert "ESCALATE NOW: Engineering manager" in text and "Senior engineer at 15:30" in text
+            assert "Head of engineering" not in text  # only the next rung to come
+            assert "resolve by 16:00 (1:00:00)" in text and "ack AT ONCE (waiting 00:00)" in text  # immediate
+            assert "Engineering manager (due 15:00)" in text
+            clock.advance(minutes=40)
+            text = pane_text(app)
+            # Both rungs due, flagged, not only the next one.
+            assert "ESCALATE NOW: Engineering manager" in text and "ESCALATE NOW: Senior engineer" in text
+            assert "Head of engineering at 17:00" in text
+            room.escalate(incident, "Engineering manager")
+            await wait_until(pilot, lambda: "Engineering manager" not in pane_text(app))
+            assert "ESCALATE NOW: Senior engineer" in pane_text(app)
+            clock.advance(minutes=30)
+            assert "resolve target MISSED 16:00 (-10:00)" in pane_text(app)
+            roster = str(app.query_one("#roster").get_row("Backup")[1])
+            assert roster == "(optional)" and "unassigned" not in roster
+            assert app.query_one("#roster").get_row("On-call")[1].plain == "alice"
+            # SEV4 (changed here) asks for no updates, and no acknowledgement: no countdown, no alarm.
+            room.set_severity(incident, "SEV4")
+            await wait_until(pilot, lambda: app.incident.severity == "SEV4")
+            text = pane_text(app)
+            assert "no update countdown" in text and "ack" not in text and "ESCALATE" not in text
+            assert not app.query_one(CountdownPane).has_class("overdue")
+            app.query_one(IncidentHeader).refresh_times()
+            assert "no update countdown" in str(app.query_one("#hdr-next").render())
+    finally:
+        room.close()
+
+
+async def test_x_records_the_call_of_the_rung_due(room_dir, clock):
+    (room_dir / "warroom.toml").write_text(CONFIG)
+    room = open_room(room_dir, clock)
+    room.declare("Application down", "SEV1", "")
+    app = make_app(room, clock, start_sources=False, watch=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_until(pilot, lambda: app.incident is not None)
+            assert "X records who was called in" in pane_text(app)
+            await pilot.press("X")
+            await wait_until(pilot, lambda: bool(app.screen.query("Input")))
+            field = app.screen.query_one("Input")
+            assert field.value == "Engineering manager"  # the rung due, offered
+            field.value = "\x1b[31mEngineering manager"  # a pasted escape is dropped
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: app.incident.escalated != [])
+            assert app.incident.escalated[0][1] == "Engineering manager"
+            await wait_until(pilot, lambda: "ESCALATE NOW" not in pane_text(app))
+    finally:
+        room.close()
