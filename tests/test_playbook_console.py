@@ -54,6 +54,10 @@ echo "${{{UNSET}}}"
 ```bash
 echo "incident=${{INCIDENT_ID}} title=$TITLE"
 ```
+
+## By hand
+
+1. Check the provider's status page.
 """
 
 
@@ -348,3 +352,99 @@ async def test_an_empty_runbooks_folder_says_what_to_do(room_dir, clock):
         await pilot.pause()
         assert app.is_running
     room.close()
+
+
+# --- focus, the runbook found, manual steps (issue 17: screens own their focus) -------------------
+
+
+async def test_the_search_has_the_focus_every_time_and_shows_the_runbook_found(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    said = notes(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        # first open: go to stuck-worker's fifth step and leave it there
+        await pilot.press("b")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen) and app.screen.loaded)
+        screen = app.screen
+        assert app.focused is screen.query_one("#runbook-search", Input)
+        await pilot.press(*"jammed", "enter", "enter")
+        await wait_until(pilot, lambda: screen.current is not None and screen.current.name == "stuck-worker")
+        await highlight_step(pilot, screen, 5)
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: not isinstance(app.screen, RunbookScreen))
+        # second open: the search has the focus, and typed text reaches it at once
+        await pilot.press("b", *"redis")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+        screen = app.screen
+        search = screen.query_one("#runbook-search", Input)
+        assert app.focused is search and search.value == "redis"
+        await wait_until(pilot, lambda: screen.current is not None and screen.current.name == "cache-down")
+        listed = screen.query_one("#runbook-list", OptionList)
+        await pilot.press("down")
+        assert app.focused is listed and listed.highlighted_option.id == "cache-down"
+        await pilot.pause(0.2)  # highlights queued while the list was refilled come in: they change nothing
+        assert screen.current.name == "cache-down" and "Cache down" in screen.source
+        await pilot.press("enter")
+        steps = screen.query_one("#runbook-steps", OptionList)
+        assert app.focused is steps and steps.highlighted == 0
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, (ConfirmScreen, PromptScreen)) or bool(said))
+        shown = app.screen
+        question = str(shown.query_one(".dialog-title").render())
+        assert "Cache down" in question and "Stuck worker" not in question
+        await pilot.press("escape")
+
+
+async def test_a_manual_step_is_ticked_recorded_and_shown_checked(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_runbook(pilot, app)
+        steps = screen.query_one("#runbook-steps", OptionList)
+        assert str(steps.get_option_at_index(4).prompt).startswith("☐ #5")
+        await highlight_step(pilot, screen, 5)
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: bool([e for e in events(db, "entry.logged") if e.body.get("source")]))
+        assert str(steps.get_option_at_index(4).prompt).startswith("☑ #5")
+        assert isinstance(app.screen, RunbookScreen)  # ticking keeps the runbook open
+        await pilot.press("escape")
+        # opened again, the tick is read back from the record, with who and when
+        screen = await open_runbook(pilot, app)
+        steps = screen.query_one("#runbook-steps", OptionList)
+        await wait_until(pilot, lambda: "done: alice" in str(steps.get_option_at_index(4).prompt))
+        assert not app.running_steps
+    [tick] = [e for e in events(db, "entry.logged") if e.body.get("source")]
+    assert tick.body == {"text": "Done by hand: Check the provider's status page.", "type": "action",
+                         "source": "runbook:aa-smoke #5"}
+    assert tick.author == "alice"
+    assert events(db, "command.ran") == []
+
+
+async def test_a_stopped_step_says_stopped_not_a_negative_exit(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_long_step(pilot, app)
+        app.stop_step(("aa-smoke", 2))
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+        await wait_until(pilot, lambda: any("echo waiting; sleep 30" in t and ": stopped (SIGTERM)" in t
+                                            for t in timeline_texts(app)), timeout=15)
+        assert not any("exit -15" in t for t in timeline_texts(app))
+
+
+def test_runbook_screen_snapshot(snap_compare, app_room, clock):
+    """The runbook screen at 120x40: the search focused, the runbook rendered, its steps with a
+    manual one's checkbox."""
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+
+    async def run_before(pilot) -> None:
+        await pilot.press("b", *"smoke")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunbookScreen) and app.screen.current is not None
+                         and app.screen.current.name == "aa-smoke")
+        for field in app.screen.query("Input"):
+            field.cursor_blink = False
+        app.recorder.wait_idle()
+        await pilot.pause(0.3)
+
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)

@@ -82,10 +82,10 @@ def test_list_and_show_number_the_steps_and_mark_the_ones_by_hand(room):
     shown = run_cli("runbook", "show", "release", cwd=room)
     assert shown.code == 0, shown.err
     out = shown.out
-    assert "  1. Go back to the release before  (needs <RELEASE>)\n     $ echo rolled-back-to <RELEASE>" in out
+    assert "  1. Go back to the release before  (asks for <RELEASE>)\n     $ echo rolled-back-to <RELEASE>" in out
     assert "  2. Or put the database back from the last dump\n     $ touch restored-from-dump" in out
-    assert "  4. Or purge only one tag  (needs [TAG NAME])" in out
-    assert "  5. Grow the pool if needed  (needs <SIZE>, ${POOL_NAME}" in out
+    assert "  4. Or purge only one tag  (asks for [TAG NAME])" in out
+    assert "  5. Grow the pool if needed  (asks for <SIZE>, ${POOL_NAME}" in out
     assert "  7. [by hand] Open the hosting dashboard and check the last deployment." in out
     assert "  9. [by hand] Hosting\n       Hosting Dashboard → Deployments → previous → Redeploy" in out
     assert out.index("## Roll back") < out.index("  1.") < out.index("## Edge cache") < out.index("  3.")

@@ -352,7 +352,7 @@ def test_bundled_runbooks_load_with_titles_and_steps(folder):
         fences = sum(1 for line in runbook.text.splitlines() if line.startswith("```bash"))
         runnable = [step for step in runbook.steps if not step.manual]
         assert len(runnable) == fences, runbook.name  # each block is one command, labelled
-        assert all(step.command.strip() and step.label for step in runbook.steps)
+        assert all(step.command.strip() and step.title for step in runbook.steps)
 
 
 def test_demo_runbooks_need_only_the_demo_url_and_incident_fields():

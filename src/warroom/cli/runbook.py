@@ -100,7 +100,7 @@ def _describe(step: Step) -> str:
     body = lines if step.label else lines[1:]
     wanted = [need.shown for need in needs(step, os.environ, dict.fromkeys(_FIELDS, ""))]
     if wanted:
-        head += f"  (needs {', '.join(clean(w) for w in wanted)})"
+        head += f"  (asks for {', '.join(clean(w) for w in wanted)})"
     prefix = "       " if step.manual else "     $ "
     return "\n".join([head, *(prefix + line if n == 0 else "       " + line for n, line in enumerate(body))])
 

@@ -183,7 +183,8 @@ def ticks(room: Room, incident_id: str) -> dict[tuple[str, int], tuple[str, str]
     """(runbook, step) -> (who, when) of every step ticked on this incident, the first tick of each."""
     found: dict[tuple[str, int], tuple[str, str]] = {}
     events = room.store.events(
-        "incident = ? and kind = 'entry.logged' and json_extract(body, '$.source') like 'runbook:%'", (incident_id,)
+        "where incident = ? and kind = 'entry.logged' and json_extract(body, '$.source') like 'runbook:%'",
+        (incident_id,),
     )
     for event in sorted(events, key=lambda e: (e.at, e.hlc)):
         match = _TICK_SOURCE.match(str(event.body.get("source", "")))

@@ -123,7 +123,7 @@ class RunbookScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="runbooks"):
-            yield Label(Text(f"Runbooks ({self.folder})"), classes="dialog-title", id="runbook-heading")
+            yield Label(Text(f"Runbooks ({self.shown_folder()})"), classes="dialog-title", id="runbook-heading")
             with Horizontal(id="runbook-body"):
                 with Vertical(id="runbook-side"):
                     yield Input(placeholder="search", id="runbook-search")
@@ -135,13 +135,20 @@ class RunbookScreen(ModalScreen[None]):
                     yield OptionList(id="runbook-steps")
             yield Static(Text(HELP), classes="dialog-help")
 
+    def shown_folder(self) -> Path:
+        """The folder as the war room knows it (`runbooks`), not a long absolute path."""
+        try:
+            return self.folder.relative_to(self.cwd)
+        except ValueError:
+            return self.folder
+
     def on_mount(self) -> None:
         self.query_one("#runbook-search", Input).focus()  # what is typed after `b` searches
         if self.load is None:
             self.show_loaded()
         else:
             self.fill_list("")
-            self.render_text(f"Reading the runbooks in `{self.folder}`…")
+            self.render_text(f"Reading the runbooks in `{self.shown_folder()}`…")
             self.read_runbooks(self.load)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runbooks")
@@ -159,7 +166,7 @@ class RunbookScreen(ModalScreen[None]):
         self.fill_list(self.query_one("#runbook-search", Input).value)
         if not self.runbooks:
             self.render_text(
-                f"No runbooks in `{self.folder}`.\n\nAdd markdown files there: every command in a fenced "
+                f"No runbooks in `{self.shown_folder()}`.\n\nAdd markdown files there: every command in a fenced "
                 "`bash`, `sh` or `shell` block becomes a step you can run from here, and every numbered "
                 "item a step to tick."
             )
@@ -254,28 +261,26 @@ class RunbookScreen(ModalScreen[None]):
     def step_prompt(self, runbook: Runbook, step: Step) -> Text:
         text = Text()
         key = (runbook.name, step.index)
+        lines = step.command.splitlines() or [""]
         if step.manual:
             text.append("☑ " if key in self.ticked else "☐ ", style="bold")
         text.append(f"#{step.index}", style="bold")
         if step.heading:
             text.append(f"  {step.heading}", style="dim")
-        if step.label:
-            text.append(f"  {step.label}")
-        if step.manual:
-            who = self.ticked.get(key)
-            if who:
-                text.append(f"  done: {who[0]} at {who[1][11:16]} UTC", style="green")
-            else:
-                text.append("  by hand: Enter ticks it", style="dim")
+        if step.label or step.manual:
+            text.append(f"  {step.label or lines[0]}")
+            if not step.label:
+                lines = lines[1:]
+        who = self.ticked.get(key)
+        if who:
+            text.append(f"  done: {who[0]} at {who[1][11:16]} UTC", style="green")
+        elif step.manual:
+            text.append("  (by hand)", style="dim")
         if key in self.running:
             text.append("  ▶ running (s stops it)", style="bold green")
         wanted = self.wanted(step)
         if wanted:
             text.append("  asks for " + ", ".join(need.shown for need in wanted), style="yellow")
-        lines = step.command.splitlines() or [""]
-        if step.manual and not step.label:
-            lines = lines[1:] if len(lines) > 1 else []
-            text.append(f"  {step.command.splitlines()[0] if step.command else ''}")
         for number, line in enumerate(lines[:PREVIEW_LINES]):
             text.append("\n  $ " if number == 0 and not step.manual else "\n    ", style="dim")
             text.append(line)
@@ -358,7 +363,9 @@ class RunbookScreen(ModalScreen[None]):
 
         fields = [(key, f"{need.shown}:", "", "its value") for key, need in keys.items()]
         note = "Typed values are put into the command quoted: they are data, never shell.\n" + step.command
-        self.app.push_screen(PromptScreen(f"Step {step.index} asks for values", fields, note=note), given)
+        self.app.push_screen(
+            PromptScreen(f"Step {step.index} of {runbook.title} asks for values", fields, note=note), given
+        )
 
     def confirm_run(self, runbook: Runbook, step: Step, values: dict[str, str]) -> None:
         from warroom.ui.screens.prompt import ConfirmScreen
