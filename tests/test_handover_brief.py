@@ -39,7 +39,7 @@ async def test_a_handover_offers_a_brief_filled_from_the_record_and_copies_it(ap
         assert "Handover brief" in str(app.screen.query_one(".dialog-title").render())
         assert "Scribe to dave" in str(app.screen.query_one(".dialog-title").render())
         for part in ("What is happening:", "Checkout returns 500", "What was tried:", "Rolled back; error rate falling",
-                     "Open actions:", "Next update due: 15:02 UTC", "- Scribe: dave"):
+                     "Open actions:", "Next update due: 15:15 UTC", "- Scribe: dave"):
             assert part in brief, part
         assert "Alert on pool saturation [bold red]boom[/]" in brief and "(bob, due 2026-12-05)" in brief
         assert "Already finished" not in brief and "\x1b" not in brief and "{{title}}" in brief  # never re-expanded

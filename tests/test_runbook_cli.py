@@ -152,7 +152,7 @@ def test_refusals_are_one_line_and_exit_2(room):
 def test_without_an_incident_nothing_runs(room_dir):
     (room_dir / "runbooks" / "release.md").write_text(RUNBOOK)
     refused = run_cli("runbook", "run", "release", "3", "--yes", cwd=room_dir)
-    assert refused.code == 2 and "no open incident" in refused.err
+    assert refused.code == 2 and "no incidents in this war room yet" in refused.err
     assert run_cli("runbook", "list", cwd=room_dir).code == 0  # reading needs no incident
 
 

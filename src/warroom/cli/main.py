@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     NOTES.clear()  # main() may run more than once in a process (tests, the console)
     try:
         code = args.func(args) or 0
-        for note in NOTES:
+        for note in NOTES if code == 0 else ():  # a failure says its one line, nothing more
             print(note, file=sys.stderr)
         return code
     except WarroomError as exc:  # the user's mistake (2) or what could not be done (1): errors.py

@@ -214,9 +214,12 @@ AUTO_WORDS = {
     "check": "Check flipped",
     "field": "Field set",
     "snooze": "Reminder snoozed",
+    "escalated": "Escalated",
 }
 # What the story keeps: what people wrote and did, and the incident's own changes.
-STORY_AUTOS = frozenset({"", "pin", "declared", "status", "severity", "role", "ack", "update", "action", "command"})
+STORY_AUTOS = frozenset(
+    {"", "pin", "declared", "status", "severity", "role", "ack", "escalated", "update", "action", "command"}
+)
 _TIME_FIELD_TEXT = re.compile(
     "^(" + "|".join(re.escape(f.replace("_", " ").capitalize()) for f in TIME_FIELDS) + r"): (\S+)$"
 )

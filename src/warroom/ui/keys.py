@@ -158,6 +158,7 @@ _PALETTE_ORDER = (
     "severity",
     "advance_status",
     "acknowledge",
+    "escalate",
     "role",
     "update",
     "snooze",
