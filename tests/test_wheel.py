@@ -28,6 +28,9 @@ PROBE = textwrap.dedent('''
     from warroom.config import bundled_profiles
     assert {t.name for t in load_themes()} == {"warroom-dark", "warroom-light", "warroom-high-contrast"}
     assert bundled_profiles() == ["P0-P3", "P1-P4", "SEV1-SEV4"]
+    import json
+    from warroom.playbook.json_export import schema_text
+    assert json.loads(schema_text())["properties"]["schema_version"] == {"const": 1}  # `warroom schema`
     folder = Path(tempfile.mkdtemp()) / "room"
     init(folder)
     assert sorted(p.name for p in (folder / "templates").glob("*.md"))

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -137,6 +136,8 @@ def postmortem_values(
     start = incident.detected_at or incident.declared_at
     duration = duration_seconds(start, incident.resolved_at)
     due = postmortem_due(incident, config)
+    entries = incident.timeline  # sorted once, read three times
+    story_md, every_md = story.timeline_tables(incident, zone, format_time(now), entries)
 
     def field(name: str, what: str) -> str:
         return md_block(incident.field(name)) or placeholder(what)  # "" when nothing visible
@@ -158,10 +159,10 @@ def postmortem_values(
         "ic": md_inline(incident.holder("Incident Commander") or "unassigned"),
         "roles_table": _roles_table(incident, zone),
         "key_times_table": story.key_times_table(incident, zone),
-        "timeline_table": story.story_table(incident, zone, now=format_time(now)),
+        "timeline_table": story_md,
         "timeline_diagram": gantt(incident, until=format_time(now)) if diagrams else "",
-        "events_table": story.appendix_table(incident, zone),
-        "log_excerpts": story.excerpts(incident, zone),
+        "events_table": every_md,
+        "log_excerpts": story.excerpts(incident, zone, entries),
         "action_items_table": _actions_table(incident),
         "lessons": field("lessons", "lessons learned"),
         "resolve_target": resolve_target(incident, level, now),
@@ -217,9 +218,10 @@ def postmortem(
     """The markdown post-mortem; times in UTC and in the reader's `zone`."""
     if template is None:
         template = (DATA_DIR / "postmortem.md").read_text(encoding="utf-8")
+    if not diagrams:  # no gap where the diagram was
+        template = template.replace("{{timeline_diagram}}\n\n", "")
     with gc_paused():
-        text = fill(template, postmortem_values(incident, config, now, zone, diagrams))
-    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"  # no gap where a diagram was left out
+        return fill(template, postmortem_values(incident, config, now, zone, diagrams)).rstrip() + "\n"
 
 
 def write_atomic(path: Path, text: str) -> None:

@@ -262,65 +262,91 @@ def entry_text(entry: Entry, zone: Zone, first_line: bool = False, story: bool =
     return text + (" (edited)" if entry.edited else "")
 
 
-def story_table(incident: Incident, zone: Zone, now: str) -> str:
-    """People's entries, status, role and severity changes; one row per flipping check. A check
-    still away from up is counted to the resolution, or to `now` while the incident is open."""
-    until = incident.resolved_at or now
-    rows: list[tuple[str, str, str, str]] = []  # (at, who, what, text): md already
-    for entry in incident.timeline:
-        if entry.auto in STORY_AUTOS:
-            text = entry_text(entry, zone, first_line=entry.auto == "command", story=True)
-            rows.append((entry.at, md_cell(entry.author) or " ", label(entry), md_cell(text) or " "))
-    for story in check_stories(incident.flips):
-        text = f"{story_sentence(story, until, bool(incident.resolved_at))} (each flip in the appendix)"
-        rows.append((story.first_at, "health checks", "Check summary", md_cell(text)))
-    if not rows:
-        return placeholder("the timeline")
-    rows.sort(key=lambda row: row[0])
-    first_day = parse_time(incident.declared_at).strftime("%Y-%m-%d")
-    local_first = parse_time(incident.declared_at).astimezone(zone.tz).strftime("%Y-%m-%d")
-    headers = ["UTC", *([md_cell(zone.name)] if not zone.is_utc else []), "Who", "What", "Entry"]
-    lines = [table_row(headers), "|" + "---|" * len(headers)]
-    for at, who, what, text in rows:
-        times = [_clock(at, UTC, first_day)]
-        if not zone.is_utc:
-            times.append(_clock(at, zone.tz, local_first))
-        lines.append(table_row([*times, who, what, text]))
-    return "\n".join(lines)
+class Cells:
+    """Markdown cells made once per distinct value: the story and the appendix of a 100k-entry
+    incident share most texts, its authors are few, its minutes repeat."""
+
+    def __init__(self, zone: Zone, first_day: str) -> None:
+        self.zone = zone
+        self.first_day = first_day  # UTC, YYYY-MM-DD
+        self.local_first = parse_time(first_day + "T12:00:00.000Z").astimezone(zone.tz).strftime("%Y-%m-%d")
+        self._md: dict[str, str] = {}
+        self._local: dict[str, str] = {}
+        self._labels: dict[tuple[str, str], str] = {}
+
+    def md(self, text: str) -> str:
+        cell = self._md.get(text)
+        if cell is None:
+            cell = self._md[text] = md_cell(text) or " "
+        return cell
+
+    def label(self, entry: Entry) -> str:
+        key = (entry.auto, entry.type)
+        said = self._labels.get(key)
+        if said is None:
+            said = self._labels[key] = label(entry)
+        return said
+
+    def times(self, at: str) -> list[str]:
+        """HH:MM in UTC (and in the reader's zone), with the day when not the first day's."""
+        utc = at[11:16] if at[:10] == self.first_day else _clock(at, UTC, self.first_day)
+        if self.zone.is_utc:
+            return [utc]
+        local = self._local.get(at[:16])
+        if local is None:
+            local = self._local[at[:16]] = _clock(at, self.zone.tz, self.local_first)
+        return [utc, local]
 
 
-def appendix_table(incident: Incident, zone: Zone) -> str:
-    """Every event on the timeline, to the second, in UTC: the record as it was kept."""
-    entries = incident.timeline
+def timeline_tables(incident: Incident, zone: Zone, now: str, entries: list[Entry] | None = None) -> tuple[str, str]:
+    """(the story, every event): made in one pass over the timeline (100k entries: each text
+    escaped once for both). The story keeps people's entries and the incident's own changes,
+    with one row per flipping check, its spans counted to the resolution (or `now` while open);
+    the appendix keeps every event, to the second, in UTC."""
+    entries = incident.timeline if entries is None else entries
     if not entries:
-        return placeholder("the timeline")
-    lines = [table_row(["Time (UTC)", "Who", "What", "Entry"]), "|---|---|---|---|"]
-    who: dict[str, str] = {}
+        return placeholder("the timeline"), placeholder("the timeline")
+    cells = Cells(zone, incident.declared_at[:10])
+    story: list[tuple[str, str, str, str]] = []  # (at, who, what, text): markdown already
+    every = [table_row(["Time (UTC)", "Who", "What", "Entry"]), "|---|---|---|---|"]
     flagged = False
+    declared = incident.declared_at
     for entry in entries:
-        author = who.get(entry.author)
-        if author is None:  # a 100k-event incident: each author escaped once
-            author = who[entry.author] = md_cell(entry.author) or " "
-        at = entry.at  # the fold let through only times as format_time writes them
-        early = " ⚠" if at < incident.declared_at else ""
+        at, auto = entry.at, entry.auto  # the fold let through only times as format_time writes them
+        who, what = cells.md(entry.author), cells.label(entry)
+        text = cells.md(entry_text(entry, zone))
+        early = " ⚠" if at < declared else ""
         flagged = flagged or bool(early)
-        text = md_cell(entry_text(entry, zone)) or " "
-        lines.append(f"| {at[:10]} {at[11:19]}{early} | {author} | {label(entry)} | {text} |")
+        every.append(f"| {at[:10]} {at[11:19]}{early} | {who} | {what} | {text} |")
+        if auto in STORY_AUTOS:
+            if auto in _SAID or auto == "command":
+                text = cells.md(entry_text(entry, zone, first_line=auto == "command", story=True))
+            story.append((at, who, what, text))
     if flagged:
-        lines += [
+        every += [
             "",
             "⚠ stamped before the incident was declared: backdated with an explicit date, or "
             "by a clock that was wrong. Check these against other sources.",
         ]
-    return "\n".join(lines)
+    until = incident.resolved_at or now
+    summaries = check_stories(incident.flips)
+    for check in summaries:
+        text = f"{story_sentence(check, until, bool(incident.resolved_at))} (each flip in the appendix)"
+        story.append((check.first_at, "health checks", "Check summary", md_cell(text)))
+    if summaries:  # the entries came in time order; the summaries go in where their check first flipped
+        story.sort(key=lambda row: row[0])
+    headers = ["UTC", *([md_cell(zone.name)] if not zone.is_utc else []), "Who", "What", "Entry"]
+    lines = [table_row(headers), "|" + "---|" * len(headers)]
+    lines += [table_row([*cells.times(at), who, what, text]) for at, who, what, text in story]
+    return "\n".join(lines) if story else placeholder("the timeline"), "\n".join(every)
 
 
 # --- pinned log excerpts ---------------------------------------------------------------
 
 
-def excerpts(incident: Incident, zone: Zone) -> str:
+def excerpts(incident: Incident, zone: Zone, entries: list[Entry] | None = None) -> str:
     """Each pinned log line in a code block with the five lines before and after it."""
-    pins = [e for e in incident.timeline if e.auto == "pin"]
+    pins = [e for e in (incident.timeline if entries is None else entries) if e.auto == "pin"]
     if not pins:
         return "No log lines were pinned."
     out = []
