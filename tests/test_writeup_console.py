@@ -170,7 +170,12 @@ def test_contacts_tab_snapshot(snap_compare, contacts_room, clock):
     async def run_before(pilot) -> None:
         await settle(pilot)
         await console_ready(pilot)
+        pilot.app.animation_level = "none"  # the tab's underline would slide: a picture mid-way differs
         pilot.app.query_one("#people", TabbedContent).active = "tab-contacts"
+        table = pilot.app.query_one("#contacts", DataTable)
+        # under load the tab's pane can take a few frames to be laid out: wait for it on screen
+        await wait_until(pilot, lambda: table.row_count == 2 and table.region.height > 0)
+        await pilot.wait_for_scheduled_animations()
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
