@@ -117,7 +117,7 @@ async def test_update_composer_posts_and_resets_the_countdown(app_room, clock):
         await wait_until(pilot, lambda: len(app.incident.updates) == 2)
         pane.tick()
         assert pane.has_class("ok")
-        assert "15:00" in str(pane.render())
+        assert "update in 15m 00s" in str(pane.render())
     posted = events(db, "update.posted")[-1]
     assert posted.body["template"] == "statuspage-identified"
     assert (app_room.config.root / "exports").is_dir()
@@ -135,10 +135,28 @@ async def test_overdue_countdown_rings_once_and_shows_in_header(app_room, clock)
         pane.tick()
         await pilot.pause()
         assert pane.has_class("overdue")
-        assert "OVERDUE" in str(pane.render())
+        assert "update OVERDUE 28m 00s" in str(pane.render())
         app.query_one(IncidentHeader).refresh_times()
-        assert "OVERDUE" in str(app.query_one("#hdr-next").render())
+        assert "UPDATE OVERDUE 28m 00s" in str(app.query_one("#hdr-next").render())
         assert rings == [1]
+
+
+async def test_countdowns_read_as_durations_and_times_of_day_carry_their_zone(app_room, clock):
+    """2 minutes left of 15: "in 2m 00s", never "02:00" beside "due 14:47 UTC"."""
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(CountdownPane)
+        pane.tick()
+        app.query_one(IncidentHeader).refresh_times()
+        text = str(pane.render())
+        assert "update in 2m 00s" in text, text
+        assert "due 15:02 UTC" in text, text  # the clock stands at 15:00 UTC
+        assert "next update in 2m 00s" in str(app.query_one("#hdr-next").render())
+        for line in text.splitlines():  # every time of day says its zone
+            for word in line.split():
+                if len(word) == 5 and word[2] == ":" and word.replace(":", "").isdigit():
+                    assert "UTC" in line, line
 
 
 async def test_snooze_records_reason_and_moves_the_deadline(app_room, clock):

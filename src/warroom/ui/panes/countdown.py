@@ -60,13 +60,13 @@ class CountdownPane(Static, can_focus=False):
         set_phase(self, countdown.phase)
         lines = Text()
         if countdown.phase == "overdue":
-            lines.append(f"OVERDUE +{durations.clock(-countdown.remaining)}\n", style="bold")
+            lines.append(f"update OVERDUE {durations.span(countdown.remaining)}\n", style="bold")
             key = (incident.id, countdown.due_at.isoformat())
             if key not in self._rung_for:
                 self._rung_for.add(key)
                 self.post_message(self.Overdue(incident.id, key[1]))
         else:
-            lines.append(f"{durations.clock(countdown.remaining)}\n", style="bold")
+            lines.append(f"update {durations.countdown(countdown.remaining)}\n", style="bold")
         lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, every {durations.config_form(level.update_every)}")
         if countdown.snoozed:
             lines.append(" (snoozed)")
@@ -76,8 +76,7 @@ class CountdownPane(Static, can_focus=False):
             ack_due = declared + timedelta(seconds=level.acknowledge_within)
             left = (ack_due - now).total_seconds()
             lines.append(
-                f"ack {'OVERDUE' if left < 0 else 'due'} {ack_due.strftime('%H:%M')} "
-                f"({durations.clock(left)}), A to ack\n",
+                f"ack due {ack_due.strftime('%H:%M UTC')}, {durations.countdown(left)}: A acks\n",
                 style="bold" if left < 0 else "",
             )
         escalation = self._next_escalation(view, declared, now)
@@ -93,11 +92,11 @@ class CountdownPane(Static, can_focus=False):
         if not levels and level is not None:
             due = declared + timedelta(seconds=level.escalate_after)
             state = "DUE" if due <= now else "at"
-            return f"escalate {state} {due.strftime('%H:%M')} (after {durations.config_form(level.escalate_after)})"
+            return f"escalate {state} {due.strftime('%H:%M UTC')} (after {durations.config_form(level.escalate_after)})"
         for step in levels:
             due = declared + timedelta(seconds=step.after)
             if due > now:
-                return f"escalate to {step.to} at {due.strftime('%H:%M')}"
+                return f"escalate to {step.to} at {due.strftime('%H:%M UTC')}"
         if levels:
             last = levels[-1]
             return f"ESCALATION DUE: {last.to} (after {durations.config_form(last.after)})"
