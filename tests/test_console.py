@@ -33,7 +33,7 @@ def anyio_backend() -> str:
 
 def table_texts(app) -> list[str]:
     table = app.query_one("#timeline-table", DataTable)
-    return [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+    return [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
 
 
 async def test_typing_an_entry_logs_it_and_keeps_the_input_open(app_room, clock):

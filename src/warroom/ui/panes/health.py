@@ -30,6 +30,9 @@ class HealthPane(Static, can_focus=True):
         self.border_title = "Health"
         self.redraw()
 
+    def on_resize(self) -> None:
+        self.redraw()  # the history strips take the room the row has, no more
+
     def show_result(self, result, history: list[Any]) -> None:
         """result: sources.health.CheckResult; history: that check's recent results, oldest first."""
         self.results[result.name] = result
@@ -47,6 +50,12 @@ class HealthPane(Static, can_focus=True):
             self.update(Text("No checks configured.\nAdd [[check]] to warroom.toml.", style="dim"))
             return
         width = max(len(check.name) for check in self.checks)
+        room = self.content_region.width or 80
+        # mark, name, state and latency first; the rest of the row is shared by the latency
+        # sparkline and the state strip (up to 8 marks each), so a row is never two lines
+        fixed = 2 + width + 1 + 9
+        show_latency = room >= fixed + 8
+        marks = max(0, min(8, (room - fixed - (8 if show_latency else 0) - 1) // 2))
         text = Text(no_wrap=True, overflow="ellipsis")
         for check in self.checks:
             result = self.results.get(check.name)
@@ -63,11 +72,15 @@ class HealthPane(Static, can_focus=True):
             text.append(f"{STATE_MARK.get(result.state, '?')} ", style=style)
             text.append(f"{check.name:<{width}} ", style="bold")
             text.append(f"{result.state:<8} ", style=style)
-            text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
-            text.append(sparkline([p.latency or 0.0 for p in history[-8:]]), style="cyan")
-            text.append(" ")
-            for past in history[-8:]:
-                text.append(STRIP_MARK.get(past.state, " "), style=STATE_STYLE.get(past.state, ""))
+            if show_latency:
+                text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
+            if marks:
+                recent = history[-marks:]
+                text.append(sparkline([p.latency or 0.0 for p in recent]), style="cyan")
+                text.append(" ")
+                for past in recent:
+                    text.append(STRIP_MARK.get(past.state, " "), style=STATE_STYLE.get(past.state, ""))
+            text.rstrip()
             text.append("\n")
             detail = sanitize(result.detail, limit=300).replace("\n", " ")
             text.append(f"  {detail}\n", style="dim" if result.state == "up" else style.replace("bold ", ""))

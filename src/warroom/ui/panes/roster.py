@@ -30,7 +30,7 @@ class RosterPane(DataTable):
         self.border_title = "Roster"
         self.add_column(Text("role"), key="role")
         self.add_column(Text("who"), key="who")
-        self.add_column(Text("since"), key="since")
+        self.add_column(Text("since (UTC)"), key="since")
 
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:

@@ -9,6 +9,7 @@ record refused stays listed with why, for a retry (ctrl+r).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -18,37 +19,28 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input
 
 from warroom.record.model import Entry
 from warroom.ui import keys
 from warroom.ui.panes import timeline_rows as shown
 from warroom.ui.panes.entry_input import EntryInput
-from warroom.ui.view import ConsoleView, inert
+from warroom.ui.panes.pending import Pending, PendingStrip
+from warroom.ui.view import ConsoleView
 
 __all__ = ["EntryInput", "TimelinePane"]
 
 PLACEHOLDER = "n: log an entry (HH:MM backdates; ! decision  > action  ? finding)  Enter: log  Esc: leave"
-PASTE_HINT = (
-    "{lines} lines pasted: Enter logs them as one entry, ctrl+l as {lines} entries (one per line), Esc drops them"
-)
-# (key, header, width): the entry column takes the rest. Compact (80 columns): no local time,
-# narrower cells, no padding between them, so an entry keeps 40 characters or more.
-COLUMNS = (("utc", "UTC", 11), ("local", "local", 5), ("who", "who", 10), ("icon", " ", 1), ("entry", "entry", 40))
+# (key, header, width): the entry column takes the rest. The UTC column is 8 wide until a row
+# of another day needs 11 ("12-01 14:05"); the local column only shows when the zone is not UTC.
+# Compact (80 columns): no local time, narrower cells, no padding between them, so an entry
+# keeps 40 characters or more.
+COLUMNS = (("utc", "UTC", 8), ("local", "local", 5), ("who", "who", 10), ("icon", " ", 1), ("entry", "entry", 40))
 COMPACT_COLUMNS = (("utc", "UTC", 5), ("who", "who", 6), ("icon", " ", 1), ("entry", "entry", 30))
-SHOWN_PENDING = 5  # lines listed under the table; more are counted
 
 
 def _order(entry: Entry) -> tuple[str, str, str]:
     return (entry.at, entry.hlc, entry.id)
-
-
-@dataclass
-class Pending:
-    key: int
-    incident_id: str
-    text: str
-    error: str = ""
 
 
 class TimelinePane(Vertical):
@@ -90,26 +82,47 @@ class TimelinePane(Vertical):
         self.items: dict[str, shown.Item] = {}  # what each table row shows, by row key
         self._shown: list[str] = []  # the row keys, in table order
         self.compact = False
+        self.columns: tuple[tuple[str, str, int], ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)
         yield Input(placeholder="search the timeline (Enter keeps it, Esc clears it)", id="timeline-search")
-        yield Static("", id="timeline-pending")
+        yield PendingStrip("", id="timeline-pending")
         # Not deferred like the logs pane: keys typed after `n` must land in it from the start.
         yield EntryInput(placeholder=PLACEHOLDER, id="entry-input")
 
     def on_mount(self) -> None:
         self._title()
+        self.columns = self._wanted_columns([])
         self._set_columns()
-        self.query_one("#timeline-pending", Static).display = False
         self.query_one("#timeline-search", Input).display = False
         self.call_after_refresh(self._first_rows)
+
+    def _wanted_columns(self, entries: list[Entry]) -> tuple[tuple[str, str, int], ...]:
+        if self.compact:
+            return COMPACT_COLUMNS
+        now = self._now()
+        today = now.strftime("%Y-%m-%d")
+        other_days = any(entry.at[:10] != today for entry in entries)
+        local_zone = now.astimezone().utcoffset() != now.utcoffset()
+        return tuple(
+            (key, header, 11 if key == "utc" and other_days else width)
+            for key, header, width in COLUMNS
+            if key != "local" or local_zone
+        )
+
+    def _today(self) -> str:
+        return self._now().strftime("%Y-%m-%d")
+
+    def _now(self):
+        clock = getattr(self.app, "clock", None)
+        return clock.now() if clock is not None else datetime.now(UTC)
 
     def _set_columns(self) -> None:
         table = self.query_one(DataTable)
         table.clear(columns=True)
         table.cell_padding = 0 if self.compact else 1
-        for key, header, width in COMPACT_COLUMNS if self.compact else COLUMNS:
+        for key, header, width in self.columns:
             # Text labels: a str label is parsed as markup, which loads Rich's emoji table at start.
             table.add_column(Text(header), key=key, width=width)
 
@@ -128,7 +141,6 @@ class TimelinePane(Vertical):
         compact = self.screen.has_class("compact")
         if compact != self.compact:
             self.compact = compact
-            self._set_columns()
             self._rebuild(follow=False)
         table = self.query_one(DataTable)
         fixed = sum(c.get_render_width(table) for key, c in table.columns.items() if key.value != "entry")
@@ -202,7 +214,7 @@ class TimelinePane(Vertical):
                 rebuild = True  # a backdated entry: it goes between rows
                 continue
             self._keys.append(key)
-            rebuild = not self._append(entry)
+            rebuild = not self._append(entry) or (self.columns[0][2] == 8 and entry.at[:10] != self._today())
         if rebuild:
             self._rebuild(follow=at_end)
         else:
@@ -247,12 +259,13 @@ class TimelinePane(Vertical):
         self.query_one(DataTable).add_row(*self._cells(item), key=key)
 
     def _column_keys(self) -> list[str]:
-        return [key for key, _header, _width in (COMPACT_COLUMNS if self.compact else COLUMNS)]
+        return [key for key, _header, _width in self.columns]
 
     def _cells(self, item: shown.Item) -> list[Text]:
-        clock = getattr(self.app, "clock", None)
-        today = clock.now().astimezone().date() if clock else None
-        return shown.item_cells(item, today, self.compact)
+        cells = shown.item_cells(item, self._now().astimezone().date(), self.compact)
+        if not self.compact and len(self.columns) < len(COLUMNS):
+            del cells[1]  # the local time: the zone is UTC
+        return cells
 
     def _rebuild(self, follow: bool) -> None:
         table = self.query_one(DataTable)
@@ -260,6 +273,11 @@ class TimelinePane(Vertical):
         place = table.cursor_row
         ordered = sorted(self.rows.values(), key=_order)
         self._keys = [_order(entry) for entry in ordered]
+        columns = self._wanted_columns(ordered)
+        if columns != self.columns:
+            self.columns = columns
+            self._set_columns()
+            self.call_after_refresh(self._fit_columns)
         table.clear()
         self.items, self._shown = {}, []
         for item in shown.arrange([entry for entry in ordered if self._visible(entry)], self.expanded):
@@ -377,32 +395,7 @@ class TimelinePane(Vertical):
         entry_input.value = text if not entry_input.value.strip() else f"{entry_input.value} {text}"
 
     def _show_pending(self) -> None:
-        strip = self.query_one("#timeline-pending", Static)
-        lines = list(self.pending.values())
-        strip.display = bool(lines) or bool(self.held_lines)
-        if not strip.display:
-            return
-        text = Text()
-        if self.held_lines:
-            text.append(PASTE_HINT.format(lines=self.held_lines) + "\n", style="bold")
-        for line in lines[:SHOWN_PENDING]:
-            first = (line.text.splitlines() or [""])[0]
-            more = line.text.count("\n")
-            body = inert(first, limit=300)
-            if more:
-                body.append(f" (+{more} lines)", style="dim")
-            if line.error:
-                text.append("✗ not logged: ", style="bold red")
-                text.append_text(body)
-                text.append(f"  ({line.error[:200]}; ctrl+r retries)\n", style="red")
-            else:
-                text.append("… saving: ", style="dim")
-                text.append_text(body)
-                text.append("\n")
-        if len(lines) > SHOWN_PENDING:
-            text.append(f"and {len(lines) - SHOWN_PENDING} more\n", style="dim")
-        text.rstrip()
-        strip.update(text)
+        self.query_one(PendingStrip).show(list(self.pending.values()), self.held_lines)
 
     # --- keys --------------------------------------------------------------------------
 
