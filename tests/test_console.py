@@ -369,3 +369,32 @@ async def test_a_shared_copy_swapped_by_git_pull_is_taken_in(app_room, clock, tm
                                             for e in events(app_room.store.path, "entry.logged")))
     with Store(app_room.store.path, author="reader") as store:
         assert store.conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("theme", ["warroom-dark", "warroom-light", "warroom-high-contrast"])
+async def test_ticked_and_unticked_checklist_boxes_look_different(app_room, clock, theme):
+    """An unticked box is empty (its mark in the box's own colour), a ticked one shows its mark."""
+    from textual.widgets import SelectionList
+
+    from warroom.ui.screens.checklist import ChecklistScreen
+
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        app.push_screen(ChecklistScreen("INC-1", ("Timeline complete", "Post-mortem owner named")))
+        await wait_until(pilot, lambda: bool(app.screen.query(SelectionList)))
+        boxes = app.screen.query_one(SelectionList)
+        unticked = boxes.get_component_rich_style("selection-list--button")
+        ticked = boxes.get_component_rich_style("selection-list--button-selected")
+        assert unticked.color == unticked.bgcolor  # nothing drawn in the box
+        assert ticked.color != ticked.bgcolor and ticked.bold
+
+
+async def test_the_action_items_due_date_example_is_a_week_ahead(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: bool(app.screen.query("#field-due")))
+        assert app.screen.query_one("#field-due", Input).placeholder == "2026-12-01"  # the clock: 2026-11-24

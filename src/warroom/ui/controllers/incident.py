@@ -9,6 +9,7 @@ Each asks what it needs in a dialog and hands the write to the recorder thread
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from textual import work
@@ -204,7 +205,7 @@ class IncidentCommands(Host):
                 [
                     ("text", "Action:", entry.text if entry and not entry.auto else "", "what must be done"),
                     ("owner", "Owner:", "", "name"),
-                    ("due", "Due (YYYY-MM-DD):", "", "2026-12-01"),
+                    ("due", "Due (YYYY-MM-DD):", "", (self.clock.now() + timedelta(days=7)).strftime("%Y-%m-%d")),
                     ("priority", "Priority (high, medium, low):", "medium", "medium"),
                 ],
                 required=("text",),
