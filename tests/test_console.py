@@ -398,3 +398,30 @@ async def test_the_action_items_due_date_example_is_a_week_ahead(app_room, clock
         await pilot.press("a")
         await wait_until(pilot, lambda: bool(app.screen.query("#field-due")))
         assert app.screen.query_one("#field-due", Input).placeholder == "2026-12-01"  # the clock: 2026-11-24
+
+
+async def test_a_severity_change_reaches_the_header_before_the_write_and_goes_back_if_it_fails(app_room, clock):
+    """The header shows the picked severity at once (the write waits here on purpose); when the
+    write fails the header shows the severity the record holds again."""
+    import threading
+
+    from warroom.errors import UsageError
+
+    release = threading.Event()
+    real = app_room.set_severity
+
+    def slow_then_refused(incident, severity):
+        release.wait(10)
+        raise UsageError("disk full (a test)")
+
+    app_room.set_severity = slow_then_refused
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("S", "2")
+        await wait_until(pilot, lambda: "P2" in str(app.query_one("#hdr-sev").render()), timeout=2)
+        assert not release.is_set()  # shown while the write is still waiting
+        release.set()
+        await wait_until(pilot, lambda: "P1" in str(app.query_one("#hdr-sev").render()))
+    app_room.set_severity = real
+    assert not events(app_room.store.path, "incident.severity")
