@@ -157,3 +157,26 @@ def test_fold_span_is_read_from_the_times():
     first, last = flip(2, "a"), flip(9, "a")
     assert (parse_time(last.at) - parse_time(first.at)).total_seconds() == 420
     assert "7m 00s" in rows.fold_cells(rows.Fold("a", [first, last]))[-1].plain
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+async def test_an_entry_uses_the_room_it_has_and_ends_in_an_ellipsis(room_dir, clock, size):
+    """At 80x24 an entry keeps 40 characters or more; wider, the entry column takes what the
+    other columns leave; a longer entry ends in "…" at the pane's edge, never cut silently."""
+    room = open_room(room_dir, clock)
+    incident_id = story(room, clock)
+    room.log(room.head(incident_id), "x" * 300, "note")
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=size) as pilot:
+        await wait_until(pilot, lambda: any(t.startswith("xxx") for t in texts(app)))
+        await pilot.pause(0.3)
+        table = app.query_one("#timeline-table", DataTable)
+        entry = next(column for key, column in table.columns.items() if key.value == "entry")
+        others = sum(column.get_render_width(table) for key, column in table.columns.items() if key.value != "entry")
+        assert entry.width >= 40
+        assert others + entry.get_render_width(table) <= table.scrollable_content_region.width
+        assert table.scrollable_content_region.width - others - entry.get_render_width(table) <= 1
+        lines = ["".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)]
+        plain = next(line for line in lines if "xxxx" in line)  # the long entry's row, as drawn
+        assert "…" in plain and plain.count("x") >= 39, plain
+    room.close()

@@ -36,7 +36,7 @@ PLACEHOLDER = "n: log an entry (HH:MM backdates; ! decision  > action  ? finding
 # Compact (80 columns): no local time, narrower cells, no padding between them, so an entry
 # keeps 40 characters or more.
 COLUMNS = (("utc", "UTC", 8), ("local", "local", 5), ("who", "who", 10), ("icon", " ", 1), ("entry", "entry", 40))
-COMPACT_COLUMNS = (("utc", "UTC", 5), ("who", "who", 6), ("icon", " ", 1), ("entry", "entry", 30))
+COMPACT_COLUMNS = (("utc", "UTC", 6), ("who", "who", 6), ("icon", " ", 2), ("entry", "entry", 40))
 
 
 def _order(entry: Entry) -> tuple[str, str, str]:

@@ -34,6 +34,7 @@ AUTO_ICONS = {
     "ack": "✓",
 }
 FOLD_PREFIX = "fold:"
+COMPACT_WHO = 5  # who wrote it, at 80 columns ("carol", "alic…")
 
 # The filter key cycles these; the pane's title names the one in force.
 FILTERS = ("all", "people", "decisions")
@@ -158,8 +159,9 @@ def _row(when: str, local: str, author: str, icon: str, text: Text, compact: boo
     text.overflow = "ellipsis"  # cut at the pane's width with "…", never silently
     who = inert(author, limit=16)
     who.no_wrap, who.overflow = True, "ellipsis"
-    if compact:
-        return [Text(when), who, Text(icon), text]
+    if compact:  # no padding between cells at 80 columns: each cell ends in its own space
+        short = who.plain if len(who.plain) <= COMPACT_WHO else who.plain[: COMPACT_WHO - 1] + "…"
+        return [Text(f"{when} "), Text(f"{short:<{COMPACT_WHO}} "), Text(f"{icon} "), text]
     return [Text(when), Text(local, style="dim"), who, Text(icon), text]
 
 
