@@ -180,3 +180,22 @@ async def test_an_entry_uses_the_room_it_has_and_ends_in_an_ellipsis(room_dir, c
         plain = next(line for line in lines if "xxxx" in line)  # the long entry's row, as drawn
         assert "…" in plain and plain.count("x") >= 39, plain
     room.close()
+
+
+async def test_a_row_not_from_today_carries_its_date(room_dir, clock):
+    """Declared yesterday evening, logged today: yesterday's rows say "11-23 22:00", and the UTC
+    column widens to hold it; today's keep their time to the second."""
+    room = open_room(room_dir, clock)
+    clock.advance(hours=-17)  # 2026-11-23 22:00 UTC
+    declared = room.declare("Search is down", "P2", "Nobody can search")
+    clock.advance(hours=17)
+    room.log(room.head(declared.id), "still down this morning", "note")
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: len(texts(app)) >= 2)
+        table = app.query_one("#timeline-table", DataTable)
+        times = [table.get_row_at(i)[0].plain for i in range(table.row_count)]
+        assert times[0] == "11-23 22:00" and times[-1] == "15:00:00", times
+        utc = next(column for key, column in table.columns.items() if key.value == "utc")
+        assert utc.width == 11
+    room.close()
