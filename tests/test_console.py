@@ -33,7 +33,7 @@ def anyio_backend() -> str:
 
 def table_texts(app) -> list[str]:
     table = app.query_one("#timeline-table", DataTable)
-    return [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+    return [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
 
 
 async def test_typing_an_entry_logs_it_and_keeps_the_input_open(app_room, clock):
@@ -117,7 +117,7 @@ async def test_update_composer_posts_and_resets_the_countdown(app_room, clock):
         await wait_until(pilot, lambda: len(app.incident.updates) == 2)
         pane.tick()
         assert pane.has_class("ok")
-        assert "15:00" in str(pane.render())
+        assert "update in 15m 00s" in str(pane.render())
     posted = events(db, "update.posted")[-1]
     assert posted.body["template"] == "statuspage-identified"
     assert (app_room.config.root / "exports").is_dir()
@@ -135,10 +135,28 @@ async def test_overdue_countdown_rings_once_and_shows_in_header(app_room, clock)
         pane.tick()
         await pilot.pause()
         assert pane.has_class("overdue")
-        assert "OVERDUE" in str(pane.render())
+        assert "update OVERDUE 28m 00s" in str(pane.render())
         app.query_one(IncidentHeader).refresh_times()
-        assert "OVERDUE" in str(app.query_one("#hdr-next").render())
+        assert "UPDATE OVERDUE 28m 00s" in str(app.query_one("#hdr-next").render())
         assert rings == [1]
+
+
+async def test_countdowns_read_as_durations_and_times_of_day_carry_their_zone(app_room, clock):
+    """2 minutes left of 15: "in 2m 00s", never "02:00" beside "due 14:47 UTC"."""
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        pane = app.query_one(CountdownPane)
+        pane.tick()
+        app.query_one(IncidentHeader).refresh_times()
+        text = str(pane.render())
+        assert "update in 2m 00s" in text, text
+        assert "due 15:02 UTC" in text, text  # the clock stands at 15:00 UTC
+        assert "next update in 2m 00s" in str(app.query_one("#hdr-next").render())
+        for line in text.splitlines():  # every time of day says its zone
+            for word in line.split():
+                if len(word) == 5 and word[2] == ":" and word.replace(":", "").isdigit():
+                    assert "UTC" in line, line
 
 
 async def test_snooze_records_reason_and_moves_the_deadline(app_room, clock):
@@ -354,3 +372,59 @@ async def test_a_shared_copy_swapped_by_git_pull_is_taken_in(app_room, clock, tm
                                             for e in events(app_room.store.path, "entry.logged")))
     with Store(app_room.store.path, author="reader") as store:
         assert store.conn.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
+@pytest.mark.parametrize("theme", ["warroom-dark", "warroom-light", "warroom-high-contrast"])
+async def test_ticked_and_unticked_checklist_boxes_look_different(app_room, clock, theme):
+    """An unticked box is empty (its mark in the box's own colour), a ticked one shows its mark."""
+    from textual.widgets import SelectionList
+
+    from warroom.ui.screens.checklist import ChecklistScreen
+
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.theme = theme
+        await pilot.pause()
+        app.push_screen(ChecklistScreen("INC-1", ("Timeline complete", "Post-mortem owner named")))
+        await wait_until(pilot, lambda: bool(app.screen.query(SelectionList)))
+        boxes = app.screen.query_one(SelectionList)
+        unticked = boxes.get_component_rich_style("selection-list--button")
+        ticked = boxes.get_component_rich_style("selection-list--button-selected")
+        assert unticked.color == unticked.bgcolor  # nothing drawn in the box
+        assert ticked.color != ticked.bgcolor and ticked.bold
+
+
+async def test_the_action_items_due_date_example_is_a_week_ahead(app_room, clock):
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("a")
+        await wait_until(pilot, lambda: bool(app.screen.query("#field-due")))
+        assert app.screen.query_one("#field-due", Input).placeholder == "2026-12-01"  # the clock: 2026-11-24
+
+
+async def test_a_severity_change_reaches_the_header_before_the_write_and_goes_back_if_it_fails(app_room, clock):
+    """The header shows the picked severity at once (the write waits here on purpose); when the
+    write fails the header shows the severity the record holds again."""
+    import threading
+
+    from warroom.errors import UsageError
+
+    release = threading.Event()
+    real = app_room.set_severity
+
+    def slow_then_refused(incident, severity):
+        release.wait(10)
+        raise UsageError("disk full (a test)")
+
+    app_room.set_severity = slow_then_refused
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("S", "2")
+        await wait_until(pilot, lambda: "P2" in str(app.query_one("#hdr-sev").render()), timeout=2)
+        assert not release.is_set()  # shown while the write is still waiting
+        release.set()
+        await wait_until(pilot, lambda: "P1" in str(app.query_one("#hdr-sev").render()))
+    app_room.set_severity = real
+    assert not events(app_room.store.path, "incident.severity")

@@ -60,8 +60,8 @@ async def test_due_rungs_resolution_target_and_optional_roles(room_dir, clock):
             text = pane_text(app)
             assert "ESCALATE NOW: Engineering manager" in text and "Senior engineer at 15:30" in text
             assert "Head of engineering" not in text  # only the next rung to come
-            assert "resolve by 16:00 (1:00:00)" in text and "ack AT ONCE (waiting 00:00)" in text  # immediate
-            assert "Engineering manager (due 15:00)" in text
+            assert "resolve by 16:00 UTC, in 1h 00m" in text and "ack AT ONCE (waiting 0s)" in text  # immediate
+            assert "Engineering manager (due 15:00 UTC)" in text
             clock.advance(minutes=40)
             text = pane_text(app)
             # Both rungs due, flagged, not only the next one.

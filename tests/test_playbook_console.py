@@ -91,7 +91,7 @@ def notes(app) -> list[str]:
 
 def timeline_texts(app) -> list[str]:
     table = app.query_one("#timeline-table", DataTable)
-    return [table.get_row_at(i)[4].plain for i in range(table.row_count)]
+    return [table.get_row_at(i)[-1].plain for i in range(table.row_count)]
 
 
 async def open_runbook(pilot, app, search: str = "smoke") -> RunbookScreen:

@@ -127,7 +127,7 @@ async def test_the_contacts_tab_lists_the_config_inert(contacts_room, clock):
         assert rows[0] == "Primary On-Call: Dana\n  dana@example.test, +1 555 0100"
         assert rows[1].startswith("Engineering Manager: Lee [bold]boss[/]\n") and "[bold red]boss[/]" in rows[1]
         line = str(app.query_one(CountdownPane).render())
-        assert "Engineering Manager at 15:10 (after 30m) (Lee [bold]boss[/], lee@example.test" in " ".join(line.split())
+        assert "Engineering Manager at 15:10 UTC (after 30m) (Lee [bold]boss[/], lee@example.test" in " ".join(line.split())
 
 
 async def test_the_composer_warns_once_then_posts(contacts_room, clock, room_dir):

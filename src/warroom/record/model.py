@@ -282,9 +282,9 @@ class Rung:
     def describe(self) -> str:
         who = self.to or "escalate"
         after = f"after {durations.config_form(self.after)}" if self.after else "at declaration"
-        when = f"{self.due_at.strftime('%H:%M')} ({after})"
+        when = f"{self.due_at.strftime('%H:%M UTC')} ({after})"
         if self.state == "due":
-            return f"ESCALATE NOW: {who} (due {self.due_at.strftime('%H:%M')})"
+            return f"ESCALATE NOW: {who} (due {self.due_at.strftime('%H:%M UTC')})"
         if self.state == "escalated":
             return f"escalated: {who}"
         return f"{who} at {when}"

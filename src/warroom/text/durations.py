@@ -5,7 +5,9 @@
 - `human`: how long something has lasted (`25m`, `1h 05m`, `2d 3h`), on screen and in exports;
 - `measured`: a measured time (`800ms`, `1.2s`, `42s`): latencies and timeouts;
 - `plain_seconds`: a delay as seconds (`0.5s`, `30s`): a restart's backoff;
-- `clock`: a countdown (`04:59`, `1:02:03`, `-00:30` when past).
+- `clock`: a stopwatch reading (`04:59`, `1:02:03`, `-00:30` when past);
+- `countdown`: time left to a deadline, in words (`in 14m 54s`, `overdue 3m 05s`): a reading
+  like `14:54` beside a time of day looks like one.
 """
 
 from __future__ import annotations
@@ -59,3 +61,19 @@ def clock(remaining: float) -> str:
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{sign}{hours}:{minutes:02d}:{secs:02d}" if hours else f"{sign}{minutes:02d}:{secs:02d}"
+
+
+def span(seconds: float) -> str:
+    """A short span to the second: `42s`, `14m 54s`, `1h 02m`, `2d 3h`."""
+    seconds = int(abs(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        minutes, secs = divmod(seconds, 60)
+        return f"{minutes}m {secs:02d}s"
+    return human(seconds)
+
+
+def countdown(remaining: float) -> str:
+    """`in 14m 54s` while there is time left, `overdue 3m 05s` once the deadline has passed."""
+    return f"in {span(remaining)}" if remaining >= 0 else f"overdue {span(remaining)}"

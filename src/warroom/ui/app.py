@@ -35,6 +35,7 @@ from warroom.ui.controllers.entries import EntryCommands
 from warroom.ui.controllers.incident import IncidentCommands
 from warroom.ui.controllers.keygate import KeyGate
 from warroom.ui.controllers.live import LiveSources
+from warroom.ui.controllers.moving import PaneMoves
 from warroom.ui.controllers.recorder import Delta, Job, Recorder
 from warroom.ui.controllers.statuspage import StatusPageCommands
 from warroom.ui.controllers.steps import StepRunner
@@ -81,6 +82,7 @@ class WarroomApp(
     StatusPageCommands,
     StepRunner,
     LiveSources,
+    PaneMoves,
     App[int],
 ):
     CSS_PATH = "warroom.tcss"
@@ -173,9 +175,9 @@ class WarroomApp(
         return LogsPane(self.config.logs, id="logs")
 
     def make_footer(self) -> Widget:
-        from textual.widgets import Footer
+        from warroom.ui.panes.footer import ConsoleFooter
 
-        return Footer()
+        return ConsoleFooter()
 
     def on_mount(self) -> None:
         self._ui_loop = asyncio.get_running_loop()
@@ -350,16 +352,6 @@ class WarroomApp(
                 self.recorder.reload()
 
     # --- moving around -----------------------------------------------------------------
-
-    def action_focus_pane(self, pane: str) -> None:
-        targets = {"logs": "#logs", "timeline": "#timeline-table", "health": "#health", "roster": "#roster"}
-        found = self.query(targets[pane])
-        if not found:  # a key pressed within the first frame, before the pane was mounted
-            return
-        if pane == "logs":
-            found.first().active_view().focus()  # type: ignore[attr-defined]
-        else:
-            found.first().focus()
 
     def action_focus_input(self) -> None:
         self.query_one(TimelinePane).focus_input()

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from warroom.ui.controllers.keygate import KeyGate
     from warroom.ui.controllers.recorder import Recorder
     from warroom.ui.panes.logs import LogsPane
+    from warroom.ui.view import ConsoleView
 
     class Host(App[int]):
         room: Room
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
         last_deleted: str | None
         _ui_loop: asyncio.AbstractEventLoop | None
         running_steps: dict[tuple[str, int], Any]
+        view: ConsoleView | None
 
         @property
         def incident(self) -> Incident | None: ...

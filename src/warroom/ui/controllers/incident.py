@@ -9,6 +9,8 @@ Each asks what it needs in a dialog and hands the write to the recorder thread
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from textual import work
@@ -19,6 +21,7 @@ from warroom.record.model import Incident
 from warroom.record.room import Room
 from warroom.ui.controllers.host import Host
 from warroom.ui.panes.timeline import TimelinePane
+from warroom.ui.view import ConsoleView
 
 
 class IncidentCommands(Host):
@@ -56,9 +59,28 @@ class IncidentCommands(Host):
 
         def chosen(severity: str | None) -> None:
             if severity and severity != incident.severity:
-                self.record(lambda room: room.set_severity(incident, severity), done=f"Severity is now {severity}.")
+                undo = self.show_at_once(replace(incident, severity=severity))
+                self.record(
+                    lambda room: room.set_severity(incident, severity),
+                    done=f"Severity is now {severity}.",
+                    on_error=undo,
+                )
 
         self.push_screen(PickScreen(f"Severity of {incident.short_id}", options, incident.severity), chosen)
+
+    def show_at_once(self, changed: Incident) -> Callable[[str], None]:
+        """The header and the countdown show a severity or status change the moment it is
+        picked, not once the write is durable and read back (a busy screen made that take up
+        to a second and a half); the record's own head replaces this when it comes. Returns
+        what puts the incident back as it was, should the write fail."""
+        before = self.incident
+        self.view = ConsoleView(self.summaries, changed, self.config)
+
+        def undo(_message: str) -> None:
+            if before is not None and self.incident is changed:
+                self.view = ConsoleView(self.summaries, before, self.config)
+
+        return undo
 
     def action_advance_status(self) -> None:
         from warroom.ui.screens.pick import PickScreen
@@ -75,7 +97,8 @@ class IncidentCommands(Host):
             if status == "closed":
                 self.close_incident(incident)
                 return
-            self.record(lambda room: room.set_status(incident, status), done=f"Status: {status}.")
+            undo = self.show_at_once(replace(incident, status=status))
+            self.record(lambda room: room.set_status(incident, status), done=f"Status: {status}.", on_error=undo)
             if status == "resolved":
                 self.remind_postmortem(incident)
 
@@ -231,7 +254,7 @@ class IncidentCommands(Host):
                 [
                     ("text", "Action:", entry.text if entry and not entry.auto else "", "what must be done"),
                     ("owner", "Owner:", "", "name"),
-                    ("due", "Due (YYYY-MM-DD):", "", "2026-12-01"),
+                    ("due", "Due (YYYY-MM-DD):", "", (self.clock.now() + timedelta(days=7)).strftime("%Y-%m-%d")),
                     ("priority", "Priority (high, medium, low):", "medium", "medium"),
                 ],
                 required=("text",),

@@ -64,13 +64,13 @@ class CountdownPane(Static, can_focus=False):
             lines.append(f"{level.id}: updates when there is news (update_every {target_form(level.update_every)})\n")
         else:
             if countdown.phase == "overdue":
-                lines.append(f"OVERDUE +{durations.clock(-countdown.remaining)}\n", style="bold")
+                lines.append(f"update OVERDUE {durations.span(countdown.remaining)}\n", style="bold")
                 key = (incident.id, countdown.due_at.isoformat())
                 if key not in self._rung_for:
                     self._rung_for.add(key)
                     self.post_message(self.Overdue(incident.id, key[1]))
             else:
-                lines.append(f"{durations.clock(countdown.remaining)}\n", style="bold")
+                lines.append(f"update {durations.countdown(countdown.remaining)}\n", style="bold")
             every = "first at once" if level.update_every == 0 else f"every {target_form(level.update_every)}"
             lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, {every}")
             if countdown.snoozed:
@@ -78,12 +78,12 @@ class CountdownPane(Static, can_focus=False):
             lines.append("\n")
         ack = target_countdown(incident, level.acknowledge_within, incident.acknowledged_at, now)
         if ack is not None and level.acknowledge_within == 0:  # immediate: wanted from the first second
-            lines.append(f"ack AT ONCE (waiting {durations.clock(-ack.remaining)}), A to ack\n", style="bold")
+            lines.append(f"ack AT ONCE (waiting {durations.span(ack.remaining)}): A acks\n", style="bold")
         elif ack is not None:
-            _target_line(lines, ack, ("ack due", "ack OVERDUE"), ", A to ack")
+            _target_line(lines, ack, "ack due", ": A acks")
         resolve = target_countdown(incident, level.resolve_within, incident.resolved_at, now)
         if resolve is not None:
-            _target_line(lines, resolve, ("resolve by", "resolve target MISSED"))
+            _target_line(lines, resolve, "resolve by")
         for line, flagged in self._escalation(view, now):
             lines.append(line + "\n", style="bold" if flagged else "")
         lines.rstrip()
@@ -113,10 +113,11 @@ class CountdownPane(Static, can_focus=False):
         return f" ({sanitize(named, limit=200)})" if named else ""
 
 
-def _target_line(lines: Text, countdown: Countdown, words: tuple[str, str], hint: str = "") -> None:
-    """`ack due 15:15 (04:10)`, or bold once missed: `ack OVERDUE 15:15 (-01:00)`."""
+def _target_line(lines: Text, countdown: Countdown, words: str, hint: str = "") -> None:
+    """`ack due 15:15 UTC, in 4m 10s: A acks`, bold once missed: `..., overdue 1m 00s`. A
+    countdown reads as a duration, a time of day carries its zone."""
     late = countdown.phase == "overdue"
     lines.append(
-        f"{words[late]} {countdown.due_at.strftime('%H:%M')} ({durations.clock(countdown.remaining)}){hint}\n",
+        f"{words} {countdown.due_at.strftime('%H:%M UTC')}, {durations.countdown(countdown.remaining)}{hint}\n",
         style="bold" if late else "",
     )

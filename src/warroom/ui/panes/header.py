@@ -70,7 +70,7 @@ class IncidentHeader(Horizontal):
             sync.update("")
             sync.remove_class("offline")
             return
-        since = status.offline_since.strftime("%H:%M") if status.offline_since else "?"
+        since = status.offline_since.strftime("%H:%M UTC") if status.offline_since else "?"
         waiting = f" ({status.waiting} event{'s' if status.waiting != 1 else ''} waiting)" if status.waiting else ""
         sync.update(Text(f"offline since {since}{waiting}"))
         sync.add_class("offline")
@@ -101,7 +101,7 @@ class IncidentHeader(Horizontal):
             set_phase(nxt, None)
             return
         if countdown.phase == "overdue":
-            show(nxt, Text(f"UPDATE OVERDUE {durations.clock(-countdown.remaining)}"))
+            show(nxt, Text(f"UPDATE OVERDUE {durations.span(countdown.remaining)}"))
         else:
-            show(nxt, Text(f"next update {durations.clock(countdown.remaining)}"))
+            show(nxt, Text(f"next update {durations.countdown(countdown.remaining)}"))
         set_phase(nxt, countdown.phase)

@@ -15,6 +15,7 @@ from warroom.text.sanitize import sanitize
 from warroom.ui.view import sparkline
 
 STATE_STYLE = {"up": "bold green", "degraded": "bold yellow", "down": "bold red", "unknown": "dim", "disabled": "dim"}
+STATE_VARIABLE = {"up": "check-up", "degraded": "check-degraded", "down": "check-down", "unknown": "check-unknown"}
 STATE_MARK = {"up": "●", "degraded": "◐", "down": "✖", "unknown": "○"}
 STRIP_MARK = {"up": "▁", "degraded": "▄", "down": "█", "unknown": " "}
 
@@ -28,7 +29,11 @@ class HealthPane(Static, can_focus=True):
 
     def on_mount(self) -> None:
         self.border_title = "Health"
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.redraw())
         self.redraw()
+
+    def on_resize(self) -> None:
+        self.redraw()  # the history strips take the room the row has, no more
 
     def show_result(self, result, history: list[Any]) -> None:
         """result: sources.health.CheckResult; history: that check's recent results, oldest first."""
@@ -42,11 +47,30 @@ class HealthPane(Static, can_focus=True):
             for check in self.checks
         }
 
+    def state_styles(self) -> dict[str, str]:
+        """The states' colours from the theme (check-up, ...): a light theme's are darker."""
+        try:
+            variables = self.app.current_theme.variables
+        except Exception:  # noqa: BLE001 - not attached to an app (a bare render in a test)
+            return STATE_STYLE
+        styles = dict(STATE_STYLE)
+        for state, name in STATE_VARIABLE.items():
+            if name in variables:
+                styles[state] = f"{'' if state == 'unknown' else 'bold '}{variables[name]}"
+        return styles
+
     def redraw(self) -> None:
+        state_style = self.state_styles()
         if not self.checks:
             self.update(Text("No checks configured.\nAdd [[check]] to warroom.toml.", style="dim"))
             return
         width = max(len(check.name) for check in self.checks)
+        room = self.content_region.width or 80
+        # mark, name, state and latency first; the rest of the row is shared by the latency
+        # sparkline and the state strip (up to 8 marks each), so a row is never two lines
+        fixed = 2 + width + 1 + 9
+        show_latency = room >= fixed + 8
+        marks = max(0, min(8, (room - fixed - (8 if show_latency else 0) - 1) // 2))
         text = Text(no_wrap=True, overflow="ellipsis")
         for check in self.checks:
             result = self.results.get(check.name)
@@ -59,15 +83,19 @@ class HealthPane(Static, can_focus=True):
                 text.append(f"  {check.kind} every {check.every:g}s\n", style="dim")
                 continue
             history = self.histories.get(check.name, [])
-            style = STATE_STYLE.get(result.state, "")
+            style = state_style.get(result.state, "")
             text.append(f"{STATE_MARK.get(result.state, '?')} ", style=style)
             text.append(f"{check.name:<{width}} ", style="bold")
             text.append(f"{result.state:<8} ", style=style)
-            text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
-            text.append(sparkline([p.latency or 0.0 for p in history[-8:]]), style="cyan")
-            text.append(" ")
-            for past in history[-8:]:
-                text.append(STRIP_MARK.get(past.state, " "), style=STATE_STYLE.get(past.state, ""))
+            if show_latency:
+                text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
+            if marks:
+                recent = history[-marks:]
+                text.append(sparkline([p.latency or 0.0 for p in recent]), style="cyan")
+                text.append(" ")
+                for past in recent:
+                    text.append(STRIP_MARK.get(past.state, " "), style=state_style.get(past.state, ""))
+            text.rstrip()
             text.append("\n")
             detail = sanitize(result.detail, limit=300).replace("\n", " ")
             text.append(f"  {detail}\n", style="dim" if result.state == "up" else style.replace("bold ", ""))

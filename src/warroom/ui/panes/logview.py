@@ -8,11 +8,13 @@ UI a repaint per frame, not a widget per line.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from rich.segment import Segment
 from rich.style import Style
@@ -26,13 +28,6 @@ from textual.strip import Strip
 from warroom.sources.parse import LogLine, level_rank
 from warroom.ui import keys, textual_private
 
-LEVEL_STYLES = {
-    "error": Style(color="red", bold=True),
-    "warn": Style(color="yellow"),
-    "info": Style(),
-    "debug": Style(dim=True),
-    None: Style(),
-}
 LEVEL_TAGS = {"error": "ERR", "warn": "WRN", "info": "INF", "debug": "DBG", None: "   "}
 CURSOR_STYLE = Style(reverse=True)
 _NULL = Style.null()
@@ -40,6 +35,39 @@ _DIM = Style.parse("dim")
 _CYAN = Style.parse("cyan")
 MATCH_STYLE = Style(bgcolor="dark_goldenrod", color="black")
 PIN_CONTEXT = 5  # lines kept before and after a pinned line
+# The level word a plain-text line starts with ("INFO job 48201 ..."): the level column says it
+# already, so the text does not say it again.
+_LEADING_LEVEL = re.compile(r"\[?(?:ERROR|ERR|FATAL|CRITICAL|WARN(?:ING)?|INFO|DEBUG)\]?:?(?: +|$)")
+ARRIVALS_KEPT = 4096  # arrival times kept, one per batch of lines
+
+
+class Palette(NamedTuple):
+    """The log's colours, from the theme (a light theme gets dark reds, not the terminal's)."""
+
+    levels: dict[str | None, Style]
+    own_time: Style  # a time the line carries
+    arrival: Style  # the arrival time of a line that carries none
+    source: Style
+    match: Style
+
+
+def palette_for(theme: Any) -> Palette:
+    error = Style(color=theme.error, bold=True) if theme.error else Style(color="red", bold=True)
+    warn = Style(color=theme.warning) if theme.warning else Style(color="yellow")
+    levels = {"error": error, "warn": warn, "info": _NULL, "debug": Style(dim=True), None: _NULL}
+    source = Style(color=theme.primary) if theme.primary else Style(color="cyan")
+    match = Style(bgcolor=theme.accent or "dark_goldenrod", color="black")
+    return Palette(levels, _NULL, Style(dim=True, italic=True), source, match)
+
+
+def shown_text(line: Any) -> str:
+    """The line's text without the level word it starts with (the level column shows it)."""
+    text = line.text
+    if line.level is not None and text[:1] in "[EFCWID":
+        leading = _LEADING_LEVEL.match(text)
+        if leading is not None:
+            return text[leading.end() :]
+    return text
 
 
 class LogView(ScrollView, can_focus=True):
@@ -76,6 +104,11 @@ class LogView(ScrollView, can_focus=True):
         self.status = "not started"
         self._stale = False  # lines arrived while hidden: size and scroll catch up on show
         self._change_queued = False  # a Changed message is on its way: one is enough
+        # When each batch arrived (its first line's seq, the time): the time column of a line
+        # that carries no time of its own shows when it came, so the columns line up.
+        self._arrival_seqs: list[int] = []
+        self._arrival_times: list[str] = []
+        self._palette: tuple[str, Palette] | None = None
 
     # --- feeding -----------------------------------------------------------
 
@@ -83,6 +116,7 @@ class LogView(ScrollView, can_focus=True):
         lines = list(lines)
         if not lines:
             return
+        self._note_arrival(lines[0].seq)
         bound = self.buffer_lines.maxlen or len(lines)
         overflow = max(0, len(self.buffer_lines) + len(lines) - bound)
         self.total += len(lines)
@@ -112,6 +146,30 @@ class LogView(ScrollView, can_focus=True):
             self._post_changed()
         else:
             self._update_size()
+
+    def _note_arrival(self, seq: int) -> None:
+        try:
+            clock = getattr(self.app, "clock", None)
+        except Exception:  # noqa: BLE001 - not attached to an app yet (lines before mounting)
+            clock = None
+        now = clock.now() if clock is not None else datetime.now(UTC)
+        if len(self._arrival_seqs) >= ARRIVALS_KEPT:
+            del self._arrival_seqs[: ARRIVALS_KEPT // 2], self._arrival_times[: ARRIVALS_KEPT // 2]
+        self._arrival_seqs.append(seq)
+        self._arrival_times.append(now.strftime("%H:%M:%S "))
+
+    def arrived(self, line: Any) -> str:
+        """'14:05:03 ': when the batch holding the line arrived (the oldest kept, if older)."""
+        index = bisect_right(self._arrival_seqs, line.seq) - 1
+        if not self._arrival_times:
+            return " " * 9
+        return self._arrival_times[max(0, index)]
+
+    def palette(self) -> Palette:
+        theme = self.app.current_theme
+        if self._palette is None or self._palette[0] != theme.name:
+            self._palette = (theme.name, palette_for(theme))
+        return self._palette[1]
 
     def _hidden(self) -> bool:
         """True when this view or one of its containers is not displayed (an inactive tab)."""
@@ -274,7 +332,7 @@ class LogView(ScrollView, can_focus=True):
         index = scroll_y + y
         width = self.size.width
         if index >= len(self.shown):
-            return Strip.blank(width)
+            return Strip.blank(width, self.rich_style)
         line = self.shown[index]
         if self.pattern is None and index != (self.cursor if self.cursor >= 0 else -2):
             segments = self.line_segments(line)
@@ -283,28 +341,34 @@ class LogView(ScrollView, can_focus=True):
             if index == (self.cursor if self.cursor >= 0 else -2):
                 text.stylize(CURSOR_STYLE)
             segments = list(text.render(self.app.console))
-        strip = Strip(segments).crop_extend(scroll_x, scroll_x + width, None)
-        return strip
+        # the widget's own colours (the theme's) under the line's: never the terminal's defaults
+        return Strip(segments).crop_extend(scroll_x, scroll_x + width, None).apply_style(self.rich_style)
 
     def line_segments(self, line) -> list[Segment]:
         """`line_text(line).render(console)` without building a Text: the same segments, split
         where Text.render splits them (at each styled span's edges; unstyled neighbours run
         together). For a row with no match to mark and no cursor: most rows, every frame."""
+        colours = self.palette()
         level = line.level
-        level_style = LEVEL_STYLES.get(level, _NULL)
+        level_style = colours.levels.get(level, _NULL)
         segments = []
         if line.at is not None:
-            segments.append(Segment(line.at.strftime("%H:%M:%S "), _DIM))
-        plain = LEVEL_TAGS.get(level, "   ") + " "
+            plain = line.at.strftime("%H:%M:%S ")
+        else:
+            segments.append(Segment(self.arrived(line), colours.arrival))
+            plain = ""
+        plain += LEVEL_TAGS.get(level, "   ") + " "
         if level_style:
-            segments.append(Segment(plain, level_style))
+            if plain[:-4]:
+                segments.append(Segment(plain[:-4], _NULL))
+            segments.append(Segment(plain[-4:], level_style))
             plain = ""
         if self.show_source:
             if plain:
                 segments.append(Segment(plain, _NULL))
                 plain = ""
-            segments.append(Segment(f"{line.source[:10]:<10} ", _CYAN))
-        body = line.text
+            segments.append(Segment(f"{line.source[:10]:<10} ", colours.source))
+        body = shown_text(line)
         if level == "error" and level_style:
             if plain:
                 segments.append(Segment(plain, _NULL))
@@ -320,17 +384,22 @@ class LogView(ScrollView, can_focus=True):
         return segments
 
     def line_text(self, line) -> Text:
+        colours = self.palette()
+        level_style = colours.levels.get(line.level, _NULL)
         text = Text(no_wrap=True, end="")
         if line.at is not None:
-            text.append(line.at.strftime("%H:%M:%S "), style="dim")
-        text.append(LEVEL_TAGS.get(line.level, "   ") + " ", style=LEVEL_STYLES.get(line.level, Style()))
+            text.append(line.at.strftime("%H:%M:%S "))
+        else:
+            text.append(self.arrived(line), style=colours.arrival)
+        text.append(LEVEL_TAGS.get(line.level, "   ") + " ", style=level_style)
         if self.show_source:
-            text.append(f"{line.source[:10]:<10} ", style="cyan")
-        body = Text(line.text, style=LEVEL_STYLES.get(line.level, Style()) if line.level == "error" else "")
+            text.append(f"{line.source[:10]:<10} ", style=colours.source)
+        shown = shown_text(line)
+        body = Text(shown, style=level_style if line.level == "error" else "")
         if self.pattern is not None:
-            for match in self.pattern.finditer(line.text):
+            for match in self.pattern.finditer(shown):
                 if match.end() > match.start():
-                    body.stylize(MATCH_STYLE, match.start(), match.end())
+                    body.stylize(colours.match, match.start(), match.end())
         text.append_text(body)
         return text
 
@@ -341,7 +410,7 @@ class LogView(ScrollView, can_focus=True):
         if not self.follow:
             parts.append(f"PAUSED, {self.arrived_while_paused:,} new")
         if self.pattern is not None:
-            parts.append(("highlight " if self.highlight_only else "filter ") + repr(self.filter_text))
+            parts.append(("highlight " if self.highlight_only else "filter ") + f"“{self.filter_text}”")  # as typed
         if self.min_level != "debug":
             parts.append(f"level >= {self.min_level}")
         parts.append(self.status)

@@ -44,13 +44,14 @@ class RosterPane(DataTable):
         for name, role in view.incident.roles.items():
             if role.person:
                 who = inert(role.person, limit=60)
-                since = Text(role.since[11:16], style="dim")
+                compact = self.screen.has_class("compact")  # 26 columns: no room for the time
+                since = Text("" if compact else f"{role.since[11:16]} UTC", style="dim")
                 if len(role.history) > 1:
                     since.append(f" ({len(role.history) - 1} handover{'s' if len(role.history) > 2 else ''})")
             elif name in view.config.optional_roles:
                 who, since = Text("(optional)", style="dim"), Text("")
             else:
-                who = Text("⚠ unassigned", style="bold yellow")
+                who = Text("⚠ unassigned", style=f"bold {self.app.current_theme.warning or 'yellow'}")
                 since = Text("")
             label = SHORT_ROLE.get(name, name) if self.screen.has_class("compact") else name
             self.add_row(Text(label), who, since, key=name)

@@ -1,16 +1,15 @@
 """The timeline: the newest entries, followed, older ones paged in; the lines being saved;
-and the one-line input the scribe types into.
+the one-line input the scribe types into (panes/entry_input.py); the filter (`f`) and the
+search (`/`). What a row shows, and how check flips fold, is panes/timeline_rows.py.
 
-Nothing typed is lost: the input handles Enter itself, in the order keys arrive, and is
-empty again before the next key is read, so a fast typist or a paste never merges, splits,
-repeats or drops a line. Each line shows as "saving" until the record holds it, then as its
-row; a line the record refused stays listed with why, for a retry (ctrl+r).
+Each typed line shows as "saving" until the record holds it, then as its row; a line the
+record refused stays listed with why, for a retry (ctrl+r).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, datetime
 from itertools import count
 from typing import Any
 
@@ -20,168 +19,28 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input
 
-from warroom.record.events import parse_time
 from warroom.record.model import Entry
 from warroom.ui import keys
-from warroom.ui.inputs import ExactInput
-from warroom.ui.view import ConsoleView, inert
+from warroom.ui.panes import timeline_rows as shown
+from warroom.ui.panes.entry_input import EntryInput
+from warroom.ui.panes.pending import Pending, PendingStrip
+from warroom.ui.view import ConsoleView
 
-TYPE_ICONS = {"note": "·", "action": "»", "decision": "◆", "finding": "?"}
-AUTO_ICONS = {
-    "declared": "★",
-    "status": "⇄",
-    "severity": "‼",
-    "role": "@",
-    "update": "✉",
-    "check": "♥",
-    "command": "$",
-    "pin": "⌖",
-    "snooze": "z",
-    "action": "☐",
-    "field": "≡",
-    "ack": "✓",
-}
+__all__ = ["EntryInput", "TimelinePane"]
+
 PLACEHOLDER = "n: log an entry (HH:MM backdates; ! decision  > action  ? finding)  Enter: log  Esc: leave"
-PASTE_HINT = (
-    "{lines} lines pasted: Enter logs them as one entry, ctrl+l as {lines} entries (one per line), Esc drops them"
-)
-COLUMNS = ("utc", "local", "who", "icon", "entry")
-SHOWN_PENDING = 5  # lines listed under the table; more are counted
+# (key, header, width): the entry column takes the rest. The UTC column is 8 wide until a row
+# of another day needs 11 ("12-01 14:05"); the local column only shows when the zone is not UTC.
+# Compact (80 columns): no local time, narrower cells, no padding between them, so an entry
+# keeps 40 characters or more.
+COLUMNS = (("utc", "UTC", 8), ("local", "local", 5), ("who", "who", 10), ("icon", " ", 1), ("entry", "entry", 40))
+COMPACT_COLUMNS = (("utc", "UTC", 6), ("who", "who", 6), ("icon", " ", 2), ("entry", "entry", 40))
 
 
 def _order(entry: Entry) -> tuple[str, str, str]:
     return (entry.at, entry.hlc, entry.id)
-
-
-def entry_cells(entry: Entry, local_tz=None, today: date | None = None) -> tuple[Text, Text, Text, Text, Text]:
-    """A row's cells. A row not from `today` (local) carries its date: 12-01 14:05."""
-    at = parse_time(entry.at)
-    local = at.astimezone(local_tz)
-    when = at.strftime("%H:%M:%S") if today is None or local.date() == today else at.strftime("%m-%d %H:%M")
-    icon = AUTO_ICONS.get(entry.auto, "·") if entry.auto else TYPE_ICONS.get(entry.type, "·")
-    lines = entry.text.splitlines() or [""]
-    text = inert(lines[0], limit=500)
-    if len(lines) > 1:
-        text.append(f"  (+{len(lines) - 1} lines)", style="dim")
-    if entry.source:
-        text = Text.assemble(inert(f"[{entry.source}] ", limit=60), text)
-    if entry.edited:
-        text.append("  (edited)", style="dim")
-    style = "italic dim" if entry.auto and entry.auto != "pin" else ""
-    if entry.type == "decision" and not entry.auto:
-        style = "bold"
-    text.stylize(style)
-    return (Text(when), Text(local.strftime("%H:%M"), style="dim"), inert(entry.author, limit=16), Text(icon), text)
-
-
-class EntryInput(ExactInput):
-    """The scribe's input: Enter logs the line and empties the input before the next key is
-    read. A paste of several lines is held whole (never cut to its first line): Enter logs it
-    as one entry that keeps its line breaks, ctrl+l as one entry per line, Esc drops it."""
-
-    @dataclass
-    class Lines(Message):
-        """Lines to log, in order: one entry each."""
-
-        input: EntryInput
-        texts: list[str]
-
-    @dataclass
-    class Left(Message):
-        input: EntryInput
-
-    @dataclass
-    class Held(Message):
-        """A multi-line paste is held (lines > 0) or was let go (0)."""
-
-        input: EntryInput
-        lines: int
-
-    keeps_focus = True  # Enter logs and stays: the key gate lets a typed burst through (ui/keygate.py)
-    held: str | None = None  # a multi-line paste waiting for Enter, ctrl+l or Esc
-    _typed: str = ""  # what the input held before the paste
-
-    async def _on_key(self, event: events.Key) -> None:  # Input's own handler: textual_private.py
-        key = event.key
-        if key == "escape" or (key == "ctrl+l" and self.held is not None):
-            event.stop()
-            event.prevent_default()
-            if key == "ctrl+l":
-                self._submit(split=True)
-            elif self.held is not None:
-                self._let_go(self._typed)
-            else:
-                self.post_message(self.Left(self))
-            return
-        if self.held is not None and key != "enter":
-            event.stop()
-            event.prevent_default()
-            self.app.bell()  # a held paste is logged or dropped whole, not edited
-            return
-        await super()._on_key(event)
-
-    def check_consume_key(self, key: str, character: str | None) -> bool:
-        """Enter and ctrl+l log here and move nothing: the key gate lets them through at the
-        typist's pace (Esc leaves the input, so it waits its turn)."""
-        if key in ("enter", "ctrl+l"):
-            return True
-        return super().check_consume_key(key, character)
-
-    def submit_now(self) -> None:
-        self._submit(split=False)
-
-    def _submit(self, split: bool) -> None:
-        text = self.held if self.held is not None else self.value
-        self._let_go("")
-        if split:
-            texts = [line.strip() for line in text.splitlines() if line.strip()]
-        else:
-            texts = [text.strip()] if text.strip() else []
-        if not texts:
-            return
-        pane = self.parent
-        if isinstance(pane, TimelinePane):
-            # Handed on by a call, not a message: a message would queue behind every key of a
-            # fast burst already in this input's queue, and the line would wait for all of them
-            # before reaching the record (benchmarks/bench_typing.py).
-            for text in texts:
-                pane.submit_line(text)
-        else:
-            self.post_message(self.Lines(self, texts))
-
-    def _on_paste(self, event: events.Paste) -> None:  # Input's own handler: textual_private.py
-        text = event.text.replace("\r\n", "\n").replace("\r", "\n").strip("\n")
-        if "\n" not in text and self.held is None:
-            return  # one line: Input's own handler (next in the MRO) inserts it
-        event.stop()
-        event.prevent_default()  # and not Input's, which keeps the first line only
-        if self.held is not None:
-            self.app.bell()
-            return
-        self._typed = self.value
-        before, after = self.value[: self.cursor_position], self.value[self.cursor_position :]
-        self.held = before + text + after
-        self.value = self.held.replace("\n", " ⏎ ")[:1000]
-        self.add_class("held")
-        self.post_message(self.Held(self, self.held.count("\n") + 1))
-
-    def _let_go(self, value: str) -> None:
-        """Drop the held paste (Esc: back to what was typed before it)."""
-        if self.held is not None:
-            self.held = None
-            self.remove_class("held")
-            self.post_message(self.Held(self, 0))
-        self.value = value
-
-
-@dataclass
-class Pending:
-    key: int
-    incident_id: str
-    text: str
-    error: str = ""
 
 
 class TimelinePane(Vertical):
@@ -208,7 +67,7 @@ class TimelinePane(Vertical):
         super().__init__(**kwargs)
         self.incident_id: str | None = None
         self.rows: dict[str, Entry] = {}  # the rows loaded, by id
-        self._keys: list[tuple[str, str, str]] = []  # their order, as shown
+        self._keys: list[tuple[str, str, str]] = []  # their order (time)
         self.has_older = False
         self._asked_older = False
         self.count = 0
@@ -218,24 +77,55 @@ class TimelinePane(Vertical):
         self._ready = False  # rows wait for the frame after the first (the costliest part)
         self._queued: list[Any] = []
         self._pending_shown = True  # no redraw of the saving strip is queued
+        self.filter = "all"  # timeline_rows.FILTERS
+        self.search = ""
+        self.expanded: set[str] = set()  # the folds opened with Enter
+        self.items: dict[str, shown.Item] = {}  # what each table row shows, by row key
+        self._shown: list[str] = []  # the row keys, in table order
+        self.compact = False
+        self.columns: tuple[tuple[str, str, int], ...] = COLUMNS
 
     def compose(self) -> ComposeResult:
         yield DataTable(cursor_type="row", id="timeline-table", zebra_stripes=True)
-        yield Static("", id="timeline-pending")
+        yield Input(placeholder="search the timeline (Enter keeps it, Esc clears it)", id="timeline-search")
+        yield PendingStrip("", id="timeline-pending")
         # Not deferred like the logs pane: keys typed after `n` must land in it from the start.
         yield EntryInput(placeholder=PLACEHOLDER, id="entry-input")
 
     def on_mount(self) -> None:
-        self.border_title = "Timeline"
-        table = self.query_one(DataTable)
-        # Text labels: a str label is parsed as markup, which loads Rich's emoji table at start.
-        table.add_column(Text("UTC"), key="utc", width=11)  # "12-01 14:05" for a row of another day
-        table.add_column(Text("local"), key="local", width=5)
-        table.add_column(Text("who"), key="who", width=10)
-        table.add_column(Text(" "), key="icon", width=1)
-        table.add_column(Text("entry"), key="entry", width=40)
-        self.query_one("#timeline-pending", Static).display = False
+        self._title()
+        self.columns = self._wanted_columns([])
+        self._set_columns()
+        self.query_one("#timeline-search", Input).display = False
         self.call_after_refresh(self._first_rows)
+
+    def _wanted_columns(self, entries: list[Entry]) -> tuple[tuple[str, str, int], ...]:
+        if self.compact:
+            return COMPACT_COLUMNS
+        now = self._now()
+        today = now.strftime("%Y-%m-%d")
+        other_days = any(entry.at[:10] != today for entry in entries)
+        local_zone = now.astimezone().utcoffset() != now.utcoffset()
+        return tuple(
+            (key, header, 11 if key == "utc" and other_days else width)
+            for key, header, width in COLUMNS
+            if key != "local" or local_zone
+        )
+
+    def _today(self) -> str:
+        return self._now().strftime("%Y-%m-%d")
+
+    def _now(self):
+        clock = getattr(self.app, "clock", None)
+        return clock.now() if clock is not None else datetime.now(UTC)
+
+    def _set_columns(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear(columns=True)
+        table.cell_padding = 0 if self.compact else 1
+        for key, header, width in self.columns:
+            # Text labels: a str label is parsed as markup, which loads Rich's emoji table at start.
+            table.add_column(Text(header), key=key, width=width)
 
     def _first_rows(self) -> None:
         self._ready = True
@@ -247,11 +137,16 @@ class TimelinePane(Vertical):
         self.call_after_refresh(self._fit_columns)
 
     def _fit_columns(self) -> None:
-        """The entry column takes whatever width the fixed columns leave."""
+        """The entry column takes whatever width the fixed columns leave; at 80 columns the
+        compact set of columns (no local time) leaves an entry 40 characters or more."""
+        compact = self.screen.has_class("compact")
+        if compact != self.compact:
+            self.compact = compact
+            self._rebuild(follow=False)
         table = self.query_one(DataTable)
         fixed = sum(c.get_render_width(table) for key, c in table.columns.items() if key.value != "entry")
         entry = table.columns.get(next(k for k in table.columns if k.value == "entry"))
-        width = max(20, table.scrollable_content_region.width - fixed - 2 * table.cell_padding - 1)
+        width = max(20, table.scrollable_content_region.width - fixed - 2 * table.cell_padding)
         if entry is not None and entry.width != width:
             entry.auto_width = False
             entry.width = width
@@ -296,20 +191,20 @@ class TimelinePane(Vertical):
         at_end = table.row_count == 0 or table.cursor_row >= table.row_count - 1
         rebuild = False
         for entry_id, entry in sorted(changed.items(), key=lambda item: _order(item[1])):  # time order: no rebuild
-            shown = self.rows.get(entry_id)
+            was = self.rows.get(entry_id)
             if entry.deleted:
-                if shown is not None:
+                if was is not None:
                     del self.rows[entry_id]
                     self.count -= 1
                     rebuild = True
                 continue
             key = _order(entry)
-            if shown is not None:
+            if was is not None:
                 self.rows[entry_id] = entry
-                if _order(shown) != key:
-                    rebuild = True
+                if _order(was) != key or self.search or entry_id not in self.items:
+                    rebuild = True  # moved, or it may now match the search (or sits in a fold)
                 elif not rebuild:
-                    for column, cell in zip(COLUMNS, self._cells(entry), strict=False):
+                    for column, cell in zip(self._column_keys(), self._cells(entry), strict=True):
                         table.update_cell(entry_id, column, cell)
                 continue
             self.count += 1  # counted from the page's total, kept here: no count per keystroke
@@ -318,36 +213,84 @@ class TimelinePane(Vertical):
             self.rows[entry_id] = entry
             if rebuild or (self._keys and key < self._keys[-1]):
                 rebuild = True  # a backdated entry: it goes between rows
-            else:
-                table.add_row(*self._cells(entry), key=entry_id)
-                self._keys.append(key)
+                continue
+            self._keys.append(key)
+            rebuild = not self._append(entry) or (self.columns[0][2] == 8 and entry.at[:10] != self._today())
         if rebuild:
             self._rebuild(follow=at_end)
         else:
             self._settle(at_end)
         self._subtitle()
 
-    def _cells(self, entry: Entry) -> tuple[Text, ...]:
-        clock = getattr(self.app, "clock", None)
-        return entry_cells(entry, today=clock.now().astimezone().date() if clock else None)
+    def _visible(self, entry: Entry) -> bool:
+        return shown.shown_by_filter(entry, self.filter) and shown.shown_by_search(entry, self.search)
+
+    def _append(self, entry: Entry) -> bool:
+        """A new newest entry, onto the end of the table without redrawing the rest: a plain
+        row, or a flip that joins its check's fold in the stretch of flips at the end. False
+        when only a rebuild can place it (its fold is open)."""
+        if not self._visible(entry):
+            return True
+        table = self.query_one(DataTable)
+        check = shown.flip_check(entry)
+        if check is not None:
+            for row_key in reversed(self._shown):  # the stretch of flips at the end
+                item = self.items[row_key]
+                first = item.entries[0] if isinstance(item, shown.Fold) else item
+                if shown.flip_check(first) is None:
+                    break
+                if shown.flip_check(first) != check:
+                    continue
+                fold = item if isinstance(item, shown.Fold) else shown.Fold(check, [item])
+                if fold.key in self.expanded:
+                    return False
+                fold.entries.append(entry)
+                table.remove_row(row_key)
+                self._shown.remove(row_key)
+                del self.items[row_key]
+                self._add(fold)
+                return True
+        self._add(entry)
+        return True
+
+    def _add(self, item: shown.Item) -> None:
+        key = shown.item_key(item)
+        self.items[key] = item
+        self._shown.append(key)
+        self.query_one(DataTable).add_row(*self._cells(item), key=key)
+
+    def _column_keys(self) -> list[str]:
+        return [key for key, _header, _width in self.columns]
+
+    def _cells(self, item: shown.Item) -> list[Text]:
+        cells = shown.item_cells(item, self._now().astimezone().date(), self.compact)
+        if not self.compact and len(self.columns) < len(COLUMNS):
+            del cells[1]  # the local time: the zone is UTC
+        return cells
 
     def _rebuild(self, follow: bool) -> None:
         table = self.query_one(DataTable)
         selected = self.selected_entry_id()
         place = table.cursor_row
         ordered = sorted(self.rows.values(), key=_order)
-        table.clear()
-        for entry in ordered:
-            table.add_row(*self._cells(entry), key=entry.id)
         self._keys = [_order(entry) for entry in ordered]
+        columns = self._wanted_columns(ordered)
+        if columns != self.columns:
+            self.columns = columns
+            self._set_columns()
+            self.call_after_refresh(self._fit_columns)
+        table.clear()
+        self.items, self._shown = {}, []
+        for item in shown.arrange([entry for entry in ordered if self._visible(entry)], self.expanded):
+            self._add(item)
         if not table.row_count:
             self._subtitle()
             return
         if follow or selected is None:
             table.move_cursor(row=table.row_count - 1, animate=False)
-        elif selected in self.rows:
+        elif selected in self.items:
             table.move_cursor(row=table.get_row_index(selected), animate=False)
-        else:  # the selected entry went (deleted): the cursor stays at its place
+        else:  # the selected entry went (deleted, filtered, folded): the cursor stays at its place
             table.move_cursor(row=min(place, table.row_count - 1), animate=False)
         self._subtitle()
 
@@ -360,9 +303,19 @@ class TimelinePane(Vertical):
         if self.incident_id is None:
             self.border_subtitle = ""
             return
-        shown = len(self.rows)
-        more = f", {shown} loaded (PgUp at the top: older)" if self.has_older else ""
-        self.border_subtitle = f"{self.count} entries{more}"
+        loaded = len(self.rows)
+        more = f", {loaded} loaded (PgUp at the top: older)" if self.has_older else ""
+        found = f", {len(self._shown)} rows shown" if self.filter != "all" or self.search else ""
+        self.border_subtitle = f"{self.count} entries{more}{found}"
+
+    def _title(self) -> None:
+        """'Timeline · people only · search: deploy' (f and /): what is hidden is said."""
+        parts = ["Timeline"]
+        if self.filter != "all":
+            parts.append(shown.FILTER_TITLES[self.filter])
+        if self.search:
+            parts.append(f"search: {self.search}")
+        self.border_title = Text(" · ".join(parts))  # the search is typed text: never markup
 
     def on_key(self, event: events.Key) -> None:
         """At the top of the rows loaded, Up, PgUp or Home asks for the page before them."""
@@ -383,6 +336,7 @@ class TimelinePane(Vertical):
         return self.rows.get(entry_id) if entry_id else None
 
     def selected_entry_id(self) -> str | None:
+        """The row under the cursor: an entry's id, or a fold's key (fold:...)."""
         table = self.query_one(DataTable)
         if not table.row_count:
             return None
@@ -455,32 +409,7 @@ class TimelinePane(Vertical):
 
     def _draw_pending(self) -> None:
         self._pending_shown = True
-        strip = self.query_one("#timeline-pending", Static)
-        lines = list(self.pending.values())
-        strip.display = bool(lines) or bool(self.held_lines)
-        if not strip.display:
-            return
-        text = Text()
-        if self.held_lines:
-            text.append(PASTE_HINT.format(lines=self.held_lines) + "\n", style="bold")
-        for line in lines[:SHOWN_PENDING]:
-            first = (line.text.splitlines() or [""])[0]
-            more = line.text.count("\n")
-            body = inert(first, limit=300)
-            if more:
-                body.append(f" (+{more} lines)", style="dim")
-            if line.error:
-                text.append("✗ not logged: ", style="bold red")
-                text.append_text(body)
-                text.append(f"  ({line.error[:200]}; ctrl+r retries)\n", style="red")
-            else:
-                text.append("… saving: ", style="dim")
-                text.append_text(body)
-                text.append("\n")
-        if len(lines) > SHOWN_PENDING:
-            text.append(f"and {len(lines) - SHOWN_PENDING} more\n", style="dim")
-        text.rstrip()
-        strip.update(text)
+        self.query_one(PendingStrip).show(list(self.pending.values()), self.held_lines)
 
     # --- keys --------------------------------------------------------------------------
 
@@ -493,8 +422,22 @@ class TimelinePane(Vertical):
 
     def _entry_action(self, action: str) -> None:
         entry_id = self.selected_entry_id()
+        if entry_id and entry_id.startswith(shown.FOLD_PREFIX):
+            if action == "details":
+                self.toggle_fold(entry_id)
+            else:
+                self.notify("A folded row of check flips: Enter shows them one by one.", markup=False)
+            return
         if entry_id:
             self.post_message(self.EntryAction(action, entry_id))
+
+    def toggle_fold(self, key: str) -> None:
+        """Enter on a fold shows its flips one by one (Esc folds them again)."""
+        self.expanded.symmetric_difference_update({key})
+        self._rebuild(follow=False)
+        table = self.query_one(DataTable)
+        if key in self.items:  # closed again: the cursor on the fold
+            table.move_cursor(row=table.get_row_index(key), animate=False)
 
     def action_edit(self) -> None:
         self._entry_action("edit")
@@ -512,3 +455,44 @@ class TimelinePane(Vertical):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self._entry_action("details")
+
+    def action_cycle_filter(self) -> None:
+        """all -> people only -> decisions and actions -> all."""
+        self.filter = shown.FILTERS[(shown.FILTERS.index(self.filter) + 1) % len(shown.FILTERS)]
+        self._title()
+        self._rebuild(follow=True)
+
+    def action_search(self) -> None:
+        search = self.query_one("#timeline-search", Input)
+        search.display = True
+        self.screen.set_focus(search)
+
+    def action_clear_search(self) -> None:
+        """Esc: the search goes, and the folds opened with Enter close."""
+        search = self.query_one("#timeline-search", Input)
+        if self.expanded and not search.display and not self.search:
+            self.expanded.clear()
+            self._rebuild(follow=False)
+            return
+        search.value = ""
+        search.display = False
+        self._searched("")
+        self.screen.set_focus(self.query_one(DataTable))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "timeline-search":
+            event.stop()
+            self._searched(event.value)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "timeline-search":
+            event.stop()
+            self.screen.set_focus(self.query_one(DataTable))
+
+    def _searched(self, query: str) -> None:
+        """Every key typed into the search narrows the rows at once (the rows loaded)."""
+        if query == self.search:
+            return
+        self.search = query
+        self._title()
+        self._rebuild(follow=True)
