@@ -71,7 +71,7 @@ async def test_due_rungs_resolution_target_and_optional_roles(room_dir, clock):
             await wait_until(pilot, lambda: "Engineering manager" not in pane_text(app))
             assert "ESCALATE NOW: Senior engineer" in pane_text(app)
             clock.advance(minutes=30)
-            assert "resolve target MISSED 16:00 (-10:00)" in pane_text(app)
+            assert "resolve target MISSED 16:00 UTC, overdue 10m 00s" in pane_text(app)
             roster = str(app.query_one("#roster").get_row("Backup")[1])
             assert roster == "(optional)" and "unassigned" not in roster
             assert app.query_one("#roster").get_row("On-call")[1].plain == "alice"

@@ -82,7 +82,7 @@ def test_classic_roles_half_hour_updates_and_the_closure_checklist(tmp_path: Pat
         seen = glance(room, "workers", "pool exhausted")
         first_line = seen["countdown"].splitlines()[0]
         assert "every 30m" in seen["countdown"] and "OVERDUE" not in first_line  # just posted
-        assert "ack due" in seen["countdown"] and "overdue" in seen["countdown"]  # 15 minutes to acknowledge, 40 gone
+        assert "ack OVERDUE" in seen["countdown"]  # 15 minutes to acknowledge, 40 gone
         assert "ESCALATE NOW: All hands" in seen["countdown"]
         for line in ("Incident Commander tester", "Tech Lead bob", "Communications Lead carol", "Scribe dan"):
             assert line in seen["roster"]

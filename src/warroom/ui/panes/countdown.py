@@ -80,10 +80,10 @@ class CountdownPane(Static, can_focus=False):
         if ack is not None and level.acknowledge_within == 0:  # immediate: wanted from the first second
             lines.append(f"ack AT ONCE (waiting {durations.span(ack.remaining)}): A acks\n", style="bold")
         elif ack is not None:
-            _target_line(lines, ack, "ack due", ": A acks")
+            _target_line(lines, ack, ("ack due", "ack OVERDUE"), ": A acks")
         resolve = target_countdown(incident, level.resolve_within, incident.resolved_at, now)
         if resolve is not None:
-            _target_line(lines, resolve, "resolve by")
+            _target_line(lines, resolve, ("resolve by", "resolve target MISSED"))
         for line, flagged in self._escalation(view, now):
             lines.append(line + "\n", style="bold" if flagged else "")
         lines.rstrip()
@@ -113,11 +113,11 @@ class CountdownPane(Static, can_focus=False):
         return f" ({sanitize(named, limit=200)})" if named else ""
 
 
-def _target_line(lines: Text, countdown: Countdown, words: str, hint: str = "") -> None:
-    """`ack due 15:15 UTC, in 4m 10s: A acks`, bold once missed: `..., overdue 1m 00s`. A
-    countdown reads as a duration, a time of day carries its zone."""
+def _target_line(lines: Text, countdown: Countdown, words: tuple[str, str], hint: str = "") -> None:
+    """`ack due 15:15 UTC, in 4m 10s: A acks`, bold once missed: `ack OVERDUE 15:15 UTC,
+    overdue 1m 00s`. A countdown reads as a duration, a time of day carries its zone."""
     late = countdown.phase == "overdue"
     lines.append(
-        f"{words} {countdown.due_at.strftime('%H:%M UTC')}, {durations.countdown(countdown.remaining)}{hint}\n",
+        f"{words[late]} {countdown.due_at.strftime('%H:%M UTC')}, {durations.countdown(countdown.remaining)}{hint}\n",
         style="bold" if late else "",
     )
