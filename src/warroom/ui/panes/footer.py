@@ -10,11 +10,13 @@ from textual.app import ComposeResult
 from textual.widgets import Footer
 
 FIRST = ("help", "quit_console")
+NO_INCIDENT_FIRST = (*FIRST, "declare")  # nothing on screen: the pane's keys act on nothing yet
 
 
 class ConsoleFooter(Footer):
     def compose(self) -> ComposeResult:
         shown = list(super().compose())
-        first = [key for action in FIRST for key in shown if getattr(key, "action", None) == action]
+        wanted = NO_INCIDENT_FIRST if getattr(self.app, "incident", True) is None else FIRST
+        first = [key for action in wanted for key in shown if getattr(key, "action", None) == action]
         yield from first
         yield from (widget for widget in shown if widget not in first)
