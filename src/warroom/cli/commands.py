@@ -9,7 +9,7 @@ import errno
 import sys
 from pathlib import Path
 
-from warroom.cli.common import clean, incident_meant, open_room, whole_incident
+from warroom.cli.common import NOTES, clean, incident_meant, open_room, whole_incident
 from warroom.errors import UsageError
 from warroom.record.room import Room
 
@@ -269,6 +269,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                     f"--out {out}: cannot write there ({exc.strerror}); choose another file with --out"
                 ) from None
             # a full disk, an I/O error: not the user's mistake, and nothing half-written is left
+            NOTES.clear()  # its one line only: which incident was meant goes unsaid
             print(
                 f"warroom: {out}: could not write the post-mortem ({exc.strerror or exc}); nothing was "
                 f"written. Free some space, or give --out elsewhere (--out - prints it).",

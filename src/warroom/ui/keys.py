@@ -155,6 +155,7 @@ _PALETTE_ORDER = (
     "role",
     "update",
     "snooze",
+    "escalate",
     "add_action",
     "switch_incident",
     "export",
