@@ -322,7 +322,7 @@ async def test_palette_offers_every_action(app_room, clock):
         await pilot.pause()
         titles = {command.title for command in app.get_system_commands(app.screen)}
     for wanted in ("Declare incident", "Change severity", "Advance status", "Assign role", "Post status update",
-                   "Export post-mortem", "Switch incident", "Theme"):
+                   "Record escalation", "Export post-mortem", "Switch incident", "Theme"):
         assert wanted in titles
 
 

@@ -107,3 +107,16 @@ async def test_x_records_the_call_of_the_rung_due(room_dir, clock):
             await wait_until(pilot, lambda: "ESCALATE NOW" not in pane_text(app))
     finally:
         room.close()
+
+
+async def test_declaring_in_the_console_says_who_to_notify(room_dir, clock):
+    (room_dir / "warroom.toml").write_text('[severity.p1]\nnotify = ["pager", "status page"]\n')
+    room = open_room(room_dir, clock)
+    app = make_app(room, clock, start_sources=False, watch=False)
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("D", *"Search is down", "enter", "1", "enter", *"Nobody can search", "enter")
+            await wait_until(pilot, lambda: any("notify for P1: pager, status page" in str(n.message)
+                                                for n in app._notifications))
+    finally:
+        room.close()

@@ -326,12 +326,12 @@ def test_every_cli_command_prints_only_inert_text(values: dict[str, str] | None,
             ("export", "-I", c), ("report",), ("action", "list"), ("action", "list", "--all"),
             ("update", "--dry-run", "-I", a), ("update", "--dry-run", "-I", a, "--template", "handoff"),
             ("update", "--dry-run", "-I", b), ("dump",), ("quarantine",),
-            ("show",), ("ack",), ("update", "--dry-run"),  # the newest one, naming the others not closed
+            ("show",), ("escalate",), ("update", "--dry-run"),  # the newest one, naming the others not closed
             ("show", "0000"),  # a prefix of every incident's id: names them all, titles and all
         ]
         with ThreadPoolExecutor(max_workers=4) as pool:
             results = dict(zip(reading, pool.map(lambda args: run(*args), reading)))
-        for args in (("show",), ("ack",), ("update", "--dry-run")):
+        for args in (("show",), ("escalate",), ("update", "--dry-run")):
             assert results[args].code == 0 and "also not closed: " in results[args].err
         assert "matches several incidents" in results[("show", "0000")].err
         assert results[("dump",)].out.count("\n") == len(hostile.rows)  # every event, one line each

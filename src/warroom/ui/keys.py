@@ -187,6 +187,7 @@ _PALETTE_ORDER = (
     "role",
     "update",
     "snooze",
+    "escalate",
     "add_action",
     "switch_incident",
     "postmortem",
