@@ -177,7 +177,8 @@ async def test_an_entry_uses_the_room_it_has_and_ends_in_an_ellipsis(room_dir, c
         assert others + entry.get_render_width(table) <= table.scrollable_content_region.width
         assert table.scrollable_content_region.width - others - entry.get_render_width(table) <= 1
         lines = ["".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)]
-        plain = next(line for line in lines if "xxxx" in line)  # the long entry's row, as drawn
+        plain = next((line for line in lines if "xxxx" in line), None)  # the long entry's row, as drawn
+        assert plain is not None, (lines, table.size, table.scroll_y, table.row_count)
         assert "…" in plain and plain.count("x") >= 39, plain
     room.close()
 
