@@ -1,7 +1,5 @@
-"""A war room: its config, its record and the operations both the CLI and the
-console perform on them. One place for the rules (which incident is meant, how
-a typed line becomes an entry, what --at means), so the two faces agree.
-"""
+"""A war room: its config, its record and the operations the CLI and the console both perform:
+one place for the rules (which incident is meant, a typed line, what --at means)."""
 
 from __future__ import annotations
 
