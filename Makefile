@@ -16,7 +16,7 @@ demo: $(STAMP)
 	$(BIN)/warroom demo
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider -n auto
+	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider -n auto --dist worksteal
 
 # The walls: lint and format (ruff), types (mypy: the core strict), the import contracts
 # (import-linter: the core imports no UI, HTTP or live sources; each layer only those
@@ -26,7 +26,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check src
 	$(BIN)/mypy
 	PYTHONPATH=src $(BIN)/lint-imports
-	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider -n auto
+	$(BIN)/python -m pytest -m "not soak" -p no:cacheprovider -n auto --dist worksteal
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m soak -p no:cacheprovider

@@ -176,6 +176,7 @@ def test_contacts_tab_snapshot(snap_compare, contacts_room, clock):
         # under load the tab's pane can take a few frames to be laid out: wait for it on screen
         await wait_until(pilot, lambda: table.row_count == 2 and table.region.height > 0)
         await pilot.wait_for_scheduled_animations()
+        await pilot.pause(0.3)
         await settle(pilot)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
