@@ -156,9 +156,10 @@ async def test_a_bracketed_paste_is_held_whole_then_one_entry(app_room, clock):
         await pilot.pause(0.2)
         send(app, "n", *"Seen: ")
         paste(app, trace + "\n")
-        await pilot.pause(0.2)
         entry_input = app.query_one(EntryInput)
+        await wait_until(pilot, lambda: entry_input.held is not None)  # a fixed pause failed under load
         assert entry_input.held == "Seen: " + trace
+        await wait_until(pilot, lambda: "lines pasted" in str(app.query_one("#timeline-pending").render()))
         strip = str(app.query_one("#timeline-pending").render())
         assert "3 lines pasted" in strip  # what is about to be logged, before Enter
         send(app, *"x")  # a held paste is not edited
@@ -181,7 +182,7 @@ async def test_a_paste_split_one_entry_per_line_and_esc_drops_it(app_room, clock
         paste(app, "dropped one\ndropped two")
         await pilot.pause(0.1)
         send(app, "escape")
-        await pilot.pause(0.2)
+        await wait_until(pilot, lambda: app.query_one(EntryInput).held is None)
         assert app.query_one(EntryInput).value == "kept"
     assert logged_texts(app_room.config.root) == ["first line", "second line", "third line"]
 
