@@ -66,7 +66,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-from common import Figure, percentile  # noqa: E402
+from common import Figure, percentile, scratch  # noqa: E402
 
 FRAME_RUNS = 11  # whole processes are noisy on 2 cores: more runs, a steadier median
 INCIDENTS = 1        # 1,000 entries typed into one incident
@@ -128,21 +128,6 @@ def _env(tmp: Path) -> dict[str, str]:
     for name in ("TEXTUAL", "TEXTUAL_DRIVER", "NO_COLOR", "TEXTUAL_SCREENSHOT", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
-
-
-@contextlib.contextmanager
-def _scratch():
-    """A temp folder, and the per-user config (the saved theme) kept inside it meanwhile."""
-    saved = os.environ.get("XDG_CONFIG_HOME")
-    with tempfile.TemporaryDirectory(prefix="warroom-bench-") as tmp:
-        os.environ["XDG_CONFIG_HOME"] = str(Path(tmp) / "xdg")
-        try:
-            yield Path(tmp)
-        finally:
-            if saved is None:
-                os.environ.pop("XDG_CONFIG_HOME", None)
-            else:
-                os.environ["XDG_CONFIG_HOME"] = saved
 
 
 def _make_room(folder: Path, entries: int = 40):
@@ -345,7 +330,7 @@ def _raw_appends(folder: Path, n: int) -> list[float]:
 
 
 def bench_keypress_to_durable() -> list[Figure]:
-    with _scratch() as tmp_path:
+    with scratch() as tmp_path:
         raw = _raw_appends(tmp_path, INCIDENTS * PER_INCIDENT)
         ours = asyncio.run(_typed_latencies(_make_room(tmp_path / "room", entries=0), INCIDENTS, PER_INCIDENT))
         _, long_screen = asyncio.run(_long_timeline(_make_room(tmp_path / "long", entries=LONG_TIMELINE), 10))
@@ -470,7 +455,7 @@ def _fresh_flood(n: int, keys: bool) -> tuple[float, list[float]]:
 
 
 def _flood_main(n: int, keys: bool) -> None:
-    with _scratch() as tmp_path:
+    with scratch() as tmp_path:
         _, latencies = asyncio.run(_through_pane(tmp_path / "room", n, keys=keys))
     rss = None
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -484,7 +469,7 @@ def _flood_main(n: int, keys: bool) -> None:
 
 
 def bench_logs_pane() -> list[Figure]:
-    with _scratch() as tmp_path:
+    with scratch() as tmp_path:
         folder = tmp_path / "room"
         argv = _producer(tmp_path, FLOOD_LINES)
         asyncio.run(_raw_read(argv, FLOOD_LINES))  # warm up
