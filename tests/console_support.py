@@ -62,7 +62,7 @@ def app_room(room_dir, clock):
     room.close()
 
 
-async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_until(pilot, predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app run until predicate() holds (the recorder thread writes asynchronously)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout

@@ -282,8 +282,8 @@ async def test_two_consoles_on_one_file_lose_nothing(app_room, clock, room_dir):
             await pilot_a.press(*f"alice {n}", "enter")
             await pilot_b.press(*f"carol {n}", "enter")
         want = {f"alice {n}" for n in range(10)} | {f"carol {n}" for n in range(10)}
-        await wait_until(pilot_a, lambda: want <= set(table_texts(first)), timeout=10)
-        await wait_until(pilot_b, lambda: want <= set(table_texts(second)), timeout=10)
+        await wait_until(pilot_a, lambda: want <= set(table_texts(first)), timeout=30)
+        await wait_until(pilot_b, lambda: want <= set(table_texts(second)), timeout=30)
     logged = [e.body["text"] for e in events(app_room.store.path, "entry.logged")]
     assert want <= set(logged)
     assert len(logged) == len(set(logged))

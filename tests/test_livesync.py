@@ -176,7 +176,7 @@ async def test_two_consoles_on_two_clones_see_each_other(tmp_path: Path, origin:
     try:
         app = make_app(room, start_sources=False, watch=True, sync=True)
         async with app.run_test(size=(120, 40)) as pilot:
-            await wait_until(pilot, lambda: app.live is not None, timeout=10)
+            await wait_until(pilot, lambda: app.live is not None, timeout=30)
             started = time.monotonic()
             warroom(two, "log", "from the second machine", user="bob")
             other.poke()

@@ -357,7 +357,7 @@ async def test_a_runbook_step_ended_on_the_way_out_is_recorded_as_stopped(room_d
             began = time.monotonic()
             await asyncio.to_thread(sources.end_all, 0.5, refuse_new=True)
             gone_within(mark, 1.0, began)
-            await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=10)
+            await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
     finally:
         sources.accept_new()
         room.close()

@@ -6,6 +6,7 @@ shared config is text someone else wrote)."""
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
 from textual.widgets import DataTable
 
 from warroom.config import Contact
@@ -16,6 +17,11 @@ class ContactsPane(DataTable):
     def __init__(self, contacts: tuple[Contact, ...], **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=False, show_header=False, **kwargs)
         self.contacts = contacts
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        # Known before the table measures its rows, which it does only when idle: under load
+        # the tabs were laid out first with this pane 0 rows high and stayed so.
+        return 2 * len(self.contacts) or 1
 
     def on_mount(self) -> None:
         # One column, two lines a contact: the pane is narrow and an address must not be cut.
