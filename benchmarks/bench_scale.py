@@ -43,7 +43,7 @@ from common import (SIZE, Figure, Stamps, cli_env, console_app, percentile, read
 BIG, SMALL = 100_000, 100
 INCIDENTS = 10_000
 NEWEST = "zq newest entry"   # the last entry in both rooms: what "on screen" waits for
-CLI_RUNS = 9
+CLI_RUNS = 21
 START_RUNS = 5
 TYPED = 30
 TYPE_RUNS = 3
@@ -249,8 +249,10 @@ def run() -> list[Figure]:
         from warroom.share.setup import init
 
         init(empty)
-        figures = bench_cli(tmp, small, big, many)
-        figures += bench_console_start(tmp, small, big, empty)
+        # The console first: the CLI bench logs into these records, and its lines would push
+        # the newest entry the console looks for off the screen.
+        figures = bench_console_start(tmp, small, big, empty)
+        figures += bench_cli(tmp, small, big, many)
         figures += bench_enter_to_row(small, big)
         figures += bench_export(big, incident)
     return figures

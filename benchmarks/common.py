@@ -275,6 +275,8 @@ def until_on_screen(argv: list[str], marker: bytes, env: dict[str, str], cwd: Pa
         while True:
             if elapsed is not None and time.perf_counter() - began >= elapsed + linger:
                 return elapsed, rss_mb(proc.pid, "VmHWM")
+            if elapsed is None and time.perf_counter() - began > timeout:  # it draws, but never that
+                raise RuntimeError(f"{argv}: {marker!r} not on screen within {timeout} s: {seen[-400:]!r}")
             ready, _, _ = select.select([master], [], [], 0.05 if elapsed is not None else timeout)
             if not ready:
                 if elapsed is None:

@@ -23,21 +23,6 @@ from warroom.playbook.runbooks import Runbook, Step, find_runbook, load_runbooks
 from warroom.playbook.step_run import Need, exit_words, incident_fields, needs, prepare, tick_source, tick_text
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    sub = parser.add_subparsers(dest="runbook_command", metavar="list|show|run")
-    sub.add_parser("list", help="the war room's runbooks and how many steps each has")
-    show = sub.add_parser("show", help="a runbook's numbered steps (the ones done by hand marked)")
-    show.add_argument("name")
-    run = sub.add_parser("run", help="run one step (asks first), or tick a step done by hand")
-    run.add_argument("name")
-    run.add_argument("step", help="the step's number, as `show` prints it")
-    run.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
-    run.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="a placeholder's value: <ID> is ID"
-    )
-    run.add_argument("--incident", "-I", help="incident id (default: the one open incident)")
-
-
 def cmd_runbook(args: argparse.Namespace) -> int:
     command = getattr(args, "runbook_command", None) or "list"
     if command == "run":

@@ -9,29 +9,6 @@ from pathlib import Path
 from warroom.cli.common import clean, open_room
 from warroom.errors import UsageError, WarroomError
 
-DEFAULT_TITLE = "Service status"
-
-
-HELP = "write the public status page (HTML, Atom, status API JSON) from the record"
-
-
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    page_sub = p.add_subparsers(dest="statuspage_command", metavar="build", required=True)
-    b = page_sub.add_parser(
-        "build",
-        help="build the static site into a folder",
-        description=(
-            "Write index.html, history.atom and api/v2/{summary,status}.json into FOLDER, whole or not at "
-            "all. Only updates posted with the status-page templates (statuspage-*) or the all-clear are "
-            "published. Serve the folder with any static host or `python -m http.server --directory FOLDER`."
-        ),
-    )
-    b.add_argument("folder", help="where the site goes (a new or empty folder, or one built before)")
-    b.add_argument("--watch", action="store_true", help="build again each time the record changes (Ctrl-C stops)")
-    b.add_argument("--title", default=DEFAULT_TITLE, help=f"the page's name (default: {DEFAULT_TITLE!r})")
-    b.add_argument("--url", default="", help="where the page is published (absolute links in the feed and JSON)")
-    b.set_defaults(func=cmd_statuspage)
-
 
 def cmd_statuspage(args: argparse.Namespace) -> int:
     from warroom.playbook import statuspage_site

@@ -14,11 +14,9 @@ anything is written to it.
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
 import sqlite3
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -57,6 +55,9 @@ def default_author() -> str:
     user = os.environ.get("WARROOM_USER", "").strip()
     if user:
         return user
+    import getpass  # only here: `warroom log` with WARROOM_USER set needs neither
+    import subprocess
+
     try:
         name = subprocess.run(["git", "config", "user.name"], capture_output=True, text=True, timeout=2).stdout.strip()
         if name:
