@@ -200,3 +200,31 @@ async def test_a_row_not_from_today_carries_its_date(room_dir, clock):
         utc = next(column for key, column in table.columns.items() if key.value == "utc")
         assert utc.width == 11
     room.close()
+
+
+def test_a_time_field_row_shows_the_time_not_the_stored_stamp():
+    """`warroom set impact_started_at 14:02` is a row a person reads: "Impact started at:
+    14:02 UTC", with the date only when it is not the row's own day; other fields as typed."""
+    same = entry(10, "Impact started at: 2026-11-24T14:02:31.120Z", auto="field", type="note")
+    earlier = entry(11, "Detected at: 2026-11-23T23:50:00.000Z", auto="field", type="note")
+    typed = entry(12, "Impact started at: 2026-11-24T14:02:31.120Z")  # typed by a person: as typed
+    other = entry(13, "Summary: at 2026-11-24T14:02:31.120Z it broke", auto="field", type="note")
+    shown = [rows.entry_cells(e)[-1].plain for e in (same, earlier, typed, other)]
+    assert shown == [
+        "Impact started at: 14:02 UTC",
+        "Detected at: 2026-11-23 23:50 UTC",
+        "Impact started at: 2026-11-24T14:02:31.120Z",
+        "Summary: at 2026-11-24T14:02:31.120Z it broke",
+    ]
+    assert same.time_field() == ("Impact started at", "2026-11-24T14:02:31.120Z") and other.time_field() is None
+
+
+async def test_setting_a_time_field_reads_as_a_time_in_the_console(room_dir, clock):
+    room = open_room(room_dir, clock)
+    incident_id = story(room, clock)
+    room.set_field(room.head(incident_id), "impact_started_at", "2026-11-24T14:31:00.000Z")
+    room.close()
+    app = make_app(open_room(room_dir, clock), clock, start_sources=False, watch=False)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await wait_until(pilot, lambda: any(t.startswith("Impact started at") for t in texts(app)))
+        assert "Impact started at: 14:31 UTC" in texts(app)

@@ -16,7 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from warroom.errors import UsageError
-from warroom.record.events import TIME_FIELDS, parse_time
+from warroom.record.events import parse_time
 from warroom.record.model import Entry, Flip, Incident, duration_seconds
 from warroom.text import durations
 from warroom.text.markdown import md_cell, md_inline, placeholder, table, table_row
@@ -220,9 +220,6 @@ AUTO_WORDS = {
 STORY_AUTOS = frozenset(
     {"", "pin", "declared", "status", "severity", "role", "ack", "escalated", "update", "action", "command"}
 )
-_TIME_FIELD_TEXT = re.compile(
-    "^(" + "|".join(re.escape(f.replace("_", " ").capitalize()) for f in TIME_FIELDS) + r"): (\S+)$"
-)
 
 
 def label(entry: Entry) -> str:
@@ -246,13 +243,12 @@ def entry_text(entry: Entry, zone: Zone, first_line: bool = False, story: bool =
     if story and entry.auto in _SAID:
         pattern, replacement = _SAID[entry.auto]
         text = pattern.sub(replacement, text, count=1)
-    if entry.auto == "field":
-        match = _TIME_FIELD_TEXT.match(text)
-        if match:
-            try:
-                text = f"{match.group(1)}: {human_time(match.group(2), zone)}"
-            except ValueError:
-                pass
+    time_field = entry.time_field()
+    if time_field is not None:
+        try:
+            text = f"{time_field[0]}: {human_time(time_field[1], zone)}"
+        except ValueError:
+            pass
     if first_line and "\n" in text:
         head, rest = text.split("\n", 1)
         more = rest.count("\n") + 1

@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import Protocol, TypeVar
 
 from warroom.config import EscalationLevel
-from warroom.record.events import FIELD_ALIASES, parse_time
+from warroom.record.events import FIELD_ALIASES, TIME_FIELDS, parse_time
 from warroom.text import durations
 
 
@@ -39,6 +39,7 @@ def matching(ref: str, items: Sequence[_Ided]) -> list[_Ided]:
 
 
 _TIMELINE_ORDER = attrgetter("at", "hlc", "id")
+_TIME_FIELD_LABELS = frozenset(name.replace("_", " ").capitalize() for name in TIME_FIELDS)  # as the fold says them
 
 
 @dataclass
@@ -71,6 +72,16 @@ class Entry:
     @property
     def edited(self) -> bool:
         return max(len(self.history), self.revisions) > 1
+
+    def time_field(self) -> tuple[str, str] | None:
+        """(label, stored time) when this is the fold's line for a time field being set
+        ("Impact started at: 2026-12-02T14:40:49.155Z"): readers show the time their way."""
+        if self.auto != "field":
+            return None
+        label, colon, value = self.text.partition(": ")
+        if colon and label in _TIME_FIELD_LABELS and value and " " not in value:
+            return label, value
+        return None
 
 
 @dataclass

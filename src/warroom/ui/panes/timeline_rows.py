@@ -9,7 +9,7 @@ many there were, over what span, and where the check stands now; Enter opens the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from rich.text import Text
 
@@ -119,12 +119,24 @@ def _when(entry: Entry, today: date | None, compact: bool) -> str:
     return at.strftime("%H:%M") if compact else at.strftime("%H:%M:%S")
 
 
+def _field_time(stored: str, logged: datetime) -> str:
+    """A time field's value in the row: its UTC time, with the date when not the row's own day."""
+    try:
+        when = parse_time(stored)
+    except ValueError:
+        return stored
+    return f"{when:%H:%M} UTC" if when.date() == logged.date() else f"{when:%Y-%m-%d %H:%M} UTC"
+
+
 def entry_cells(entry: Entry, today: date | None = None, compact: bool = False) -> list[Text]:
     """A row's cells: UTC time, local time, who, icon, text (compact: no local time). A row
     not from `today` (local) carries its date: 12-01 14:05."""
     at = parse_time(entry.at)
     icon = AUTO_ICONS.get(entry.auto, "·") if entry.auto else TYPE_ICONS.get(entry.type, "·")
     lines = entry.text.splitlines() or [""]
+    time_field = entry.time_field()
+    if time_field is not None:  # "Impact started at: 14:40 UTC", not the stored ISO stamp
+        lines = [f"{time_field[0]}: {_field_time(time_field[1], at)}"]
     text = inert(lines[0], limit=500)
     if len(lines) > 1:
         text.append(f"  (+{len(lines) - 1} lines)", style="dim")
