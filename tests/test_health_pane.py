@@ -51,3 +51,28 @@ async def test_flips_land_on_the_timeline_once(room_dir, clock):
         assert len(recorded) == 2
         assert "status" in recorded[0]  # the reason travels with the flip
         room.close()
+
+
+async def test_at_80x24_the_state_word_is_whole_and_a_long_name_gives_way(room_dir, clock):
+    """The narrow left column cut "degraded" to "degrad…": the state is what a responder
+    reads, so the name is cut (with an ellipsis) and the state never is."""
+    from warroom.sources.results import CheckResult
+
+    with open(room_dir / "warroom.toml", "a") as config:
+        for name in ("api", "cloud-provider-status-page"):
+            config.write(f'\n[[check]]\nname = "{name}"\nkind = "http"\nurl = "http://127.0.0.1:9/"\nevery = "1h"\n')
+    room = open_room(room_dir, clock)
+    story(room, clock)
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await console_ready(pilot)
+        await wait_until(pilot, lambda: bool(app.query(HealthPane)))
+        pane = app.query_one(HealthPane)
+        for name, state in (("api", "up"), ("cloud-provider-status-page", "degraded")):
+            pane.show_result(CheckResult(name, "http", state, "latency 900ms over 800ms", 200, 0.9, clock.now()), [])
+        await pilot.pause()
+        width = pane.content_region.width
+        rows = [line for line in str(pane.render()).splitlines() if line.startswith(("●", "◐"))]
+        assert len(rows) == 2 and all(len(row) <= width for row in rows), (width, rows)
+        assert rows[1].startswith("◐ cloud-") and "… degraded" in rows[1], rows
+        assert rows[0].startswith("● api ") and " up" in rows[0]

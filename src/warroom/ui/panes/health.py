@@ -64,8 +64,13 @@ class HealthPane(Static, can_focus=True):
         if not self.checks:
             self.update(Text("No checks configured.\nAdd [[check]] to warroom.toml.", style="dim"))
             return
-        width = max(len(check.name) for check in self.checks)
         room = self.content_region.width or 80
+        # The state word is what matters at 3 a.m.: it is always whole; a long name gives way.
+        width = min(max(len(check.name) for check in self.checks), max(4, room - 2 - 1 - 8))
+
+        def name(check: CheckConfig) -> str:
+            return check.name if len(check.name) <= width else check.name[: width - 1] + "…"
+
         # mark, name, state and latency first; the rest of the row is shared by the latency
         # sparkline and the state strip (up to 8 marks each), so a row is never two lines
         fixed = 2 + width + 1 + 9
@@ -75,17 +80,17 @@ class HealthPane(Static, can_focus=True):
         for check in self.checks:
             result = self.results.get(check.name)
             if check.disabled:  # never run: a ${VAR} it needs is unset
-                text.append(f"⊘ {check.name:<{width}}  disabled\n", style="dim")
+                text.append(f"⊘ {name(check):<{width}}  disabled\n", style="dim")
                 text.append(f"  {check.disabled}\n", style="yellow")
                 continue
             if result is None:
-                text.append(f"○ {check.name:<{width}}  not started\n", style="dim")
+                text.append(f"○ {name(check):<{width}}  not started\n", style="dim")
                 text.append(f"  {check.kind} every {check.every:g}s\n", style="dim")
                 continue
             history = self.histories.get(check.name, [])
             style = state_style.get(result.state, "")
             text.append(f"{STATE_MARK.get(result.state, '?')} ", style=style)
-            text.append(f"{check.name:<{width}} ", style="bold")
+            text.append(f"{name(check):<{width}} ", style="bold")
             text.append(f"{result.state:<8} ", style=style)
             if show_latency:
                 text.append(f"{result.latency * 1000:>5.0f}ms " if result.latency is not None else "     -  ")
