@@ -290,6 +290,7 @@ def _show_written(incident: Incident) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     from warroom.playbook import export
     from warroom.playbook.postmortem_timeline import reader_zone
+    from warroom.record.events import gc_paused
 
     if args.all and args.format != "json":
         raise UsageError("--all exports every incident as JSON: add --format json")
@@ -298,7 +299,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             "--template, --tz and --no-diagrams shape the markdown post-mortem; leave them out with --format json"
         )
     zone = reader_zone(args.tz)
-    with open_room(args) as room:
+    # One pause of the cycle collector for the whole batch: paused in turn while loading,
+    # folding and writing, it ran over the 100k objects made so far each time in between.
+    with gc_paused(), open_room(args) as room:
         if args.format == "json":
             from warroom.playbook.json_export import export_json
 
