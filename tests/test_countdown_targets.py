@@ -4,6 +4,8 @@ cadence, a level without a cadence shows none, and an optional role raises no wa
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from console_support import open_room, wait_until
 
@@ -120,3 +122,15 @@ async def test_declaring_in_the_console_says_who_to_notify(room_dir, clock):
                                                 for n in app._notifications))
     finally:
         room.close()
+
+
+async def test_a_target_on_another_day_names_the_day(room_dir, clock):
+    """A 24-hour target read "resolve by 14:00 UTC, in 23h 59m", a time of day already past."""
+    room = open_room(room_dir, clock)
+    room.declare("Uploads slow", "P2", "some uploads fail")
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.incident is not None)
+        due = clock.now() + timedelta(hours=24)
+        assert f"resolve by {due:%a %H:%M} UTC, in 1d 0h" in pane_text(app), pane_text(app)
+        assert f"due {clock.now() + timedelta(minutes=30):%H:%M} UTC" in pane_text(app)  # today: no day

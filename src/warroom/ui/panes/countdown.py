@@ -7,6 +7,8 @@ cannot drift; tests freeze the clock.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
@@ -72,7 +74,7 @@ class CountdownPane(Static, can_focus=False):
             else:
                 lines.append(f"update {durations.countdown(countdown.remaining)}\n", style="bold")
             every = "first at once" if level.update_every == 0 else f"every {target_form(level.update_every)}"
-            lines.append(f"due {countdown.due_at.strftime('%H:%M UTC')}, {every}")
+            lines.append(f"due {clock_time(countdown.due_at, now)}, {every}")
             if countdown.snoozed:
                 lines.append(" (snoozed)")
             lines.append("\n")
@@ -80,10 +82,10 @@ class CountdownPane(Static, can_focus=False):
         if ack is not None and level.acknowledge_within == 0:  # immediate: wanted from the first second
             lines.append(f"ack AT ONCE (waiting {durations.span(ack.remaining)}): A acks\n", style="bold")
         elif ack is not None:
-            _target_line(lines, ack, ("ack due", "ack OVERDUE"), ": A acks")
+            _target_line(lines, ack, now, ("ack due", "ack OVERDUE"), ": A acks")
         resolve = target_countdown(incident, level.resolve_within, incident.resolved_at, now)
         if resolve is not None:
-            _target_line(lines, resolve, ("resolve by", "resolve target MISSED"))
+            _target_line(lines, resolve, now, ("resolve by", "resolve target MISSED"))
         for line, flagged in self._escalation(view, now):
             lines.append(line + "\n", style="bold" if flagged else "")
         lines.rstrip()
@@ -113,11 +115,18 @@ class CountdownPane(Static, can_focus=False):
         return f" ({sanitize(named, limit=200)})" if named else ""
 
 
-def _target_line(lines: Text, countdown: Countdown, words: tuple[str, str], hint: str = "") -> None:
+def clock_time(when: datetime, now: datetime) -> str:
+    """`15:15 UTC` today, `Thu 15:15 UTC` on another day: a P2's 24-hour target read as
+    "resolve by 16:35 UTC, in 23h 59m" looked like a time in the past."""
+    when, now = when.astimezone(UTC), now.astimezone(UTC)
+    return when.strftime("%H:%M UTC") if when.date() == now.date() else when.strftime("%a %H:%M UTC")
+
+
+def _target_line(lines: Text, countdown: Countdown, now: datetime, words: tuple[str, str], hint: str = "") -> None:
     """`ack due 15:15 UTC, in 4m 10s: A acks`, bold once missed: `ack OVERDUE 15:15 UTC,
     overdue 1m 00s`. A countdown reads as a duration, a time of day carries its zone."""
     late = countdown.phase == "overdue"
     lines.append(
-        f"{words[late]} {countdown.due_at.strftime('%H:%M UTC')}, {durations.countdown(countdown.remaining)}{hint}\n",
+        f"{words[late]} {clock_time(countdown.due_at, now)}, {durations.countdown(countdown.remaining)}{hint}\n",
         style="bold" if late else "",
     )
