@@ -30,7 +30,8 @@ from warroom.playbook import export  # noqa: E402
 from warroom.record.clock import FrozenClock, format_hlc, to_ms  # noqa: E402
 from warroom.record.events import Event, format_time, new_id  # noqa: E402
 from warroom.record.fold import fold  # noqa: E402
-from warroom.record.store import Store, create  # noqa: E402
+from warroom.record.dbfile import create_record as create  # noqa: E402
+from warroom.record.store import Store  # noqa: E402
 
 APPENDS = 10_000
 RUNS = 3

@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import Figure, median_of, timed  # noqa: E402
 
 from warroom.record.events import STATUSES, Event, format_time  # noqa: E402
-from warroom.record.store import create  # noqa: E402
-from warroom.share.sync import dump, dump_text, merge_files  # noqa: E402
+from warroom.share.dump import dump, dump_text  # noqa: E402
+from warroom.share.exchange import merge_files, write_rows  # noqa: E402
 
 RUNS = 5
 SHARED = 50_000
@@ -79,12 +79,8 @@ def _events(rng: random.Random, n: int) -> list[tuple]:
 
 
 def _build(path: Path, rows: list[tuple]) -> Path:
-    create(path)
-    conn = sqlite3.connect(path)
-    conn.executemany("insert into events values (?,?,?,?,?,?,?)", sorted(rows, key=lambda r: r[2]))
-    conn.commit()
-    conn.execute("pragma wal_checkpoint(truncate)")
-    conn.close()
+    """An exchange copy (the committed warroom.db) holding these rows, as warroom writes it."""
+    write_rows(path, rows)
     return path
 
 
