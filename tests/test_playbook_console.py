@@ -448,3 +448,22 @@ def test_runbook_screen_snapshot(snap_compare, app_room, clock):
         await pilot.pause(0.3)
 
     assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
+
+
+async def test_a_step_run_before_the_logs_pane_is_there_waits_for_it(app_room, clock):
+    """`b`, a step and `y` typed the moment the console opens came before the logs pane (it
+    is mounted just after the first frame): the step was dropped with "No nodes match
+    '#logs'". It now waits for the pane and runs."""
+    runbook = next(r for r in load_runbooks(app_room.config.runbooks_dir) if r.name == "aa-smoke")
+    step = runbook.steps[3]
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = app_room.store.path
+    said = notes(app)
+    async with app.run_test(size=(120, 40)) as pilot:
+        early = not app.logs_ready()
+        app.post_message(RunbookScreen.RunStep(runbook, step, {}))
+        await wait_until(pilot, lambda: bool(events(db, "command.ran")), timeout=30)
+    assert early, "the logs pane was already there: this test no longer tests the wait"
+    [ran] = events(db, "command.ran")
+    assert ran.body["exit_code"] == 0 and ran.body["output"].startswith("incident=")
+    assert not any("stopped" in note for note in said), said

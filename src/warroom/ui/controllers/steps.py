@@ -3,6 +3,7 @@ recorded on the timeline by itself when it ends (its command, exit status and ou
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import TYPE_CHECKING
 
@@ -125,6 +126,10 @@ class StepRunner(Host):
         from warroom.playbook.step_run import exit_words
         from warroom.sources.supervisor import LogSource
 
+        # A step run in the first instants (b, a step, y, typed at once) comes before the logs
+        # pane, which is mounted just after the first frame: it waits for it, not fails.
+        while not self.logs_ready():
+            await asyncio.sleep(0.02)
         pane = self.logs_pane()
         name = f"{pane.STEP_PREFIX}{runbook.name} #{step.index}"
         view = pane.add_tab(name)
