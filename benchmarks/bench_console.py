@@ -573,8 +573,9 @@ def bench_header() -> list[Figure]:
             os.close(master)
     p50 = statistics.median(laps)
     return [Figure(name=f"severity change to the header, p50 (n={len(laps)})", value=p50, unit="ms",
-                   against=f"100 ms target (worst {max(laps):.0f} ms)", limit=100.0, target="< 100 ms",
-                   met=p50 < 100)]
+                   against="100 ms target", limit=100.0, target="< 100 ms", met=p50 < 100),
+            Figure(name=f"severity change to the header, worst of {len(laps)}", value=max(laps), unit="ms",
+                   against="100 ms target", limit=100.0, target="< 100 ms", met=max(laps) < 100)]
 
 
 def run() -> list[Figure]:

@@ -8,7 +8,9 @@ from textual.containers import Horizontal
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from warroom.config import Config
 from warroom.record.clock import Clock
+from warroom.record.events import STATUSES
 from warroom.record.model import update_countdown
 from warroom.text import durations
 from warroom.ui.view import ConsoleView, inert, set_phase, show
@@ -33,6 +35,21 @@ class IncidentHeader(Horizontal):
     def on_mount(self) -> None:
         self.set_interval(1, self.refresh_times)
 
+    def fix_widths(self, config: Config) -> None:
+        """The severity and status badges as wide as their widest value, once: a change of
+        either then redraws one badge in place. Sized by their text, a change to a longer
+        label (P2 Major -> P1 Critical) laid the whole screen out again, and the header
+        showed it a frame later, 60-100 ms."""
+        widths = {
+            "#hdr-sev": max((len(f" {level.id} {level.label} ") for level in config.severity.levels), default=0),
+            "#hdr-status": max(len(status) for status in STATUSES),
+        }
+        for selector, width in widths.items():
+            widget = self.query_one(selector, Static)
+            if widget.styles.width is None or widget.styles.width.value != width:
+                widget.styles.box_sizing = "content-box"  # the text's width; the padding is the stylesheet's
+                widget.styles.width = width
+
     def watch_view(self, view: ConsoleView | None) -> None:
         if not self.is_mounted:
             return
@@ -55,6 +72,7 @@ class IncidentHeader(Horizontal):
             self.refresh_times()
             return
         assert view is not None  # the incident comes from it
+        self.fix_widths(view.config)
         level = view.config.severity.level(incident.severity)
         self.query_one("#hdr-id", Static).update(Text(incident.short_id))
         sev.add_class(view.severity_class())
