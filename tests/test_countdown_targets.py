@@ -134,3 +134,26 @@ async def test_a_target_on_another_day_names_the_day(room_dir, clock):
         due = clock.now() + timedelta(hours=24)
         assert f"resolve by {due:%a %H:%M} UTC, in 1d 0h" in pane_text(app), pane_text(app)
         assert f"due {clock.now() + timedelta(minutes=30):%H:%M} UTC" in pane_text(app)  # today: no day
+
+
+async def test_a_resolved_incident_shows_what_is_due_after_it(room_dir, clock):
+    """P1-P4's P1 asks for a summary in 24 h, a meeting in 7 d and the action items in 14 d,
+    counted from the resolution: the console lists them once the incident is resolved, and
+    the one whose time has passed as was due."""
+    room = open_room(room_dir, clock)
+    incident = room.head(room.declare("Checkout returns 500", "P1", "EU shoppers cannot pay").id)
+    clock.advance(minutes=30)
+    room.set_status(incident, "resolved")
+    resolved = clock.now()
+    app = make_app(room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: app.incident is not None and app.incident.status == "resolved")
+        text = pane_text(app)
+        assert text.startswith("Resolved: no updates due.")
+        summary = resolved + timedelta(hours=24)
+        assert f"Incident summary written\n  by {summary:%a %H:%M} UTC, in 1d 0h" in text, text
+        meeting, actions = resolved + timedelta(days=7), resolved + timedelta(days=14)
+        assert f"Post-mortem meeting held\n  by {meeting:%d %b %H:%M} UTC, in 7d 0h" in text, text  # a week off: its date
+        assert f"Action items done\n  by {actions:%d %b %H:%M} UTC" in text
+        clock.advance(hours=25)
+        assert f"Incident summary written\n  was due {summary:%H:%M} UTC" in pane_text(app)  # today, since midnight

@@ -12,7 +12,7 @@ import os
 import stat
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from warroom.config import Config, SeverityLevel
@@ -22,7 +22,7 @@ from warroom.playbook.mermaid import gantt
 from warroom.playbook.templates import fill, postmortem_due_at
 from warroom.profiles import target_form
 from warroom.record.events import format_time, gc_paused, parse_time
-from warroom.record.model import Incident, duration_seconds, target_countdown, target_met
+from warroom.record.model import Incident, after_resolution, duration_seconds, target_countdown, target_met
 from warroom.record.writeup import POSTMORTEM_FIELDS
 from warroom.text import durations
 from warroom.text.markdown import md_block, md_cell, md_inline, placeholder, table
@@ -120,8 +120,8 @@ def deadlines_list(incident: Incident, level: SeverityLevel | None) -> str:
     lines = ["Deadlines after resolution:", ""]
     for deadline in level.deadlines:
         within = durations.config_form(deadline.within)
-        if incident.resolved_at:
-            due = parse_time(incident.resolved_at) + timedelta(seconds=deadline.within)
+        due = after_resolution(incident, deadline.within)
+        if due is not None:
             lines.append(f"- {md_inline(deadline.name)}: by {due.strftime('%Y-%m-%d %H:%M UTC')} ({within})")
         else:
             lines.append(f"- {md_inline(deadline.name)}: {within} after resolution")

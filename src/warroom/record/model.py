@@ -274,6 +274,14 @@ def target_countdown(
     return _countdown(parse_time(incident.declared_at) + timedelta(seconds=within), now, warn_seconds)
 
 
+def after_resolution(incident: Incident, within: float) -> datetime | None:
+    """When a post-incident deadline (`within` seconds after the resolution) falls due; None
+    while the incident is not resolved."""
+    if not incident.resolved_at:
+        return None
+    return parse_time(incident.resolved_at) + timedelta(seconds=within)
+
+
 def target_met(incident: Incident, within: float | None, done_at: str) -> bool | None:
     """Was the target met? None while it cannot be said (no target, or not done yet)."""
     if within is None or not done_at:

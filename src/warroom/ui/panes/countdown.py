@@ -14,9 +14,16 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from warroom.profiles import target_form
+from warroom.profiles import SeverityLevel, target_form
 from warroom.record.clock import Clock
-from warroom.record.model import Countdown, escalation_rungs, target_countdown, update_countdown
+from warroom.record.model import (
+    Countdown,
+    Incident,
+    after_resolution,
+    escalation_rungs,
+    target_countdown,
+    update_countdown,
+)
 from warroom.text import durations
 from warroom.text.sanitize import sanitize
 from warroom.ui.view import ConsoleView, set_phase, show
@@ -55,7 +62,7 @@ class CountdownPane(Static, can_focus=False):
             elif incident is None:
                 self.update(Text("No open incident.\nPress D to declare one."))
             else:
-                self.update(Text(f"{incident.status.capitalize()}: no updates due."))
+                self.update(self._after_resolution(incident, level))
             return
         now = self.clock.now()
         countdown = update_countdown(incident, level.update_every, now)
@@ -91,6 +98,21 @@ class CountdownPane(Static, can_focus=False):
         lines.rstrip()
         show(self, lines)
 
+    def _after_resolution(self, incident: Incident, level: SeverityLevel | None) -> Text:
+        """A resolved incident: no updates due, and what the level asks for after it (a
+        summary in 24 h, a meeting in 7 d), each dated from the resolution."""
+        lines = Text(f"{incident.status.capitalize()}: no updates due.")
+        now = self.clock.now()
+        for deadline in level.deadlines if level is not None else ():
+            due = after_resolution(incident, deadline.within)
+            if due is None:
+                continue
+            when = clock_time(due, now)
+            left = (due - now).total_seconds()
+            said = f"by {when}, in {durations.span(left)}" if left > 0 else f"was due {when}"
+            lines.append(f"\n{sanitize(deadline.name, limit=80)}\n  {said}", style="" if left > 0 else "dim")
+        return lines
+
     def _escalation(self, view: ConsoleView, now) -> list[tuple[str, bool]]:
         """Every rung due and not yet called in (flagged), then the next one to come."""
         incident = view.incident
@@ -116,10 +138,15 @@ class CountdownPane(Static, can_focus=False):
 
 
 def clock_time(when: datetime, now: datetime) -> str:
-    """`15:15 UTC` today, `Thu 15:15 UTC` on another day: a P2's 24-hour target read as
+    """`15:15 UTC` today, `Thu 15:15 UTC` within a week, `09 Dec 15:15 UTC` further off: a P2's 24-hour target read as
     "resolve by 16:35 UTC, in 23h 59m" looked like a time in the past."""
     when, now = when.astimezone(UTC), now.astimezone(UTC)
-    return when.strftime("%H:%M UTC") if when.date() == now.date() else when.strftime("%a %H:%M UTC")
+    days = abs((when.date() - now.date()).days)
+    if days == 0:
+        return when.strftime("%H:%M UTC")
+    return when.strftime(
+        "%a %H:%M UTC" if days < 7 else "%d %b %H:%M UTC"
+    )  # a weekday names one day only within a week
 
 
 def _target_line(lines: Text, countdown: Countdown, now: datetime, words: tuple[str, str], hint: str = "") -> None:
