@@ -220,3 +220,26 @@ def test_dates_in_the_readme_example_are_not_used_as_keys():
     # a guard for the parser above: the table ends at the first line that is not a row
     assert all(not re.fullmatch(r"\d{4}-\d\d-\d\d", key) for _pane, key in readme_keys())
     assert parse_time("2026-11-24T15:00:00Z").year == 2026
+
+
+async def test_a_dialog_that_opens_and_closes_leaves_the_footer_as_it_was(busy_room, clock):
+    """The footer's keys are made again only when they differ: a severity pick used to
+    remake (mount, style) twenty key widgets as the picker opened and again as it closed,
+    often before the frame that shows the new severity."""
+    app = make_app(busy_room, clock, start_sources=False, watch=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await console_ready(pilot)
+        app.query_one("#timeline-table").focus()
+        await pilot.pause(0.2)
+        footer = app.screen.query_one("ConsoleFooter")
+        before = list(footer.query("FooterKey"))
+        assert before
+        await pilot.press("S")
+        await wait_until(pilot, lambda: app.screen is not app.screen_stack[0])
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is app.screen_stack[0])
+        await pilot.pause(0.2)
+        assert list(footer.query("FooterKey")) == before  # the same widgets, not made again
+        await pilot.press("L")  # the logs pane has keys of its own: those are shown
+        await pilot.pause(0.3)
+        assert list(footer.query("FooterKey")) != before
