@@ -22,7 +22,6 @@ from warroom.record.events import (
     TIME_FIELDS,
     Event,
     format_time,
-    gc_paused,
     valid_time,
 )
 from warroom.record.fold import fold, short_ids
@@ -204,8 +203,7 @@ class Room:
 
     def full(self, incident_id: str) -> Incident:
         """One incident folded whole, timeline included (export, show): its events only."""
-        with gc_paused():  # one pause over both: in between, the collector ran over every event read
-            state = fold(self.store.load(incident_id).events, self.config.roles)
+        state = fold(self.store.load(incident_id).events, self.config.roles)
         incident = state.incidents.get(incident_id)
         if incident is None:
             raise UsageError(f"no incident {incident_id!r}; `warroom list` shows them")
