@@ -309,6 +309,20 @@ async def test_lines_typed_in_one_burst_are_logged_each_as_typed(app_room, clock
     assert [e.body["text"] for e in events(db, "entry.logged")[before:]] == lines
 
 
+async def test_lines_typed_ahead_before_raw_mode_end_in_line_feeds_and_still_log_each(app_room, clock, room_dir):
+    """Keys typed while the console starts pass the tty's cooked mode, which turns Enter's CR
+    into LF: Textual reads it as ctrl+j. In the input it is Enter, so `n`, two lines and their
+    line feeds typed ahead log two entries, not one line run together."""
+    app = make_app(app_room, clock, start_sources=False, watch=False)
+    db = room_dir / "warroom.db"
+    before = len(events(db, "entry.logged"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await type_fast(pilot, "n", *"burst one", "ctrl+j", *"burst two", "ctrl+j")
+        await wait_until(pilot, lambda: len(events(db, "entry.logged")) == before + 2)
+        assert app.query_one("#entry-input").value == ""
+    assert [e.body["text"] for e in events(db, "entry.logged")[before:]] == ["burst one", "burst two"]
+
+
 async def test_a_double_enter_on_a_runbook_step_runs_nothing(app_room, clock, room_dir):
     (room_dir / "runbooks" / "aa-echo.md").write_text("# Echo\n\n```bash\necho hello-from-step\n```\n")
     app = make_app(app_room, clock, start_sources=False, watch=False)

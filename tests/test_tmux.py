@@ -92,3 +92,22 @@ def test_declare_typed_with_no_delay_in_tmux(tmux, room_dir):
     assert tmux.alive()
     tmux.keys("q", "y")
     tmux.wait(lambda: not tmux.alive(), "the console quitting", timeout=10)
+
+
+def test_lines_typed_while_the_console_starts_each_land_in_tmux(tmux, room_dir, clock):
+    """`n` and two lines sent in the same instant as the command: they reach the terminal
+    before the console does (the tty, still in cooked mode, turns each Enter into a line
+    feed) and wait for its panes. Before, `n` found no input yet, the line's `b` opened the
+    runbooks, and the line feeds ran the lines together."""
+    from console_support import open_room
+
+    room = open_room(room_dir, clock)
+    room.declare("Search is down", "P1", "Nobody can search")
+    room.close()
+    db = room_dir / "warroom.db"
+    tmux.start(f"{sys.executable} -m warroom")
+    tmux.keys("n", "burst one", "Enter", "bravo two", "Enter")
+    tmux.wait(lambda: len(events(db, "entry.logged")) >= 2, "the two lines in the record")
+    time.sleep(0.5)
+    assert [e.body["text"] for e in events(db, "entry.logged")] == ["burst one", "bravo two"]
+    assert "Runbooks" not in tmux.screen()

@@ -118,6 +118,10 @@ class WarroomApp(
         self.closing = False  # the terminal is gone or a signal came: see ui/controllers/terminal.py
         self.terminal_guard: TerminalGuard | None = None
         self.key_gate = KeyGate(self)
+        # Keys typed while the console starts (an `n` and a line, straight after the command)
+        # wait until every pane is there: read earlier, `n` found no input to focus yet and the
+        # line's `b` opened the runbooks.
+        self.until_panes = self.key_gate.hold()
         self.choose_theme_early()
 
     async def on_event(self, event: events.Event) -> None:
@@ -208,12 +212,21 @@ class WarroomApp(
         if not all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#health"))):
             self.set_timer(0.02, self.start_background)
             return
+        self.release_keys_once_ready()
         if self.watch_file:
             self.watch_record()
         if self.start_sources:
             self.start_live_sources()
         if self.sync_wanted:
             self.start_sync()
+
+    def release_keys_once_ready(self) -> None:
+        """The keys typed while the console started go on once every pane is there, the
+        footer last (the keys it shows depend on the screen the first key opens)."""
+        if self.query("ConsoleFooter"):
+            self.until_panes()
+        else:
+            self.set_timer(0.02, self.release_keys_once_ready)
 
     def on_resize(self, event: events.Resize) -> None:
         # 80x24 must still show every pane: drop borders, narrow the left column.

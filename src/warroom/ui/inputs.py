@@ -15,12 +15,17 @@ from textual.widgets import Input
 
 from warroom.ui import textual_private
 
+# Enter, and a line feed read as ctrl+j: keys typed before the console has the terminal in raw
+# mode (the moment it starts) pass the tty's cooked mode, which turns Enter's CR into LF.
+# Typed ahead that way, "one⏎two⏎" ran together as "onetwo" in the input.
+ENTER = ("enter", "ctrl+j")
+
 
 class ExactInput(Input):
     """Input whose editing keys and Enter act in key order."""
 
     async def _on_key(self, event: events.Key) -> None:  # Input's own handler: textual_private.py
-        if event.key == "enter":
+        if event.key in ENTER:
             event.stop()
             event.prevent_default()
             self.submit_now()

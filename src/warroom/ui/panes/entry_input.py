@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from textual import events
 from textual.message import Message
 
-from warroom.ui.inputs import ExactInput
+from warroom.ui.inputs import ENTER, ExactInput
 
 
 class EntryInput(ExactInput):
@@ -54,7 +54,7 @@ class EntryInput(ExactInput):
             else:
                 self.post_message(self.Left(self))
             return
-        if self.held is not None and key != "enter":
+        if self.held is not None and key not in ENTER:
             event.stop()
             event.prevent_default()
             self.app.bell()  # a held paste is logged or dropped whole, not edited
@@ -64,7 +64,7 @@ class EntryInput(ExactInput):
     def check_consume_key(self, key: str, character: str | None) -> bool:
         """Enter and ctrl+l log here and move nothing: the key gate lets them through at the
         typist's pace (Esc leaves the input, so it waits its turn)."""
-        if key in ("enter", "ctrl+l"):
+        if key in (*ENTER, "ctrl+l"):
             return True
         return super().check_consume_key(key, character)
 
