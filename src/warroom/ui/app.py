@@ -122,6 +122,7 @@ class WarroomApp(
         # wait until every pane is there: read earlier, `n` found no input to focus yet and the
         # line's `b` opened the runbooks.
         self.until_panes = self.key_gate.hold()
+        self.panes_ready = asyncio.Event()  # set by start_background once the panes are mounted
         self.choose_theme_early()
 
     async def on_event(self, event: events.Event) -> None:
@@ -209,9 +210,11 @@ class WarroomApp(
             # lines wait for the logs pane, which arrives just after the first frame
             self.start_log_tails()
         # the panes the sources feed arrive just after the first frame
-        if not all(found and found.first().is_mounted for found in (self.query("#logs"), self.query("#health"))):
+        health = self.query("#health")
+        if not (self.logs_ready() and health and health.first().is_mounted):
             self.set_timer(0.02, self.start_background)
             return
+        self.panes_ready.set()
         self.release_keys_once_ready()
         if self.watch_file:
             self.watch_record()

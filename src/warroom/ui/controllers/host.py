@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         summaries: tuple[Summary, ...]
         last_deleted: str | None
         _ui_loop: asyncio.AbstractEventLoop | None
+        panes_ready: asyncio.Event
         running_steps: dict[tuple[str, int], Any]
         view: ConsoleView | None
 
@@ -54,8 +55,6 @@ if TYPE_CHECKING:
         def changed_locally(self) -> None: ...
 
         def logs_pane(self) -> LogsPane: ...
-
-        def logs_ready(self) -> bool: ...
 
         def close_incident(self, incident: Incident) -> None: ...
 

@@ -3,7 +3,6 @@ recorded on the timeline by itself when it ends (its command, exit status and ou
 
 from __future__ import annotations
 
-import asyncio
 import os
 from typing import TYPE_CHECKING
 
@@ -128,8 +127,7 @@ class StepRunner(Host):
 
         # A step run in the first instants (b, a step, y, typed at once) comes before the logs
         # pane, which is mounted just after the first frame: it waits for it, not fails.
-        while not self.logs_ready():
-            await asyncio.sleep(0.02)
+        await self.panes_ready.wait()
         pane = self.logs_pane()
         name = f"{pane.STEP_PREFIX}{runbook.name} #{step.index}"
         view = pane.add_tab(name)

@@ -138,15 +138,14 @@ class CountdownPane(Static, can_focus=False):
 
 
 def clock_time(when: datetime, now: datetime) -> str:
-    """`15:15 UTC` today, `Thu 15:15 UTC` within a week, `09 Dec 15:15 UTC` further off: a P2's 24-hour target read as
-    "resolve by 16:35 UTC, in 23h 59m" looked like a time in the past."""
+    """`15:15 UTC` today, `Thu 15:15 UTC` within a week, `09 Dec 15:15 UTC` further off (a
+    weekday names one day only within a week). A P2's 24-hour target read as "resolve by
+    16:35 UTC, in 23h 59m", a time that looked already past."""
     when, now = when.astimezone(UTC), now.astimezone(UTC)
     days = abs((when.date() - now.date()).days)
     if days == 0:
         return when.strftime("%H:%M UTC")
-    return when.strftime(
-        "%a %H:%M UTC" if days < 7 else "%d %b %H:%M UTC"
-    )  # a weekday names one day only within a week
+    return when.strftime("%a %H:%M UTC" if days < 7 else "%d %b %H:%M UTC")
 
 
 def _target_line(lines: Text, countdown: Countdown, now: datetime, words: tuple[str, str], hint: str = "") -> None:
